@@ -1,0 +1,47 @@
+"""Warehouse floor scanning app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import db_setup  # noqa: F401 - engine hooks (WAL, BEGIN IMMEDIATE)
+from .config import defaults
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from . import models  # noqa: F401 - tables for Flask-Migrate
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .cli import register_cli
+    from .errors import register_errors
+    from .floor import bp as floor_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(floor_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
+    register_errors(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,286 @@
+"""JSON API v1 for sales channels and integrations.
+
+Routes only translate: JSON in -> a service call -> JSON out. Domain errors
+become the error shape {"error": {"code", "message"}} in one place
+(`_domain_error`), with 409 for a stock rule and 422 for bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta, timezone
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import func, select
+
+from ..domain import stock as d
+from ..extensions import db
+from ..models import ApiToken, Balance, Item, Movement, Order, User, Warehouse
+from ..services import orders as order_service
+from ..services import stock as stock_service
+from .openapi import spec
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Kinds a channel or integration may post directly; the rest belong to a
+# document (orders reserve and ship, transfers allocate) or a floor task.
+API_KINDS = {"receive", "move", "damage", "restore", "scrap", "lock", "unlock", "virtual", "adjust"}
+SUPERVISOR_KINDS = {"lock", "unlock", "virtual", "adjust"}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def error(status: int, code: str, message: str, **extra):
+    return jsonify({"error": {"code": code, "message": message}, **extra}), status
+
+
+def token_required(view):
+    @wraps(view)
+    def inner(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "unauthorized", "Send 'Authorization: Bearer <token>'; make one with flask create-token")
+        row = db.session.execute(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked.is_(False))
+        ).scalar_one_or_none()
+        if row is None or not row.user.active:
+            return error(401, "unauthorized", "Unknown or revoked token")
+        g.api_user = row.user
+        return view(*args, **kwargs)
+
+    return inner
+
+
+def _domain_error(e: d.DomainError):
+    if isinstance(e, order_service.OrderShort):
+        return error(409, e.code, e.message, short=e.short)
+    if isinstance(e, d.StockError):
+        return error(409, e.code, e.message)
+    return error(422, e.code, e.message)
+
+
+@bp.errorhandler(d.DomainError)
+def domain_error(e):
+    db.session.rollback()
+    return _domain_error(e)
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise d.InputError("The body must be a JSON object (Content-Type: application/json)")
+    return data
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise d.InputError(f"{name} must be a whole number")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise d.InputError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _warehouse(code) -> Warehouse:
+    try:
+        return stock_service.get_warehouse(db.session, code)
+    except stock_service.NotFound as e:
+        raise NotFoundError(e.message) from None
+
+
+class NotFoundError(d.InputError):
+    code = "not_found"
+
+
+@bp.errorhandler(NotFoundError)
+def not_found(e):
+    return error(404, e.code, e.message)
+
+
+@bp.get("/openapi.json")
+@token_required
+def openapi():
+    return jsonify(spec())
+
+
+@bp.get("/warehouses")
+@token_required
+def warehouses():
+    result = []
+    for wh in db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars():
+        result.append(
+            {
+                "code": wh.code,
+                "name": wh.name,
+                "bins": [{"code": b.code, "type": b.type, "walk_order": b.walk_order} for b in wh.bins],
+            }
+        )
+    return jsonify({"warehouses": result})
+
+
+@bp.get("/stock")
+@token_required
+def stock():
+    wh = _warehouse(request.args.get("warehouse"))
+    sku = request.args.get("sku")
+    if sku:
+        try:
+            item = stock_service.get_item(db.session, sku)
+        except stock_service.NotFound as e:
+            raise NotFoundError(e.message) from None
+        bal = db.session.execute(
+            select(Balance).where(Balance.warehouse_id == wh.id, Balance.item_id == item.id)
+        ).scalar_one_or_none()
+        return jsonify(stock_service.stock_row(bal, wh.code, item.sku))
+    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], 1, 1000)
+    page = _int_arg("page", 1, 1, 10**9)
+    base = select(Balance, Item.sku).join(Item).where(Balance.warehouse_id == wh.id)
+    total = db.session.execute(
+        select(func.count()).select_from(Balance).where(Balance.warehouse_id == wh.id)
+    ).scalar_one()
+    rows = db.session.execute(base.order_by(Item.sku).limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify(
+        {
+            "warehouse": wh.code,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next_page": page + 1 if page * per_page < total else None,
+            "items": [stock_service.stock_row(bal, wh.code, s) for bal, s in rows],
+        }
+    )
+
+
+def _settle_seconds() -> float:
+    configured = current_app.config.get("STOCK_CHANGES_SETTLE_SECONDS")
+    if configured is not None:
+        return float(configured)
+    return 0.0 if db.engine.dialect.name == "sqlite" else 5.0
+
+
+@bp.get("/stock/changes")
+@token_required
+def stock_changes():
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 100, 1, 1000)
+    q = (
+        select(Movement.id, Warehouse.code, Item.sku, Movement.s_after)
+        .join(Warehouse, Warehouse.id == Movement.warehouse_id)
+        .join(Item, Item.id == Movement.item_id)
+        .where(Movement.id > after, Movement.d_s != 0)
+        .order_by(Movement.id)
+        .limit(limit)
+    )
+    settle = _settle_seconds()
+    if settle:
+        cutoff = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=settle)
+        q = q.where(Movement.created_at <= cutoff)
+    changes = [{"cursor": mid, "warehouse": wh, "sku": sku, "S": s} for mid, wh, sku, s in db.session.execute(q)]
+    return jsonify({"changes": changes, "next": changes[-1]["cursor"] if changes else after})
+
+
+@bp.post("/orders")
+@token_required
+def create_order():
+    body = _body()
+    lines = body.get("lines")
+    if not isinstance(lines, list):
+        raise d.InputError("lines must be a list of {sku, qty}")
+    parsed = []
+    for n, line in enumerate(lines, 1):
+        if not isinstance(line, dict):
+            raise d.InputError(f"Line {n} must be an object with sku and qty")
+        parsed.append(order_service.OrderLineRequest(line.get("sku"), line.get("qty")))
+    order, created = order_service.place_order(
+        body.get("channel"),
+        body.get("external_id"),
+        body.get("warehouse"),
+        parsed,
+        user_id=g.api_user.id,
+        device=_device(),
+    )
+    return jsonify(order), 201 if created else 200
+
+
+@bp.get("/orders/<int:order_id>")
+@token_required
+def get_order(order_id: int):
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"No order {order_id}")
+    return jsonify(order_service.order_dict(order))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@token_required
+def cancel_order(order_id: int):
+    try:
+        return jsonify(order_service.cancel_order(order_id, user_id=g.api_user.id, device=_device()))
+    except order_service.OrderNotFound as e:
+        raise NotFoundError(e.message) from None
+
+
+def _device() -> str | None:
+    return (request.headers.get("X-Device-Id") or "api")[:64]
+
+
+def _parse_date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise d.InputError(f"{name} must be a date like 2027-03-31")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise d.InputError(f"{name} must be a date like 2027-03-31, not {value[:20]!r}") from None
+
+
+def _opt_str(body: dict, name: str):
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise d.InputError(f"{name} must be text")
+    return value
+
+
+@bp.post("/movements")
+@token_required
+def post_movement():
+    body = _body()
+    kind = body.get("kind")
+    d.parse_kind(kind)  # an unknown kind says which kinds exist
+    if kind not in API_KINDS:
+        raise d.InputError(
+            f"Kind {kind!r} is not posted directly: orders reserve and ship, transfers allocate; "
+            f"use one of {', '.join(sorted(API_KINDS))}"
+        )
+    user: User = g.api_user
+    if kind in SUPERVISOR_KINDS and not user.has_role("supervisor"):
+        return error(403, "forbidden", f"A {kind} needs a supervisor's token")
+    cmd = stock_service.MovementCommand(
+        warehouse=body.get("warehouse"),
+        kind=kind,
+        sku=body.get("sku"),
+        qty=body.get("qty"),
+        scan_id=_opt_str(body, "scan_id"),
+        from_bin=_opt_str(body, "from_bin"),
+        to_bin=_opt_str(body, "to_bin"),
+        lot=_opt_str(body, "lot"),
+        expiry=_parse_date(body.get("expiry"), "expiry"),
+        condition=_opt_str(body, "condition"),
+        reason=_opt_str(body, "reason"),
+        user_id=user.id,
+        device=_device(),
+    )
+    result = stock_service.apply_movement(cmd)
+    return (
+        jsonify({"movement": result.movement, "balance": result.balance, "replayed": result.replayed}),
+        200 if result.replayed else 201,
+    )
+

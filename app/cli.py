@@ -1,0 +1,141 @@
+"""flask --app app <command>: set-up, demo data, users, tokens, imports, check-ledger."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+from sqlalchemy import func, inspect, select
+
+from .domain.stock import DomainError
+from .extensions import db
+from .models import ROLES, ApiToken, Movement, User
+from .services import catalog, demo
+from .services.ledger import check_ledger
+from .services.uow import UnitOfWork
+
+
+def register_cli(app) -> None:
+    for command in (init_db, demo_cmd, create_user, create_token, import_cmd, check_ledger_cmd, ensure_demo):
+        app.cli.add_command(command)
+
+
+def _migrate() -> None:
+    # Alembic logs through the root logger; keep set-up output short.
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+def init_db():
+    """Create or upgrade the database schema (runs the migrations)."""
+    _migrate()
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("demo")
+def demo_cmd():
+    """Load the demo site (2 warehouses, 300 items, stock, orders, a purchase order)."""
+    _migrate()
+    with click.progressbar(length=demo.DEMO_STEPS, label="Loading demo site") as bar:
+        result = demo.load_demo(progress=bar.update)
+    if not result["loaded"]:
+        click.echo("The database already holds warehouses; demo data not loaded.")
+        return
+    click.echo(f"demo loaded: {result['items']} items; sign in as super/super, picker/picker or admin/admin")
+
+
+@click.command("ensure-demo", hidden=True)
+def ensure_demo():
+    """Migrate, and load the demo site if the database is empty (used by make run)."""
+    _migrate()
+    if "warehouses" in inspect(db.engine).get_table_names():
+        with UnitOfWork(write=False) as uow:
+            if uow.session.execute(select(func.count()).select_from(User)).scalar_one():
+                click.echo("database ready")
+                return
+    with click.progressbar(length=demo.DEMO_STEPS, label="Loading demo site") as bar:
+        demo.load_demo(progress=bar.update)
+
+
+@click.command("create-user")
+@click.option("--username", "--user", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user(username, role, password):
+    """Create a user, or set the password and role of an existing one."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise click.BadParameter("a user name has 1 to 64 characters", param_hint="--username")
+    if len(password) < 4:
+        raise click.BadParameter("at least 4 characters", param_hint="--password")
+    with UnitOfWork() as uow:
+        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        created = user is None
+        if created:
+            user = User(username=username)
+            uow.session.add(user)
+        user.role = role
+        user.set_password(password)
+        uow.commit()
+    click.echo(f"{'created' if created else 'updated'} {role} {username}")
+
+
+@click.command("create-token")
+@click.option("--user", "username", required=True, help="The user the token acts as")
+@click.option("--name", default="", help="What the token is for, e.g. the channel")
+def create_token(username, name):
+    """Print a new API token for USER (shown once; only its hash is stored)."""
+    from .api import hash_token
+
+    with UnitOfWork() as uow:
+        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username!r}; create one with create-user")
+        token = secrets.token_urlsafe(32)
+        uow.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name[:64]))
+        uow.commit()
+    click.echo(token)
+
+
+@click.command("import")
+@click.argument("what", type=click.Choice(["items", "bins", "stock"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing")
+def import_cmd(what, path, dry_run):
+    """Import items, bins or opening stock from a CSV file; any bad row changes nothing."""
+    func_ = {"items": catalog.import_items, "bins": catalog.import_bins, "stock": catalog.import_stock}[what]
+    lines = _count_lines(path)
+    try:
+        with click.progressbar(length=lines, label=f"Importing {what}", file=sys.stderr) as bar:
+            report = func_(path, dry_run=dry_run, progress=bar.update)
+    except DomainError as e:
+        raise click.ClickException(e.message) from None
+    for err in report.errors:
+        click.echo(err, err=True)
+    if not report.ok:
+        raise click.ClickException(f"{len(report.errors)} error(s) in {path}; nothing was changed")
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {report.rows} row(s): {report.created} new, {report.updated} updated")
+
+
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as fh:
+        return max(0, sum(1 for _ in fh) - 1)
+
+
+@click.command("check-ledger")
+def check_ledger_cmd():
+    """Replay the whole ledger from empty and compare with stored balances and bins."""
+    with UnitOfWork(write=False) as uow:
+        total = uow.session.execute(select(func.count(Movement.id))).scalar_one()
+        with click.progressbar(length=total, label="Replaying ledger", file=sys.stderr) as bar:
+            problems = check_ledger(uow.session, progress=bar.update)
+    if problems:
+        for p in problems:
+            click.echo(p)
+        click.echo(f"{len(problems)} difference(s)")
+        sys.exit(1)
+    click.echo("ok")

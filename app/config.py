@@ -1,0 +1,53 @@
+"""Configuration from the environment, with safe defaults."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'warehouse.db'}"
+    # psycopg 3 is the PostgreSQL driver; accept the usual short spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once per instance.
+
+    Several gunicorn workers must share it, so it is kept in a file rather
+    than made anew in each process.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        os.replace(tmp, path) if not path.exists() else tmp.unlink()
+    return path.read_text().strip()
+
+
+def defaults(instance_path: str) -> dict:
+    return {
+        "SECRET_KEY": secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("HTTPS", "") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # a shift is longer than an hour
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "API_PAGE_SIZE": 100,
+        # Seconds a stock change must have settled before the change feed
+        # shows it. PostgreSQL hands out ids before commit, so a change with
+        # a lower id can become visible after a higher one; SQLite writes
+        # one transaction at a time and needs no wait.
+        "STOCK_CHANGES_SETTLE_SECONDS": None,
+    }

@@ -1,0 +1,1 @@
+"""The stock domain: plain Python, no Flask, no SQLAlchemy."""

@@ -1,0 +1,301 @@
+"""Tables. Invariants the stock rules promise are also constraints here,
+so that no bug in Python can store a negative bucket or a broken identity."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .domain.stock import BUCKETS
+from .extensions import db
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+ROLES = ("operator", "supervisor", "admin")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(64), unique=True, nullable=False)
+    password_hash = db.Column(db.String(256), nullable=False)
+    role = db.Column(db.String(16), nullable=False, default="operator")
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    __table_args__ = (CheckConstraint("role IN ('operator','supervisor','admin')", name="role"),)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    # Only a hash is stored: a leaked database does not leak working tokens.
+    token_hash = db.Column(db.String(64), unique=True, nullable=False)
+    name = db.Column(db.String(64), nullable=False, default="")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    revoked = db.Column(db.Boolean, nullable=False, default=False)
+    user = db.relationship(User)
+
+
+class Warehouse(db.Model):
+    __tablename__ = "warehouses"
+    id = db.Column(db.Integer, primary_key=True)
+    code = db.Column(db.String(16), unique=True, nullable=False)
+    name = db.Column(db.String(120), nullable=False)
+    bins = db.relationship("Bin", back_populates="warehouse", order_by="Bin.walk_order")
+
+
+BIN_TYPES = ("storage", "dock", "staging", "quarantine", "returns")
+
+
+class Bin(db.Model):
+    __tablename__ = "bins"
+    id = db.Column(db.Integer, primary_key=True)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    code = db.Column(db.String(32), nullable=False)
+    type = db.Column(db.String(16), nullable=False, default="storage")
+    # Pickers walk bins in this order; a bigger number is further along.
+    walk_order = db.Column(db.Integer, nullable=False, default=0)
+    warehouse = db.relationship(Warehouse, back_populates="bins")
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "code"),
+        CheckConstraint("type IN ('storage','dock','staging','quarantine','returns')", name="type"),
+        Index("ix_bins_walk", "warehouse_id", "walk_order"),
+    )
+
+
+BARCODE_KINDS = ("unit", "case", "gtin")
+
+
+class Item(db.Model):
+    __tablename__ = "items"
+    id = db.Column(db.Integer, primary_key=True)
+    sku = db.Column(db.String(40), unique=True, nullable=False)
+    name = db.Column(db.String(200), nullable=False)
+    unit = db.Column(db.String(16), nullable=False, default="each")
+    barcodes = db.relationship("Barcode", back_populates="item", order_by="Barcode.pack_qty")
+
+
+class Barcode(db.Model):
+    __tablename__ = "barcodes"
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    code = db.Column(db.String(64), unique=True, nullable=False)
+    kind = db.Column(db.String(8), nullable=False, default="unit")
+    # A case barcode stands for this many units.
+    pack_qty = db.Column(db.Integer, nullable=False, default=1)
+    item = db.relationship(Item, back_populates="barcodes")
+    __table_args__ = (
+        CheckConstraint("pack_qty >= 1", name="pack_qty"),
+        CheckConstraint("kind IN ('unit','case','gtin')", name="kind"),
+    )
+
+
+class Lot(db.Model):
+    __tablename__ = "lots"
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    number = db.Column(db.String(40), nullable=False)
+    expiry = db.Column(db.Date)
+    __table_args__ = (UniqueConstraint("item_id", "number"),)
+
+
+class BinStock(db.Model):
+    """Physical stock: quantity per (bin, item, lot, condition). No lot is ''."""
+
+    __tablename__ = "bin_stock"
+    id = db.Column(db.Integer, primary_key=True)
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    lot = db.Column(db.String(40), nullable=False, default="")
+    condition = db.Column(db.String(16), nullable=False, default="sellable")
+    qty = db.Column(db.Integer, nullable=False, default=0)
+    bin = db.relationship(Bin)
+    item = db.relationship(Item)
+    __table_args__ = (
+        UniqueConstraint("bin_id", "item_id", "lot", "condition"),
+        CheckConstraint("qty >= 0", name="qty"),
+        CheckConstraint("condition IN ('sellable','damaged','returned')", name="condition"),
+    )
+
+
+_IDENTITY = "s = i - o - u - l + v - t"
+
+
+class Balance(db.Model):
+    """The buckets of one item in one warehouse."""
+
+    __tablename__ = "balances"
+    id = db.Column(db.Integer, primary_key=True)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    i = db.Column(db.Integer, nullable=False, default=0)
+    s = db.Column(db.Integer, nullable=False, default=0)
+    o = db.Column(db.Integer, nullable=False, default=0)
+    u = db.Column(db.Integer, nullable=False, default=0)
+    l = db.Column(db.Integer, nullable=False, default=0)  # noqa: E741
+    v = db.Column(db.Integer, nullable=False, default=0)
+    t = db.Column(db.Integer, nullable=False, default=0)
+    a = db.Column(db.Integer, nullable=False, default=0)
+    warehouse = db.relationship(Warehouse)
+    item = db.relationship(Item)
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "item_id"),
+        CheckConstraint(_IDENTITY, name="identity"),
+        *(CheckConstraint(f"{b} >= 0", name=f"{b}_not_negative") for b in BUCKETS),
+    )
+
+    def buckets(self):
+        from .domain.stock import Buckets
+
+        return Buckets(*(getattr(self, b) for b in BUCKETS))
+
+
+class Movement(db.Model):
+    """The ledger: one immutable row per stock change. Corrections are new rows."""
+
+    __tablename__ = "movements"
+    id = db.Column(BigId, primary_key=True, autoincrement=True)
+    # The handheld's id for the scan: a resent scan finds its first result.
+    scan_id = db.Column(db.String(64), unique=True)
+    kind = db.Column(db.String(24), nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    lot = db.Column(db.String(40), nullable=False, default="")
+    qty = db.Column(db.Integer, nullable=False)
+    from_bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
+    from_condition = db.Column(db.String(16))
+    to_bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
+    to_condition = db.Column(db.String(16))
+    d_i = db.Column(db.Integer, nullable=False, default=0)
+    d_s = db.Column(db.Integer, nullable=False, default=0)
+    d_o = db.Column(db.Integer, nullable=False, default=0)
+    d_u = db.Column(db.Integer, nullable=False, default=0)
+    d_l = db.Column(db.Integer, nullable=False, default=0)
+    d_v = db.Column(db.Integer, nullable=False, default=0)
+    d_t = db.Column(db.Integer, nullable=False, default=0)
+    d_a = db.Column(db.Integer, nullable=False, default=0)
+    # Only a transfer shipment touches a second warehouse: A there grows.
+    dest_warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"))
+    dest_d_a = db.Column(db.Integer, nullable=False, default=0)
+    # The buckets right after this movement, as returned to the client, so
+    # that a resent scan gets its original answer.
+    after = db.Column(db.Text, nullable=False, default="{}")
+    s_after = db.Column(db.Integer, nullable=False, default=0)
+    doc_type = db.Column(db.String(16))
+    doc_id = db.Column(db.Integer)
+    reason = db.Column(db.String(200))
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    device = db.Column(db.String(64))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+    warehouse = db.relationship(Warehouse, foreign_keys=[warehouse_id])
+    item = db.relationship(Item)
+    from_bin = db.relationship(Bin, foreign_keys=[from_bin_id])
+    to_bin = db.relationship(Bin, foreign_keys=[to_bin_id])
+    user = db.relationship(User)
+    __table_args__ = (
+        CheckConstraint("qty >= 0", name="qty"),
+        CheckConstraint(
+            "d_s = d_i - d_o - d_u - d_l + d_v - d_t", name="identity"
+        ),  # a movement can never break S = I - O - U - L + V - T
+        Index("ix_movements_stock", "warehouse_id", "item_id", "id"),
+    )
+
+    def deltas(self):
+        from .domain.stock import Buckets
+
+        return Buckets(*(getattr(self, f"d_{b}") for b in BUCKETS))
+
+    def after_buckets(self) -> dict:
+        return json.loads(self.after or "{}")
+
+
+ORDER_STATUSES = ("open", "cancelled", "shipped")
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    id = db.Column(db.Integer, primary_key=True)
+    channel = db.Column(db.String(40), nullable=False)
+    external_id = db.Column(db.String(80), nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    status = db.Column(db.String(16), nullable=False, default="open")
+    # Set when damage or a count took back some of this order's reservation.
+    short = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    warehouse = db.relationship(Warehouse)
+    lines = db.relationship("OrderLine", back_populates="order", order_by="OrderLine.line_no")
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"), nullable=False, index=True)
+    line_no = db.Column(db.Integer, nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    qty = db.Column(db.Integer, nullable=False)
+    # Units of this line counted in O: reserved, not yet shipped.
+    reserved = db.Column(db.Integer, nullable=False, default=0)
+    picked = db.Column(db.Integer, nullable=False, default=0)
+    shipped = db.Column(db.Integer, nullable=False, default=0)
+    # Units whose reservation damage or a count released.
+    short = db.Column(db.Integer, nullable=False, default=0)
+    order = db.relationship(Order, back_populates="lines")
+    item = db.relationship(Item)
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty"),
+        CheckConstraint("reserved >= 0 AND picked >= 0 AND shipped >= 0 AND short >= 0", name="not_negative"),
+    )
+
+
+class PurchaseOrder(db.Model):
+    __tablename__ = "purchase_orders"
+    id = db.Column(db.Integer, primary_key=True)
+    number = db.Column(db.String(40), unique=True, nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    supplier = db.Column(db.String(120), nullable=False, default="")
+    status = db.Column(db.String(16), nullable=False, default="open")
+    expected_on = db.Column(db.Date)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    warehouse = db.relationship(Warehouse)
+    lines = db.relationship("PurchaseOrderLine", back_populates="purchase_order", order_by="PurchaseOrderLine.line_no")
+
+
+class PurchaseOrderLine(db.Model):
+    __tablename__ = "purchase_order_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    purchase_order_id = db.Column(db.Integer, db.ForeignKey("purchase_orders.id"), nullable=False, index=True)
+    line_no = db.Column(db.Integer, nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    expected = db.Column(db.Integer, nullable=False)
+    received = db.Column(db.Integer, nullable=False, default=0)
+    lot = db.Column(db.String(40))
+    expiry = db.Column(db.Date)
+    purchase_order = db.relationship(PurchaseOrder, back_populates="lines")
+    item = db.relationship(Item)
+    __table_args__ = (CheckConstraint("expected > 0 AND received >= 0", name="qty"),)

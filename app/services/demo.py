@@ -1,0 +1,226 @@
+"""A realistic demo site: two warehouses, a few hundred bins, 300 items,
+stock in every bucket, open orders and an open purchase order.
+
+Everything goes through the same services as the floor, so the demo ledger
+is as exact as a real one and check-ledger says ok.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+
+from ..domain import gtin
+from ..models import Barcode, Bin, Item, PurchaseOrder, PurchaseOrderLine, User, Warehouse
+from . import orders as order_service
+from .stock import MovementCommand, apply_movement
+from .uow import UnitOfWork
+
+DEMO_USERS = [("admin", "admin", "admin"), ("super", "super", "supervisor"), ("picker", "picker", "operator")]
+
+WAREHOUSES = [
+    # code, name, aisles, bays per aisle, levels
+    ("MAIN", "Main distribution centre", "ABCDEF", 10, 4),
+    ("EAST", "East depot", "ABC", 10, 3),
+]
+
+# (family, variants, unit, lot tracked, shelf life in days)
+FAMILIES = [
+    ("Hex bolt", ["M6x20", "M6x30", "M8x25", "M8x40", "M10x50", "M12x60"], "box", False, 0),
+    ("Wood screw", ["3.5x30", "4x40", "4x50", "5x60", "5x80", "6x100"], "box", False, 0),
+    ("Cable tie", ["100mm black", "200mm black", "300mm black", "200mm white", "380mm UV"], "pack", False, 0),
+    ("Duct tape", ["48mm silver", "48mm black", "72mm silver"], "roll", False, 0),
+    ("Packing tape", ["48mm clear", "48mm brown", "48mm fragile print"], "roll", False, 0),
+    ("Nitrile gloves", ["S", "M", "L", "XL"], "box", True, 1460),
+    ("Work gloves", ["size 8", "size 9", "size 10", "size 11"], "pair", False, 0),
+    ("AA battery", ["4-pack", "8-pack", "24-pack"], "pack", True, 3650),
+    ("AAA battery", ["4-pack", "8-pack"], "pack", True, 3650),
+    ("LED bulb E27", ["806 lm warm", "1055 lm warm", "1521 lm cool"], "each", False, 0),
+    ("Shipping box", ["20x15x10", "30x20x15", "40x30x20", "60x40x40"], "bundle", False, 0),
+    ("Stretch film", ["500mm 17mu", "500mm 23mu"], "roll", False, 0),
+    ("Thermal label", ["100x150 roll", "57x32 roll", "102x76 roll"], "roll", False, 0),
+    ("Silicone sealant", ["clear 300ml", "white 300ml", "grey 300ml"], "tube", True, 540),
+    ("Wood glue", ["250g", "750g"], "bottle", True, 720),
+    ("Hand cleaner", ["500ml", "4.5l"], "bottle", True, 900),
+    ("Safety glasses", ["clear", "tinted"], "each", False, 0),
+    ("Ear plugs", ["200 pairs"], "box", False, 0),
+    ("Pallet label", ["A5 orange", "A4 white"], "pack", False, 0),
+    ("Zip bag", ["100x150", "200x250", "300x400"], "pack", False, 0),
+    ("Marker pen", ["black", "red", "blue"], "each", False, 0),
+    ("Utility knife", ["18mm", "25mm"], "each", False, 0),
+    ("Spare blades", ["18mm x10", "25mm x10"], "pack", False, 0),
+    ("Disinfectant wipes", ["100 pcs"], "tub", True, 730),
+    ("Wall plug", ["6mm", "8mm", "10mm"], "box", False, 0),
+    ("Washer", ["M6", "M8", "M10", "M12"], "box", False, 0),
+    ("Nut", ["M6", "M8", "M10", "M12"], "box", False, 0),
+    ("Hinge", ["50mm", "75mm", "100mm"], "pair", False, 0),
+    ("Extension cord", ["3m", "5m", "10m"], "each", False, 0),
+    ("Coffee beans", ["1kg medium", "1kg dark"], "bag", True, 365),
+]
+
+
+def _bin_codes(aisles: str, bays: int, levels: int):
+    """Storage bins in walking order: a snake through the aisles, up one, down the next."""
+    order = 0
+    for a, aisle in enumerate(aisles):
+        bay_range = range(1, bays + 1) if a % 2 == 0 else range(bays, 0, -1)
+        for bay in bay_range:
+            for level in range(1, levels + 1):
+                order += 10
+                yield f"{aisle}-{bay:02d}-{level}", order
+
+
+def _items(rng: random.Random) -> list[dict]:
+    items = []
+    n = 0
+    while len(items) < 300:
+        for family, variants, unit, lots, life in FAMILIES:
+            for v in variants:
+                if len(items) >= 300:
+                    break
+                n += 1
+                ean = gtin.with_check(f"200{n:09d}")  # GS1 prefix 20-29: in-house numbers
+                grade = ["", " Pro", " Eco", " XL pack"][len(items) // 110] if len(items) >= 110 else ""
+                items.append(
+                    {
+                        "sku": f"{family.replace(' ', '')[:3].upper()}-{n:04d}",
+                        "name": f"{family} {v}{grade}",
+                        "unit": unit,
+                        "ean": ean,
+                        "case": gtin.case_gtin(ean),
+                        "pack": rng.choice([6, 10, 12, 24]),
+                        "lots": lots,
+                        "life": life,
+                    }
+                )
+    return items
+
+
+def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None) -> dict:
+    rng = random.Random(seed)
+    tick = progress or (lambda n: None)
+    with UnitOfWork() as uow:
+        s = uow.session
+        if s.execute(select(Warehouse.id)).first() is not None:
+            return {"loaded": False}
+        for username, password, role in DEMO_USERS:
+            if s.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+                u = User(username=username, role=role)
+                u.set_password(password)
+                s.add(u)
+        for code, name, aisles, bays, levels in WAREHOUSES:
+            wh = Warehouse(code=code, name=name)
+            s.add(wh)
+            s.flush()
+            specials = [("DOCK-01", "dock"), ("DOCK-02", "dock"), ("STAGE-01", "staging"), ("QUAR-01", "quarantine"), ("RET-01", "returns")]
+            for i, (bcode, btype) in enumerate(specials):
+                s.add(Bin(warehouse_id=wh.id, code=bcode, type=btype, walk_order=(i + 1) if btype == "dock" else 100000 + i))
+            for bcode, order in _bin_codes(aisles, bays, levels):
+                s.add(Bin(warehouse_id=wh.id, code=bcode, type="storage", walk_order=order))
+        specs = _items(rng)
+        for spec in specs:
+            item = Item(sku=spec["sku"], name=spec["name"], unit=spec["unit"])
+            s.add(item)
+            s.flush()
+            s.add(Barcode(item_id=item.id, code=spec["ean"], kind="unit", pack_qty=1))
+            s.add(Barcode(item_id=item.id, code=spec["case"], kind="case", pack_qty=spec["pack"]))
+        uow.commit()
+    tick(1)
+
+    with UnitOfWork(write=False) as uow:
+        storage = {
+            wh: [b.code for b in uow.session.execute(
+                select(Bin).join(Warehouse).where(Warehouse.code == wh, Bin.type == "storage").order_by(Bin.walk_order)
+            ).scalars()]
+            for wh, *_ in WAREHOUSES
+        }
+        admin_id = uow.session.execute(select(User.id).where(User.username == "admin")).scalar_one()
+    today = date.today()
+    placed: dict[tuple[str, str], tuple[str, int]] = {}  # (wh, sku) -> (bin, qty) of a sellable bin
+
+    def move(**kw):
+        return apply_movement(MovementCommand(user_id=admin_id, device="demo", **kw))
+
+    # Opening stock: received at the dock, put away to a storage bin.
+    next_bin = {wh: 0 for wh in storage}
+    for idx, spec in enumerate(specs):
+        for wh in ("MAIN", "EAST"):
+            if wh == "EAST" and idx % 2:
+                continue
+            if idx % 37 == 36:
+                continue  # some items are out of stock: realistic, and a good test
+            for _ in range(1 if wh == "EAST" else rng.choice([1, 1, 2])):
+                bins = storage[wh]
+                bin_code = bins[next_bin[wh] % len(bins)]
+                next_bin[wh] += 3
+                qty = rng.randint(4, 60) * (1 if spec["unit"] == "each" else 2)
+                lot, expiry = "", None
+                if spec["lots"]:
+                    expiry = today + timedelta(days=rng.randint(30, spec["life"]))
+                    lot = f"L{expiry:%y%m}{rng.randint(10, 99)}"
+                move(warehouse=wh, kind="receive", sku=spec["sku"], qty=qty, lot=lot, expiry=expiry,
+                     reason="opening stock")
+                move(warehouse=wh, kind="move", sku=spec["sku"], qty=qty, from_bin="DOCK-01", to_bin=bin_code, lot=lot)
+                placed[(wh, spec["sku"])] = (bin_code, qty, lot)
+        tick(1)
+
+    stocked = [k for k in placed if k[0] == "MAIN"]
+    rng.shuffle(stocked)
+    # Damaged in place, and damaged moved to quarantine.
+    for wh, sku in stocked[:12]:
+        bin_code, qty, lot = placed[(wh, sku)]
+        move(warehouse=wh, kind="damage", sku=sku, qty=min(2, qty), from_bin=bin_code, lot=lot,
+             to_bin="QUAR-01" if len(sku) % 2 else None, reason="broken packaging")
+    # Promotions held back, and supplier stock that may be sold.
+    for wh, sku in stocked[12:20]:
+        move(warehouse=wh, kind="lock", sku=sku, qty=3, reason="weekend promotion")
+    for wh, sku in stocked[20:28]:
+        move(warehouse=wh, kind="virtual", sku=sku, qty=50, reason="supplier dropship stock")
+    # Customer returns awaiting inspection.
+    for wh, sku in stocked[28:33]:
+        move(warehouse=wh, kind="return_receive", sku=sku, qty=1, reason="customer return")
+    # Transfers MAIN -> EAST: allocated, some of it already on the road.
+    for n, (wh, sku) in enumerate(stocked[33:39]):
+        bin_code, qty, lot = placed[(wh, sku)]
+        q = min(4, qty - 2)
+        if q <= 0:
+            continue
+        move(warehouse=wh, kind="transfer_allocate", sku=sku, qty=q, reason="rebalance EAST")
+        if n % 2 == 0:
+            move(warehouse=wh, kind="transfer_ship", sku=sku, qty=q, from_bin=bin_code, lot=lot, dest_warehouse="EAST")
+    tick(1)
+
+    # Open orders from several channels.
+    channels = ["shop", "amazon", "ebay", "shopify"]
+    order_skus = [sku for wh, sku in stocked[40:160]]
+    for n in range(40):
+        lines = [order_service.OrderLineRequest(sku, rng.randint(1, 3)) for sku in rng.sample(order_skus, rng.randint(1, 4))]
+        try:
+            order_service.place_order(channels[n % 4], f"{channels[n % 4].upper()}-{10000 + n}", "MAIN", lines,
+                                      user_id=admin_id, device="demo")
+        except order_service.OrderShort:
+            pass  # a channel asking for more than is there is part of real life
+    tick(1)
+
+    # An open purchase order for items running low.
+    with UnitOfWork() as uow:
+        s = uow.session
+        main = s.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+        po = PurchaseOrder(number="PO-2026-0001", warehouse_id=main.id, supplier="Nordic Supply AB", status="open",
+                           expected_on=today + timedelta(days=2))
+        s.add(po)
+        s.flush()
+        for n, spec in enumerate(specs[:8], 1):
+            item = s.execute(select(Item).where(Item.sku == spec["sku"])).scalar_one()
+            expiry = today + timedelta(days=spec["life"]) if spec["lots"] else None
+            s.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=n, item_id=item.id, expected=spec["pack"] * 4,
+                                    lot=f"L{expiry:%y%m}01" if expiry else None, expiry=expiry))
+        uow.commit()
+    tick(1)
+    return {"loaded": True, "items": len(specs), "users": [u for u, _, _ in DEMO_USERS]}
+
+
+DEMO_STEPS = 300 + 4

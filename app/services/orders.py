@@ -1,0 +1,198 @@
+"""Orders from sales channels: all lines reserved at once, or none."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import stock as d
+from ..models import Movement, Order, OrderLine
+from .stock import _clean, add_to_balance, get_item, get_warehouse, lock_balance
+from .uow import UnitOfWork
+
+MAX_LINES = 500
+
+
+class OrderShort(d.StockError):
+    code = "not_enough_sellable"
+
+    def __init__(self, short: list[dict]):
+        self.short = short
+        parts = ", ".join(f"{s['sku']}: {s['sellable']} sellable, {s['requested']} requested" for s in short)
+        super().__init__(f"Not enough sellable stock; nothing was reserved ({parts})")
+
+
+class OrderClosed(d.StockError):
+    code = "order_closed"
+
+
+@dataclass
+class OrderLineRequest:
+    sku: str
+    qty: object
+
+
+def order_dict(order: Order) -> dict:
+    return {
+        "id": order.id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "warehouse": order.warehouse.code,
+        "status": order.status,
+        "short": order.short,
+        "created_at": order.created_at.isoformat(timespec="seconds") + "Z",
+        "lines": [
+            {
+                "line": ln.line_no,
+                "sku": ln.item.sku,
+                "qty": ln.qty,
+                "reserved": ln.reserved,
+                "picked": ln.picked,
+                "shipped": ln.shipped,
+                "short": ln.short,
+            }
+            for ln in order.lines
+        ],
+    }
+
+
+def _find(session, channel: str, external_id: str) -> Order | None:
+    return session.execute(
+        select(Order).where(Order.channel == channel, Order.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def place_order(
+    channel, external_id, warehouse, lines, user_id=None, device=None, uow: UnitOfWork | None = None
+) -> tuple[dict, bool]:
+    """Reserve every line (S -> O) or nothing. Returns (order, created).
+
+    The same (channel, external_id) again returns the first order unchanged,
+    so a channel that retries after a timeout never reserves twice.
+    """
+    channel = _clean(channel, "channel", 40)
+    external_id = _clean(external_id, "external_id", 80)
+    if not channel or not external_id:
+        raise d.InputError("channel and external_id are required")
+    if not isinstance(lines, list) or not lines:
+        raise d.InputError("An order needs at least one line")
+    if len(lines) > MAX_LINES:
+        raise d.InputError(f"An order has at most {MAX_LINES} lines")
+    wanted = []
+    for n, line in enumerate(lines, 1):
+        if not isinstance(line, OrderLineRequest):
+            raise d.InputError(f"Line {n} must have a sku and a qty")
+        try:
+            wanted.append((line.sku, d.parse_qty(line.qty)))
+        except d.InputError as e:
+            raise type(e)(f"Line {n}: {e.message}") from None
+
+    with uow or UnitOfWork() as uow:
+        s = uow.session
+        try:
+            existing = _find(s, channel, external_id)
+            if existing is not None:
+                return order_dict(existing), False
+            wh = get_warehouse(s, warehouse)
+            resolved = []
+            for n, (sku, qty) in enumerate(wanted, 1):
+                try:
+                    resolved.append((get_item(s, sku), qty))
+                except d.InputError as e:
+                    raise type(e)(f"Line {n}: {e.message}") from None
+            per_item = defaultdict(int)
+            for item, qty in resolved:
+                per_item[item] += qty
+            # Locks in item order: two orders for the same items cannot deadlock.
+            balances = {}
+            for item in sorted(per_item, key=lambda i: i.id):
+                balances[item] = lock_balance(s, wh.id, item.id)
+            # Checked under the locks: a retry that waited sees the first send.
+            existing = _find(s, channel, external_id)
+            if existing is not None:
+                return order_dict(existing), False
+            short = [
+                {"sku": item.sku, "requested": qty, "sellable": balances[item].s}
+                for item, qty in per_item.items()
+                if balances[item].s < qty
+            ]
+            if short:
+                raise OrderShort(short)
+
+            order = Order(channel=channel, external_id=external_id, warehouse_id=wh.id, status="open")
+            s.add(order)
+            s.flush()
+            for n, (item, qty) in enumerate(resolved, 1):
+                s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=qty))
+                decision = d.decide(balances[item], d.Request(d.Kind.RESERVE, qty, sku=item.sku))
+                balances[item] = balances[item] + decision.deltas
+                s.add(_movement(decision, wh.id, item.id, balances[item], order.id, user_id, device))
+                add_to_balance(s, wh.id, item.id, decision.deltas)
+            s.flush()
+            s.refresh(order)
+            result = order_dict(order)
+            uow.commit()
+            return result, True
+        except IntegrityError:
+            uow.rollback()
+            existing = _find(s, channel, external_id)
+            if existing is not None:
+                return order_dict(existing), False
+            raise
+
+
+def _movement(decision, warehouse_id, item_id, after, order_id, user_id, device) -> Movement:
+    return Movement(
+        kind=decision.kind.value,
+        warehouse_id=warehouse_id,
+        item_id=item_id,
+        qty=decision.qty,
+        after=json.dumps(after.as_dict(upper=True)),
+        s_after=after.s,
+        doc_type="order",
+        doc_id=order_id,
+        user_id=user_id,
+        device=device,
+        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
+    )
+
+
+def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = None) -> dict:
+    """Release what is still reserved (O -> S). Cancelling twice changes nothing."""
+    with uow or UnitOfWork() as uow:
+        s = uow.session
+        order = s.get(Order, order_id, with_for_update=True)
+        if order is None:
+            raise OrderNotFound(f"No order {order_id}")
+        if order.status == "cancelled":
+            return order_dict(order)
+        if order.status == "shipped":
+            raise OrderClosed(f"Order {order.external_id} has shipped and cannot be cancelled")
+        if any(ln.shipped for ln in order.lines):
+            raise OrderClosed(f"Order {order.external_id} has partly shipped; return the rest instead")
+        items = sorted({ln.item_id for ln in order.lines})
+        balances = {item_id: lock_balance(s, order.warehouse_id, item_id) for item_id in items}
+        for ln in order.lines:
+            if ln.reserved:
+                decision = d.decide(balances[ln.item_id], d.Request(d.Kind.UNRESERVE, ln.reserved, sku=ln.item.sku))
+                balances[ln.item_id] = balances[ln.item_id] + decision.deltas
+                s.add(
+                    _movement(
+                        decision, order.warehouse_id, ln.item_id, balances[ln.item_id], order.id, user_id, device
+                    )
+                )
+                add_to_balance(s, order.warehouse_id, ln.item_id, decision.deltas)
+                ln.reserved = 0
+        order.status = "cancelled"
+        s.flush()
+        result = order_dict(order)
+        uow.commit()
+        return result
+
+
+class OrderNotFound(d.InputError):
+    code = "not_found"

@@ -1,0 +1,442 @@
+"""Stock writes: every accepted scan becomes one movement in one transaction.
+
+Each function here loads what the rule needs under a lock (SELECT ... FOR
+UPDATE on PostgreSQL; SQLite's write lock, taken by BEGIN IMMEDIATE), asks
+app.domain.stock to decide, and writes the movement row, the balances and
+the bin rows with relative updates (s = s + :d) that the database's CHECK
+constraints guard. It commits once, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import stock as d
+from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Movement, Order, OrderLine, Warehouse
+from .uow import UnitOfWork
+
+# --------------------------------------------------------------------------
+# Lookups that turn what a client sent into rows, or a clear InputError.
+# --------------------------------------------------------------------------
+
+
+class NotFound(d.InputError):
+    code = "not_found"
+
+
+def get_warehouse(session, code) -> Warehouse:
+    if not code or not isinstance(code, str):
+        raise d.InputError("A warehouse code is required")
+    wh = session.execute(select(Warehouse).where(Warehouse.code == code.strip())).scalar_one_or_none()
+    if wh is None:
+        raise NotFound(f"Unknown warehouse {code[:40]!r}")
+    return wh
+
+
+def get_item(session, sku) -> Item:
+    """An item by SKU, or by any of its barcodes."""
+    if not sku or not isinstance(sku, str):
+        raise d.InputError("An item SKU is required")
+    sku = sku.strip()
+    item = session.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
+    if item is None:
+        item = session.execute(select(Item).join(Barcode).where(Barcode.code == sku)).scalar_one_or_none()
+    if item is None:
+        raise NotFound(f"Unknown item {sku[:40]!r}")
+    return item
+
+
+def get_bin(session, warehouse: Warehouse, code) -> Bin:
+    if not isinstance(code, str) or not code.strip():
+        raise d.InputError("A bin code is required")
+    b = session.execute(
+        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code == code.strip())
+    ).scalar_one_or_none()
+    if b is None:
+        raise NotFound(f"Unknown bin {code[:40]!r} in warehouse {warehouse.code}")
+    return b
+
+
+def bin_of_type(session, warehouse: Warehouse, bin_type: str) -> Bin:
+    b = session.execute(
+        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == bin_type).order_by(Bin.walk_order, Bin.id)
+    ).scalars().first()
+    if b is None:
+        raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
+    return b
+
+
+# --------------------------------------------------------------------------
+# Locked reads and guarded writes
+# --------------------------------------------------------------------------
+
+
+def _insert(session, table):
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def lock_balance(session, warehouse_id: int, item_id: int) -> d.Buckets:
+    """The buckets of (warehouse, item), locked until commit; a new pair starts at zero."""
+    # populate_existing: the values must come from this locked read, not
+    # from an object the session loaded earlier.
+    q = (
+        select(Balance)
+        .where(Balance.warehouse_id == warehouse_id, Balance.item_id == item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(q).scalar_one_or_none()
+    if row is None:
+        session.execute(
+            _insert(session, Balance.__table__)
+            .values(warehouse_id=warehouse_id, item_id=item_id, **{b: 0 for b in d.BUCKETS})
+            .on_conflict_do_nothing(index_elements=["warehouse_id", "item_id"])
+        )
+        row = session.execute(q).scalar_one()
+    return row.buckets()
+
+
+def add_to_balance(session, warehouse_id: int, item_id: int, deltas: d.Buckets) -> None:
+    if not deltas:
+        return
+    # Relative update: the database adds, and its CHECKs refuse a negative.
+    values = {b: getattr(Balance, b) + getattr(deltas, b) for b in d.BUCKETS if getattr(deltas, b)}
+    session.execute(
+        update(Balance).where(Balance.warehouse_id == warehouse_id, Balance.item_id == item_id).values(**values)
+    )
+
+
+def bin_held(session, bin_id: int, item_id: int, lot: str, condition: str) -> int:
+    q = (
+        select(BinStock.qty)
+        .where(
+            BinStock.bin_id == bin_id,
+            BinStock.item_id == item_id,
+            BinStock.lot == lot,
+            BinStock.condition == condition,
+        )
+        .with_for_update()
+    )
+    return session.execute(q).scalar_one_or_none() or 0
+
+
+def lots_in_bin(session, bin_id: int, item_id: int, condition: str) -> list[str]:
+    q = (
+        select(BinStock.lot)
+        .outerjoin(Lot, and_(Lot.item_id == BinStock.item_id, Lot.number == BinStock.lot))
+        .where(BinStock.bin_id == bin_id, BinStock.item_id == item_id, BinStock.condition == condition, BinStock.qty > 0)
+        .order_by(Lot.expiry.is_(None), Lot.expiry, BinStock.lot)
+    )
+    return list(session.execute(q).scalars())
+
+
+def take_from_bin(session, bin_: Bin, item: Item, lot: str, condition: str, qty: int) -> None:
+    result = session.execute(
+        update(BinStock)
+        .where(
+            BinStock.bin_id == bin_.id,
+            BinStock.item_id == item.id,
+            BinStock.lot == lot,
+            BinStock.condition == condition,
+            BinStock.qty >= qty,
+        )
+        .values(qty=BinStock.qty - qty)
+    )
+    if result.rowcount != 1:  # the guard: never below zero, lock or no lock
+        raise d.BinShortage(bin_.code, item.sku, bin_held(session, bin_.id, item.id, lot, condition), qty, condition)
+
+
+def put_into_bin(session, bin_: Bin, item: Item, lot: str, condition: str, qty: int) -> None:
+    stmt = _insert(session, BinStock.__table__).values(
+        bin_id=bin_.id, item_id=item.id, lot=lot, condition=condition, qty=qty
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["bin_id", "item_id", "lot", "condition"],
+        set_={"qty": BinStock.__table__.c.qty + stmt.excluded.qty},
+    )
+    session.execute(stmt)
+
+
+def ensure_lot(session, item: Item, number: str, expiry: date | None) -> None:
+    if not number:
+        return
+    lot = session.execute(select(Lot).where(Lot.item_id == item.id, Lot.number == number)).scalar_one_or_none()
+    if lot is None:
+        session.execute(
+            _insert(session, Lot.__table__)
+            .values(item_id=item.id, number=number, expiry=expiry)
+            .on_conflict_do_nothing(index_elements=["item_id", "number"])
+        )
+    elif expiry and lot.expiry is None:
+        lot.expiry = expiry
+
+
+def release_reservations(session, warehouse_id: int, item_id: int, qty: int) -> list[int]:
+    """Take `qty` reserved units back from the newest orders; returns their ids.
+
+    The newest orders lose out first: the oldest customers have waited
+    longest and are the likeliest to be picked already.
+    """
+    lines = session.execute(
+        select(OrderLine)
+        .join(Order)
+        .where(Order.warehouse_id == warehouse_id, OrderLine.item_id == item_id, OrderLine.reserved > 0)
+        .order_by(Order.created_at.desc(), Order.id.desc(), OrderLine.id.desc())
+        .with_for_update()
+    ).scalars()
+    flagged = []
+    for line in lines:
+        if qty <= 0:
+            break
+        take = min(qty, line.reserved)
+        line.reserved -= take
+        line.short += take
+        line.order.short = True
+        flagged.append(line.order_id)
+        qty -= take
+    if qty > 0:
+        raise d.StockError("Reservations on record do not cover the reserved bucket; run check-ledger")
+    return flagged
+
+
+# --------------------------------------------------------------------------
+# One movement
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class MovementCommand:
+    warehouse: str
+    kind: str
+    sku: str
+    qty: object
+    scan_id: str | None = None
+    from_bin: str | None = None
+    to_bin: str | None = None
+    lot: str | None = None
+    expiry: date | None = None
+    condition: str | None = None
+    reason: str | None = None
+    dest_warehouse: str | None = None
+    user_id: int | None = None
+    device: str | None = None
+    doc_type: str | None = None
+    doc_id: int | None = None
+
+
+@dataclass
+class MovementResult:
+    movement: dict
+    balance: dict
+    replayed: bool = False
+    flagged_orders: list[int] = field(default_factory=list)
+
+
+def movement_dict(m: Movement, warehouse_code: str, sku: str, bins: dict[int, str]) -> dict:
+    return {
+        "id": m.id,
+        "scan_id": m.scan_id,
+        "kind": m.kind,
+        "warehouse": warehouse_code,
+        "sku": sku,
+        "qty": m.qty,
+        "lot": m.lot or None,
+        "from_bin": bins.get(m.from_bin_id),
+        "from_condition": m.from_condition,
+        "to_bin": bins.get(m.to_bin_id),
+        "to_condition": m.to_condition,
+        "deltas": {b.upper(): v for b, v in m.deltas().as_dict().items() if v},
+        "reason": m.reason,
+        "created_at": m.created_at.isoformat(timespec="seconds") + "Z" if m.created_at else None,
+    }
+
+
+def _replayed(session, scan_id: str) -> MovementResult | None:
+    m = session.execute(select(Movement).where(Movement.scan_id == scan_id)).scalar_one_or_none()
+    if m is None:
+        return None
+    bins = {b.id: b.code for b in (m.from_bin, m.to_bin) if b is not None}
+    return MovementResult(movement_dict(m, m.warehouse.code, m.item.sku, bins), m.after_buckets(), replayed=True)
+
+
+def _clean(value, name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise d.InputError(f"{name} must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise d.InputError(f"{name} is too long (at most {limit} characters)")
+    if any(ord(c) < 32 for c in value):
+        raise d.InputError(f"{name} contains control characters")
+    return value
+
+
+# Where stock goes or comes from when the client names no bin.
+_DEFAULT_TO = {
+    d.Kind.RECEIVE: "dock",
+    d.Kind.RETURN_RECEIVE: "returns",
+    d.Kind.TRANSFER_RECEIVE: "dock",
+    d.Kind.PICK: "staging",
+}
+_DEFAULT_FROM = {d.Kind.SHIP: "staging"}
+
+
+def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> MovementResult:
+    kind = d.parse_kind(cmd.kind)
+    qty = d.parse_qty(cmd.qty, allow_zero=kind == d.Kind.ADJUST or kind == d.Kind.VIRTUAL)
+    condition = d.parse_condition(cmd.condition)
+    scan_id = _clean(cmd.scan_id, "scan_id", 64) or None
+    lot_given = _clean(cmd.lot, "lot", 40)
+    reason = _clean(cmd.reason, "reason", 200)
+    device = _clean(cmd.device, "device", 64)
+    with uow or UnitOfWork() as uow:
+        try:
+            result = _apply_in(uow.session, cmd, kind, qty, condition, scan_id, lot_given, reason, device)
+            uow.commit()
+            return result
+        except IntegrityError:
+            # Two sends of one scan raced past the check (PostgreSQL, READ
+            # COMMITTED): the loser answers with the winner's result.
+            uow.rollback()
+            if scan_id:
+                replay = _replayed(uow.session, scan_id)
+                if replay:
+                    return replay
+            raise
+
+
+def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, device) -> MovementResult:
+    wh = get_warehouse(session, cmd.warehouse)
+    item = get_item(session, cmd.sku)
+    need_from, need_to = d.BIN_ROLES[kind]
+    from_bin = to_bin = None
+    if kind == d.Kind.ADJUST:
+        code = cmd.to_bin or cmd.from_bin
+        if not code:
+            raise d.InputError("A count adjustment needs the counted bin (to_bin)")
+        from_bin = to_bin = get_bin(session, wh, code)
+    else:
+        if need_from:
+            if cmd.from_bin:
+                from_bin = get_bin(session, wh, cmd.from_bin)
+            elif kind in _DEFAULT_FROM:
+                from_bin = bin_of_type(session, wh, _DEFAULT_FROM[kind])
+            else:
+                raise d.InputError(f"A {kind.value} needs the bin to take the stock from (from_bin)")
+        if need_to:
+            if cmd.to_bin:
+                to_bin = get_bin(session, wh, cmd.to_bin)
+            elif kind in _DEFAULT_TO:
+                to_bin = bin_of_type(session, wh, _DEFAULT_TO[kind])
+            elif kind in (d.Kind.DAMAGE, d.Kind.RESTORE):
+                to_bin = from_bin  # in place
+            else:
+                raise d.InputError(f"A {kind.value} needs the bin to put the stock into (to_bin)")
+    dest = None
+    if kind == d.Kind.TRANSFER_SHIP:
+        dest = get_warehouse(session, cmd.dest_warehouse)
+        if dest.id == wh.id:
+            raise d.InputError("A transfer goes to another warehouse")
+
+    # Locks in a fixed order (warehouse id), so two transfers cannot deadlock.
+    if dest is not None and dest.id < wh.id:
+        lock_balance(session, dest.id, item.id)
+    balance = lock_balance(session, wh.id, item.id)
+    if dest is not None and dest.id > wh.id:
+        lock_balance(session, dest.id, item.id)
+
+    # Checked under the lock, so a resend waiting on the first send sees it.
+    if scan_id:
+        replay = _replayed(session, scan_id)
+        if replay:
+            return replay
+
+    take_condition = condition if kind in (d.Kind.MOVE, d.Kind.RESTORE, d.Kind.SCRAP) else d.Condition.SELLABLE
+    lot = lot_given
+    held = None
+    if from_bin is not None:
+        if lot is None:
+            lots = lots_in_bin(session, from_bin.id, item.id, take_condition)
+            if len(lots) > 1 and kind != d.Kind.ADJUST:
+                raise d.InputError(
+                    f"Bin {from_bin.code} holds {item.sku} in lots {', '.join(x or '(none)' for x in lots)}: say which lot"
+                )
+            lot = lots[0] if lots else ""
+        held = bin_held(session, from_bin.id, item.id, lot, take_condition)
+    lot = lot or ""
+
+    request = d.Request(
+        kind=kind,
+        qty=qty,
+        condition=take_condition,
+        damaged=condition != d.Condition.SELLABLE and kind in (d.Kind.RECEIVE, d.Kind.TRANSFER_RECEIVE),
+        held=held,
+        bin_code=from_bin.code if from_bin else "",
+        sku=item.sku,
+    )
+    decision = d.decide(balance, request)
+    after = balance + decision.deltas
+
+    if decision.put is not None and kind in (d.Kind.RECEIVE, d.Kind.TRANSFER_RECEIVE, d.Kind.RETURN_RECEIVE):
+        ensure_lot(session, item, lot, cmd.expiry)
+
+    flagged = []
+    if decision.released.o:
+        flagged = release_reservations(session, wh.id, item.id, decision.released.o)
+
+    m = Movement(
+        scan_id=scan_id,
+        kind=kind.value,
+        warehouse_id=wh.id,
+        item_id=item.id,
+        lot=lot,
+        qty=decision.qty,
+        from_bin_id=from_bin.id if decision.take else None,
+        from_condition=decision.take.condition.value if decision.take else None,
+        to_bin_id=to_bin.id if decision.put else None,
+        to_condition=decision.put.condition.value if decision.put else None,
+        dest_warehouse_id=dest.id if dest else None,
+        dest_d_a=decision.dest_deltas.a,
+        after=json.dumps(after.as_dict(upper=True)),
+        s_after=after.s,
+        doc_type=cmd.doc_type,
+        doc_id=cmd.doc_id,
+        reason=reason,
+        user_id=cmd.user_id,
+        device=device,
+        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
+    )
+    session.add(m)
+    session.flush()
+    add_to_balance(session, wh.id, item.id, decision.deltas)
+    if dest is not None:
+        add_to_balance(session, dest.id, item.id, decision.dest_deltas)
+    if decision.take:
+        take_from_bin(session, from_bin, item, lot, decision.take.condition.value, decision.take.qty)
+    if decision.put:
+        put_into_bin(session, to_bin, item, lot, decision.put.condition.value, decision.put.qty)
+
+    bins = {b.id: b.code for b in (from_bin, to_bin) if b is not None}
+    result = MovementResult(movement_dict(m, wh.code, item.sku, bins), after.as_dict(upper=True), flagged_orders=flagged)
+    return result
+
+
+# --------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------
+
+
+def stock_row(balance: Balance | None, warehouse_code: str, sku: str) -> dict:
+    buckets = balance.buckets() if balance is not None else d.ZERO
+    return {"warehouse": warehouse_code, "sku": sku, **buckets.as_dict(upper=True)}
+
+
+def count_movements(session) -> int:
+    return session.execute(select(func.count(Movement.id))).scalar_one()
