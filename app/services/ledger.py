@@ -21,7 +21,7 @@ BATCH = 5000
 
 
 def _stream(session, stmt) -> Iterator:
-    return session.execute(stmt.execution_options(yield_per=BATCH)).tuples()
+    return session.execute(stmt.execution_options(yield_per=BATCH))
 
 
 def _expected(kind: d.Kind, before: d.Buckets, row) -> d.Buckets | None:
