@@ -126,7 +126,8 @@ class BinShortage(StockError):
 
     def __init__(self, bin_code: str, sku: str, held: int, wanted: int, condition: str = "sellable"):
         self.held, self.wanted = held, wanted
-        what = sku if condition == Condition.SELLABLE else f"{condition} {sku}"
+        condition = getattr(condition, "value", condition)  # an Enum prints as Condition.X
+        what = sku if condition == Condition.SELLABLE.value else f"{condition} {sku}"
         super().__init__(f"Bin {bin_code} holds {held} of {what}, {wanted} requested")
 
 
