@@ -47,4 +47,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
     register_errors(app)
     register_cli(app)
+
+    @app.teardown_request
+    def _end_transaction(_exc=None):
+        # No read snapshot may outlive its request: under SQLite's WAL an
+        # open one would keep showing stock as it was.
+        db.session.remove()
+
     return app

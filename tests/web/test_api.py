@@ -1,0 +1,210 @@
+"""JSON API v1 through the Flask client."""
+
+import jsonschema
+import pytest
+
+from app.api.openapi import spec
+from tests.builders import ean_for, make_site, make_token, make_user, receive
+
+
+@pytest.fixture
+def api(app, client):
+    make_site()
+    receive(qty=10)
+    token = make_token(make_user("channel", role="supervisor"))
+    op_token = make_token(make_user("op1", role="operator"))
+
+    class Api:
+        def __init__(self, token):
+            self.headers = {"Authorization": f"Bearer {token}"}
+
+        def get(self, path, **kw):
+            return client.get(path, headers=self.headers, **kw)
+
+        def post(self, path, **kw):
+            return client.post(path, headers=self.headers, **kw)
+
+    a = Api(token)
+    a.operator = Api(op_token)
+    return a
+
+
+def schema(name):
+    doc = spec()
+    return {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+
+
+def conforms(response, name):
+    jsonschema.validate(response.get_json(), schema(name))
+
+
+def test_without_a_token_the_api_answers_401_in_the_error_shape(client, app):
+    r = client.get("/api/v1/warehouses")
+    assert r.status_code == 401
+    conforms(r, "Error")
+    r = client.get("/api/v1/warehouses", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and r.get_json()["error"]["message"] == "Unknown or revoked token"
+
+
+def test_warehouses_are_listed_with_their_bins(api):
+    r = api.get("/api/v1/warehouses")
+    conforms(r, "Warehouses")
+    w1 = r.get_json()["warehouses"][0]
+    assert w1["code"] == "W1" and {"code": "DOCK", "type": "dock", "walk_order": 1000} in w1["bins"]
+
+
+def test_stock_of_one_item_shows_all_eight_buckets(api):
+    r = api.get("/api/v1/stock?warehouse=W1&sku=SKU-1")
+    conforms(r, "Stock")
+    assert r.get_json() == {"warehouse": "W1", "sku": "SKU-1", "I": 10, "S": 10, "O": 0, "U": 0, "L": 0, "V": 0, "T": 0, "A": 0}
+
+
+def test_stock_can_be_asked_by_barcode(api):
+    assert api.get(f"/api/v1/stock?warehouse=W1&sku={ean_for(1)}").get_json()["S"] == 10
+
+
+def test_stock_of_a_whole_warehouse_comes_in_pages(api):
+    receive(sku="SKU-2", qty=1)
+    receive(sku="SKU-3", qty=1)
+    first = api.get("/api/v1/stock?warehouse=W1&per_page=2")
+    conforms(first, "StockPage")
+    body = first.get_json()
+    assert [i["sku"] for i in body["items"]] == ["SKU-1", "SKU-2"] and body["total"] == 3 and body["next_page"] == 2
+    second = api.get("/api/v1/stock?warehouse=W1&per_page=2&page=2").get_json()
+    assert [i["sku"] for i in second["items"]] == ["SKU-3"] and second["next_page"] is None
+
+
+@pytest.mark.parametrize(
+    "query, status",
+    [("warehouse=NOPE", 404), ("warehouse=W1&sku=NOPE", 404), ("", 422), ("warehouse=W1&per_page=0", 422),
+     ("warehouse=W1&page=x", 422)],
+)
+def test_bad_stock_queries_get_a_clear_error(api, query, status):
+    r = api.get(f"/api/v1/stock?{query}")
+    assert r.status_code == status
+    conforms(r, "Error")
+
+
+def test_the_change_feed_gives_sellable_changes_after_a_cursor(api):
+    first = api.get("/api/v1/stock/changes").get_json()
+    conforms_body = first
+    assert conforms_body["changes"][-1] == {"cursor": first["next"], "warehouse": "W1", "sku": "SKU-1", "S": 10}
+    api.post("/api/v1/orders", json={"channel": "c", "external_id": "1", "warehouse": "W1", "lines": [{"sku": "SKU-1", "qty": 3}]})
+    receive(sku="SKU-2", qty=1, to_bin="A-01")
+    r = api.get(f"/api/v1/stock/changes?after={first['next']}&limit=1")
+    conforms(r, "Changes")
+    assert [(c["sku"], c["S"]) for c in r.get_json()["changes"]] == [("SKU-1", 7)]
+    rest = api.get(f"/api/v1/stock/changes?after={r.get_json()['next']}").get_json()
+    assert [(c["sku"], c["S"]) for c in rest["changes"]] == [("SKU-2", 1)]
+    assert api.get(f"/api/v1/stock/changes?after={rest['next']}").get_json() == {"changes": [], "next": rest["next"]}
+
+
+def test_an_order_is_reserved_whole_and_a_resend_returns_it_unchanged(api):
+    body = {"channel": "shop", "external_id": "S-1", "warehouse": "W1", "lines": [{"sku": "SKU-1", "qty": 4}]}
+    r = api.post("/api/v1/orders", json=body)
+    assert r.status_code == 201
+    conforms(r, "Order")
+    again = api.post("/api/v1/orders", json=body)
+    assert again.status_code == 200 and again.get_json()["id"] == r.get_json()["id"]
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["O"] == 4
+    assert api.get(f"/api/v1/orders/{r.get_json()['id']}").get_json()["lines"][0]["reserved"] == 4
+
+
+def test_a_short_order_is_409_listing_the_short_lines_and_reserves_nothing(api):
+    body = {"channel": "shop", "external_id": "S-2", "warehouse": "W1",
+            "lines": [{"sku": "SKU-1", "qty": 4}, {"sku": "SKU-2", "qty": 1}]}
+    r = api.post("/api/v1/orders", json=body)
+    assert r.status_code == 409
+    conforms(r, "Error")
+    assert r.get_json()["short"] == [{"sku": "SKU-2", "requested": 1, "sellable": 0}]
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["S"] == 10
+
+
+def test_cancelling_an_order_releases_its_reservation(api):
+    body = {"channel": "shop", "external_id": "S-3", "warehouse": "W1", "lines": [{"sku": "SKU-1", "qty": 4}]}
+    order_id = api.post("/api/v1/orders", json=body).get_json()["id"]
+    r = api.post(f"/api/v1/orders/{order_id}/cancel")
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled"
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["S"] == 10
+    assert api.post("/api/v1/orders/99999/cancel").status_code == 404
+
+
+def test_a_movement_is_201_with_the_new_balance_and_its_resend_is_200_with_the_same(api):
+    body = {"scan_id": "s-1", "warehouse": "W1", "kind": "damage", "sku": "SKU-1", "qty": 2, "from_bin": "A-01",
+            "to_bin": "QUAR", "reason": "forklift"}
+    r = api.post("/api/v1/movements", json=body)
+    assert r.status_code == 201, r.get_json()
+    conforms(r, "MovementOut")
+    assert r.get_json()["balance"]["U"] == 2 and r.get_json()["movement"]["deltas"] == {"S": -2, "U": 2}
+    again = api.post("/api/v1/movements", json=body)
+    assert again.status_code == 200 and again.get_json()["replayed"] is True
+    assert again.get_json()["movement"] == r.get_json()["movement"] and again.get_json()["balance"] == r.get_json()["balance"]
+
+
+def test_a_refused_movement_is_409_and_changes_nothing(api):
+    r = api.post("/api/v1/movements", json={"warehouse": "W1", "kind": "lock", "sku": "SKU-1", "qty": 11})
+    assert r.status_code == 409 and r.get_json()["error"] == {"code": "not_enough_sellable", "message": "Only 10 sellable, 11 requested"}
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["L"] == 0
+
+
+def test_an_operator_token_cannot_lock_set_virtual_or_adjust(api):
+    for kind in ("lock", "virtual", "adjust", "unlock"):
+        r = api.operator.post("/api/v1/movements", json={"warehouse": "W1", "kind": kind, "sku": "SKU-1", "qty": 1, "to_bin": "A-01"})
+        assert r.status_code == 403, kind
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 0},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": -5},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 1.5},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 10**15},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": "many"},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1"},
+        {"warehouse": "W1", "kind": "teleport", "sku": "SKU-1", "qty": 1},
+        {"warehouse": "W1", "kind": "reserve", "sku": "SKU-1", "qty": 1},
+        {"warehouse": "W1", "kind": "receive", "sku": "NOPE", "qty": 1},
+        {"warehouse": "NOPE", "kind": "receive", "sku": "SKU-1", "qty": 1},
+        {"warehouse": "W1", "kind": "move", "sku": "SKU-1", "qty": 1, "from_bin": "A-01", "to_bin": "ZZ"},
+        {"warehouse": "W1", "kind": "move", "sku": "SKU-1", "qty": 1},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 1, "expiry": "31/12/2027"},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 1, "lot": 12},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 1, "condition": "wet"},
+        {"warehouse": ["W1"], "kind": "receive", "sku": {"a": 1}, "qty": 1},
+        {"warehouse": "W1", "kind": "receive", "sku": "SKU-1", "qty": 1, "scan_id": "x" * 65},
+    ],
+)
+def test_bad_movement_input_is_422_with_a_message_and_changes_nothing(api, body):
+    r = api.post("/api/v1/movements", json=body)
+    assert r.status_code == 422, r.get_json()
+    conforms(r, "Error")
+    assert r.get_json()["error"]["message"]
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["I"] == 10
+
+
+@pytest.mark.parametrize("data", [b"{not json", b"[]", b"null", b"\xff\xfe", b""])
+def test_a_body_that_is_not_a_json_object_is_422(api, data):
+    for path in ("/api/v1/movements", "/api/v1/orders"):
+        r = api.post(path, data=data, content_type="application/json")
+        assert r.status_code == 422, (path, data)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [None, [], "SKU-1", [{"sku": "SKU-1"}], [{"sku": "SKU-1", "qty": 0}], [{"sku": "NOPE", "qty": 1}], [1, 2],
+     [{"sku": "SKU-1", "qty": 1}] * 501],
+)
+def test_bad_order_lines_are_422(api, lines):
+    r = api.post("/api/v1/orders", json={"channel": "c", "external_id": "x", "warehouse": "W1", "lines": lines})
+    assert r.status_code == 422, r.get_json()
+
+
+def test_every_api_route_is_in_the_openapi_document_and_every_documented_path_exists(api, app):
+    documented = set(api.get("/api/v1/openapi.json").get_json()["paths"])
+    routes = {
+        str(rule).replace("<int:order_id>", "{order_id}")
+        for rule in app.url_map.iter_rules()
+        if str(rule).startswith("/api/v1/")
+    }
+    assert routes == documented
