@@ -7,6 +7,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, inspect, select
 
@@ -29,6 +30,7 @@ def _migrate() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or upgrade the database schema (runs the migrations)."""
     _migrate()
@@ -36,6 +38,7 @@ def init_db():
 
 
 @click.command("demo")
+@with_appcontext
 def demo_cmd():
     """Load the demo site (2 warehouses, 300 items, stock, orders, a purchase order)."""
     _migrate()
@@ -48,6 +51,7 @@ def demo_cmd():
 
 
 @click.command("ensure-demo", hidden=True)
+@with_appcontext
 def ensure_demo():
     """Migrate, and load the demo site if the database is empty (used by make run)."""
     _migrate()
@@ -61,6 +65,7 @@ def ensure_demo():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", "--user", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
@@ -84,6 +89,7 @@ def create_user(username, role, password):
 
 
 @click.command("create-token")
+@with_appcontext
 @click.option("--user", "username", required=True, help="The user the token acts as")
 @click.option("--name", default="", help="What the token is for, e.g. the channel")
 def create_token(username, name):
@@ -101,6 +107,7 @@ def create_token(username, name):
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("what", type=click.Choice(["items", "bins", "stock"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing")
@@ -127,6 +134,7 @@ def _count_lines(path: str) -> int:
 
 
 @click.command("check-ledger")
+@with_appcontext
 def check_ledger_cmd():
     """Replay the whole ledger from empty and compare with stored balances and bins."""
     with UnitOfWork(write=False) as uow:

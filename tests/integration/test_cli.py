@@ -1,0 +1,128 @@
+"""The command line: set-up, demo, users, tokens, imports, check-ledger."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Balance, Bin, Item, Movement, PurchaseOrder, User
+from tests.builders import make_site
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A database built by the migrations, as `make run` builds it."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cli.db"})
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert db.session.execute(select(func.count(Item.id))).scalar_one() == 300
+    assert db.session.execute(select(func.count(Bin.id))).scalar_one() >= 300
+    sums = db.session.execute(select(func.sum(Balance.o), func.sum(Balance.u), func.sum(Balance.l),
+                                     func.sum(Balance.v), func.sum(Balance.t), func.sum(Balance.a))).one()
+    assert all(v > 0 for v in sums), sums  # stock in every bucket
+    assert db.session.execute(select(PurchaseOrder.status)).scalar_one() == "open"
+    check = runner.invoke(args=["check-ledger"])
+    assert check.exit_code == 0 and check.output.strip().endswith("ok")
+    assert "already holds" in runner.invoke(args=["demo"]).output
+
+
+def test_check_ledger_prints_each_difference_and_exits_1(runner):
+    runner.invoke(args=["demo"])
+    db.session.execute(Balance.__table__.update().where(Balance.id == 1).values(i=Balance.i + 1, s=Balance.s + 1))
+    db.session.commit()
+    result = runner.invoke(args=["check-ledger"])
+    assert result.exit_code == 1 and "stored I=" in result.output and "1 difference" in result.output
+
+
+def test_init_db_runs_the_migrations_on_an_empty_database(tmp_path):
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/m.db", "SECRET_KEY": "x", "TESTING": True})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from sqlalchemy import inspect
+
+        assert {"movements", "balances", "bin_stock"} <= set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+
+
+def test_users_are_created_with_a_hashed_password_and_tokens_are_shown_once(runner):
+    result = runner.invoke(args=["create-user", "--username", "anna", "--role", "supervisor", "--password", "s3cret!"])
+    assert result.exit_code == 0, result.output
+    user = db.session.execute(select(User).where(User.username == "anna")).scalar_one()
+    assert user.password_hash != "s3cret!" and user.check_password("s3cret!") and user.role == "supervisor"
+    token = runner.invoke(args=["create-token", "--user", "anna"]).output.strip()
+    assert len(token) > 30
+    assert runner.invoke(args=["create-token", "--user", "nobody"]).exit_code != 0
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    def write(name, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+def test_an_items_file_with_bad_rows_names_each_row_and_changes_nothing(runner, csv_file):
+    path = csv_file("items.csv", "sku,name,barcode\nOK-1,Good item,4006381333931\n,No sku,\nBAD-2,Bad code,4006381333932\n")
+    result = runner.invoke(args=["import", "items", path])
+    assert result.exit_code == 1
+    assert "row 3: sku is empty" in result.output and "row 4: barcode 4006381333932: check digit should be 1" in result.output
+    assert db.session.execute(select(func.count(Item.id))).scalar_one() == 0
+
+
+def test_a_dry_run_reports_and_changes_nothing_and_a_real_run_imports(runner, csv_file):
+    path = csv_file("items.csv", "sku,name,barcode,case_barcode,case_qty\nOK-1,Good item,4006381333931,14006381333938,12\n")
+    dry = runner.invoke(args=["import", "items", "--dry-run", path])
+    assert dry.exit_code == 0 and "would import 1 row" in dry.output
+    assert db.session.execute(select(func.count(Item.id))).scalar_one() == 0
+    real = runner.invoke(args=["import", "items", path])
+    assert real.exit_code == 0 and "1 new" in real.output
+    db.session.rollback()
+    assert db.session.execute(select(func.count(Item.id))).scalar_one() == 1
+
+
+def test_bins_and_stock_import_and_a_second_stock_import_books_nothing_twice(runner, csv_file, app):
+    make_site(items=2)
+    bins = csv_file("bins.csv", "warehouse,code,type,walk_order\nW1,C-01,storage,500\nW3,X-1,storage,1\n")
+    bad = runner.invoke(args=["import", "bins", bins])
+    assert bad.exit_code == 1 and "row 3: unknown warehouse W3" in bad.output
+    bins = csv_file("bins2.csv", "warehouse,code,type,walk_order,warehouse_name\nW1,C-01,storage,500,\nW3,X-1,storage,1,Third\n")
+    assert runner.invoke(args=["import", "bins", bins]).exit_code == 0
+    stock = csv_file("stock.csv", "warehouse,bin,sku,qty,lot,expiry\nW1,C-01,SKU-1,5,L1,2027-01-31\nW3,X-1,SKU-2,2,,\n")
+    assert runner.invoke(args=["import", "stock", stock]).exit_code == 0
+    again = runner.invoke(args=["import", "stock", stock])
+    assert again.exit_code == 0 and "0 new, 2 updated" in again.output
+    db.session.rollback()
+    assert db.session.execute(select(func.count(Movement.id))).scalar_one() == 2
+    assert runner.invoke(args=["check-ledger"]).output.strip().endswith("ok")
+
+
+def test_a_stock_file_with_bad_rows_books_nothing(runner, csv_file, app):
+    make_site(items=1)
+    stock = csv_file("s.csv", "warehouse,bin,sku,qty,expiry\nW1,A-01,SKU-1,5,\nW1,A-01,SKU-1,-2,\nW1,ZZ,SKU-9,1,31.12.2027\n")
+    result = runner.invoke(args=["import", "stock", stock])
+    assert result.exit_code == 1
+    for msg in ("row 3: Quantity must be at least 1", "row 4: unknown bin 'ZZ'", "row 4: unknown sku 'SKU-9'", "row 4: expiry"):
+        assert msg in result.output
+    assert db.session.execute(select(func.count(Movement.id))).scalar_one() == 0
+
+
+def test_a_file_missing_a_column_says_which(runner, csv_file):
+    result = runner.invoke(args=["import", "stock", csv_file("s.csv", "warehouse,sku\nW1,SKU-1\n")])
+    assert result.exit_code == 1 and "missing column(s) bin, qty" in result.output
