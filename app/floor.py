@@ -6,6 +6,8 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import login_required
 from sqlalchemy import select
 
+from scanners import clean_scan
+
 from .auth import current_warehouse
 from .extensions import db
 from .models import Warehouse
@@ -53,7 +55,7 @@ def choose_warehouse():
 @login_required
 def lookup():
     warehouse = current_warehouse()
-    code = lookup_service.clean_scan(request.args.get("code", ""))
+    code = clean_scan(request.args.get("code", ""))
     result = lookup_service.lookup(db.session, code, warehouse) if code else None
     status = 404 if code and result is None else 200
     if isinstance(result, lookup_service.ItemView):

@@ -22,7 +22,7 @@ Always: S = I - O - U - L + V - T, every bucket >= 0, every bin >= 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 BUCKETS = ("i", "s", "o", "u", "l", "v", "t", "a")
@@ -250,7 +250,6 @@ class Request:
     held: int | None = None
     bin_code: str = ""
     sku: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def _need(balance: Buckets, bucket: str, qty: int) -> None:
@@ -500,10 +499,6 @@ def decide(balance: Buckets, request: Request) -> Decision:
     return decision
 
 
-def apply(balance: Buckets, decision: Decision) -> Buckets:
-    return balance + decision.deltas
-
-
 __all__ = [
     "BUCKETS",
     "MAX_QTY",
@@ -531,5 +526,4 @@ __all__ = [
     "RULES",
     "BIN_ROLES",
     "decide",
-    "apply",
 ]

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..domain.stock import ZERO
+from scanners import clean_scan
+
 from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Warehouse
 
-MAX_SCAN = 200
 
 
 @dataclass
@@ -24,12 +25,6 @@ class ItemView:
 class BinView:
     bin: Bin
     contents: list[dict] = field(default_factory=list)
-
-
-def clean_scan(code: str) -> str:
-    # Scanners add CR, LF or tab; people add spaces. Group separators
-    # (ASCII 29) belong to GS1 codes and are parsed elsewhere.
-    return "".join(ch for ch in (code or "") if ch.isprintable()).strip()[:MAX_SCAN]
 
 
 def lookup(session, code: str, warehouse: Warehouse | None) -> ItemView | BinView | None:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -436,7 +436,3 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
 def stock_row(balance: Balance | None, warehouse_code: str, sku: str) -> dict:
     buckets = balance.buckets() if balance is not None else d.ZERO
     return {"warehouse": warehouse_code, "sku": sku, **buckets.as_dict(upper=True)}
-
-
-def count_movements(session) -> int:
-    return session.execute(select(func.count(Movement.id))).scalar_one()
