@@ -205,6 +205,27 @@ def release_reservations(session, warehouse_id: int, item_id: int, qty: int) -> 
     return flagged
 
 
+def ship_from_order(session, cmd, warehouse_id: int, item: Item, qty: int) -> None:
+    """A shipment lowers O, so it must lower the reservation of its order's lines too."""
+    if cmd.doc_type != "order" or not cmd.doc_id:
+        raise d.InputError("A shipment belongs to an order: name the order it ships")
+    lines = session.execute(
+        select(OrderLine)
+        .join(Order)
+        .where(Order.id == cmd.doc_id, Order.warehouse_id == warehouse_id, OrderLine.item_id == item.id)
+        .order_by(OrderLine.line_no)
+        .with_for_update()
+    ).scalars().all()
+    reserved = sum(line.reserved for line in lines)
+    if reserved < qty:
+        raise d.NotEnoughStock("o", reserved, qty)
+    for line in lines:
+        take = min(qty, line.reserved)
+        line.reserved -= take
+        line.shipped += take
+        qty -= take
+
+
 # --------------------------------------------------------------------------
 # One movement
 # --------------------------------------------------------------------------
@@ -386,6 +407,9 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
 
     if decision.put is not None and kind in (d.Kind.RECEIVE, d.Kind.TRANSFER_RECEIVE, d.Kind.RETURN_RECEIVE):
         ensure_lot(session, item, lot, cmd.expiry)
+
+    if kind == d.Kind.SHIP:
+        ship_from_order(session, cmd, wh.id, item, decision.qty)
 
     flagged = []
     if decision.released.o:
