@@ -4,7 +4,7 @@ so that no bug in Python can store a negative bucket or a broken identity."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint
@@ -18,7 +18,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 ROLES = ("operator", "supervisor", "admin")
@@ -156,7 +156,7 @@ class Balance(db.Model):
     s = db.Column(db.Integer, nullable=False, default=0)
     o = db.Column(db.Integer, nullable=False, default=0)
     u = db.Column(db.Integer, nullable=False, default=0)
-    l = db.Column(db.Integer, nullable=False, default=0)  # noqa: E741
+    l = db.Column(db.Integer, nullable=False, default=0)
     v = db.Column(db.Integer, nullable=False, default=0)
     t = db.Column(db.Integer, nullable=False, default=0)
     a = db.Column(db.Integer, nullable=False, default=0)

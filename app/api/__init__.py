@@ -8,7 +8,7 @@ become the error shape {"error": {"code", "message"}} in one place
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -180,7 +180,7 @@ def stock_changes():
     )
     settle = _settle_seconds()
     if settle:
-        cutoff = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=settle)
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=settle)
         q = q.where(Movement.created_at <= cutoff)
     changes = [{"cursor": mid, "warehouse": wh, "sku": sku, "S": s} for mid, wh, sku, s in db.session.execute(q)]
     return jsonify({"changes": changes, "next": changes[-1]["cursor"] if changes else after})

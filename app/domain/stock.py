@@ -173,7 +173,7 @@ class Buckets:
     s: int = 0
     o: int = 0
     u: int = 0
-    l: int = 0  # noqa: E741 - the letter is the bucket's name in the model
+    l: int = 0
     v: int = 0
     t: int = 0
     a: int = 0
@@ -500,30 +500,30 @@ def decide(balance: Buckets, request: Request) -> Decision:
 
 
 __all__ = [
+    "BIN_ROLES",
     "BUCKETS",
     "MAX_QTY",
-    "Kind",
-    "Condition",
+    "RULES",
     "UNSELLABLE",
+    "ZERO",
+    "BinLeg",
+    "BinShortage",
     "BinType",
+    "Buckets",
+    "Condition",
+    "Decision",
     "DomainError",
     "InputError",
     "InvalidQuantity",
-    "UnknownKind",
-    "StockError",
+    "Kind",
     "NotEnoughStock",
-    "BinShortage",
-    "VirtualWouldOversell",
-    "parse_qty",
-    "parse_kind",
-    "parse_condition",
-    "Buckets",
-    "ZERO",
-    "BinLeg",
-    "Decision",
     "Request",
-    "release_claims",
-    "RULES",
-    "BIN_ROLES",
+    "StockError",
+    "UnknownKind",
+    "VirtualWouldOversell",
     "decide",
+    "parse_condition",
+    "parse_kind",
+    "parse_qty",
+    "release_claims",
 ]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Iterator
 
 from sqlalchemy import select
 

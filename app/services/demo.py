@@ -8,8 +8,8 @@ is as exact as a real one and check-ledger says ok.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 

@@ -10,7 +10,7 @@ even when the sums happen to agree.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import func, select
 

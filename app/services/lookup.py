@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..domain.stock import ZERO
 from scanners import clean_scan
 
+from ..domain.stock import ZERO
 from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Warehouse
-
 
 
 @dataclass

@@ -1,0 +1,265 @@
+"""Barcodes out of a camera frame or a photo.
+
+Two decoders read each prepared image: zxing-cpp (fast, reads DataMatrix,
+rarely wrong) and zbar through pyzbar (a second opinion that finds some
+damaged linear codes zxing-cpp gives up on). When the plain image yields
+nothing, a short ladder of cheaper-to-dearer preparations is tried before
+giving up. Retail codes are kept only when their check digit holds: on the
+floor a misread books stock to the wrong item, which is worse than a retry.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+import zxingcpp
+from PIL import Image
+from pyzbar import pyzbar
+
+from . import gtin
+
+MAX_SIDE = 1280  # a phone photo is 4000 px wide; barcodes stay readable at this size
+MAX_BYTES = 20 * 1024 * 1024  # an upload bigger than this is not a camera frame
+MAX_PIXELS = 40_000_000  # refuse decompression bombs before they are decoded
+
+# One name per symbology, whichever decoder read it.
+_ZXING_NAMES = {
+    "EAN13": "EAN-13",
+    "EAN8": "EAN-8",
+    "UPCA": "UPC-A",
+    "UPCE": "UPC-E",
+    "Code128": "Code 128",
+    "Code39": "Code 39",
+    "Code39Std": "Code 39",
+    "Code39Ext": "Code 39",
+    "ITF": "ITF",
+    "ITF14": "ITF",
+    "QRCode": "QR",
+    "QRCodeModel2": "QR",
+    "DataMatrix": "DataMatrix",
+}
+_ZBAR_NAMES = {
+    "EAN13": "EAN-13",
+    "EAN8": "EAN-8",
+    "UPCA": "UPC-A",
+    "UPCE": "UPC-E",
+    "CODE128": "Code 128",
+    "CODE39": "Code 39",
+    "I25": "ITF",
+    "QRCODE": "QR",
+}
+RETAIL = {"EAN-13", "EAN-8", "UPC-A", "UPC-E"}
+# Codes whose error correction or mandatory checksum makes a wrong read very unlikely.
+STRONG = {"QR", "DataMatrix", "Code 128"}
+GS1_IDS = ("]C1", "]d2", "]Q3", "]e0", "]J1")  # AIM identifiers that mark GS1 data
+SYMBOLOGIES = ("EAN-13", "EAN-8", "UPC-A", "UPC-E", "Code 128", "Code 39", "ITF", "QR", "DataMatrix")
+
+_ZXING_FORMATS = zxingcpp.barcode_formats_from_str("EAN13,EAN8,UPCA,UPCE,Code128,Code39,ITF,QRCode,DataMatrix")
+_ZBAR_SYMBOLS = [s for s in pyzbar.ZBarSymbol if s.name in _ZBAR_NAMES]
+
+
+class ImageError(ValueError):
+    """The bytes are not an image this module can read."""
+
+
+@dataclass
+class Result:
+    symbology: str
+    text: str  # what the symbol encodes, as printed under it (UPC-A 12 digits, UPC-E 8)
+    position: tuple[tuple[int, int], ...] = field(default=())  # corners in the caller's image
+    gtin: str | None = None  # GTIN-14 for retail codes, one key however the code was printed
+    decoder: str = ""
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["position"] = [list(p) for p in self.position]
+        if d["gtin"] is None:
+            del d["gtin"]
+        return d
+
+
+def load(data: bytes) -> np.ndarray:
+    """Encoded image bytes (JPEG, PNG, ...) to a grayscale array, or ImageError."""
+    if not data:
+        raise ImageError("the file is empty")
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"the image is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    _refuse_huge(data)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    try:
+        image = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise ImageError("this is not an image that can be read (JPEG, PNG, BMP, WebP or TIFF)")
+    return image
+
+
+def _refuse_huge(data: bytes) -> None:
+    # A small PNG can declare 100,000 x 100,000 pixels; read the header before decoding.
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Exception:  # noqa: BLE001 - not Pillow's kind of image; OpenCV may still know it
+        return
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"the image is {w} x {h} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
+
+
+def decode_bytes(data: bytes) -> list[Result]:
+    return decode(load(data))
+
+
+def decode_file(path: str | os.PathLike) -> list[Result]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ImageError(exc.strerror or str(exc)) from None
+    return decode_bytes(data)
+
+
+def grayscale(image: np.ndarray) -> np.ndarray:
+    # zbar reads only the first channel of a colour array, so colour goes to gray first.
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ImageError("expected a grayscale, BGR or BGRA image")
+
+
+def decode(image: np.ndarray) -> list[Result]:
+    """Every barcode found in the image; an empty list when there is none."""
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        raise ImageError("expected a non-empty image array")
+    gray = grayscale(image)
+    if gray.dtype != np.uint8:
+        gray = cv2.normalize(gray, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    scale = 1.0
+    if max(gray.shape) > MAX_SIDE:
+        scale = MAX_SIDE / max(gray.shape)
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    gray = np.ascontiguousarray(gray)
+    steps = _ladder(gray)
+    prepare, factor = next(steps)
+    found = _read(prepare(), factor * scale)
+    if found:
+        return found
+    # The harder preparations can turn a blurred code into a different valid one;
+    # a weak code (no mandatory check, or only mod-10) needs two separate reads.
+    votes: dict[tuple[str, str], list[Result]] = {}
+    for prepare, factor in steps:
+        for r in _read(prepare(), factor * scale):
+            seen = votes.setdefault((r.symbology, r.text), [])
+            seen.append(r)
+            if r.symbology in STRONG or len(seen) >= 2:
+                return [seen[0]]
+    return []
+
+
+def _ladder(gray: np.ndarray):
+    """Preparations in order of cost; each yields (make image, its scale to `gray`)."""
+    h, w = gray.shape
+    small = max(h, w) < 640
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    yield (lambda: gray), 1.0
+    if small:
+        # Small blurred photos: modules become wide enough for the edge finders.
+        yield (lambda: _up(gray, 2)), 2.0
+        yield (lambda: clahe.apply(_up(gray, 2))), 2.0
+        yield (lambda: clahe.apply(_up(gray, 3))), 3.0
+    yield (lambda: clahe.apply(gray)), 1.0
+    yield (lambda: _sharpen(gray)), 1.0
+    if small:
+        yield (lambda: _sharpen(_up(gray, 2))), 2.0
+    yield (lambda: cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]), 1.0
+    yield (lambda: cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5)), 1.0
+
+
+def _up(gray: np.ndarray, factor: int) -> np.ndarray:
+    return cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+
+def _sharpen(gray: np.ndarray) -> np.ndarray:
+    blur = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    return cv2.addWeighted(gray, 1.8, blur, -0.8, 0)
+
+
+def _read(img: np.ndarray, factor: float) -> list[Result]:
+    results: list[Result] = []
+    for b in zxingcpp.read_barcodes(img, formats=_ZXING_FORMATS, text_mode=zxingcpp.TextMode.Plain):
+        name = _ZXING_NAMES.get(b.format.name)
+        if name is None or not b.valid:
+            continue
+        text = b.text
+        if b.symbology_identifier in GS1_IDS:
+            # Keep the GS1 marker a keyboard-wedge scanner would send, so parse() sees the same text.
+            text = b.symbology_identifier + text
+        p = b.position
+        corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+        results.append(_result(name, text, [(c.x, c.y) for c in corners], factor, "zxing-cpp"))
+    for s in pyzbar.decode(img, symbols=_ZBAR_SYMBOLS):
+        name = _ZBAR_NAMES.get(s.type)
+        if name is None:
+            continue
+        try:
+            text = s.data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = s.data.decode("latin-1")
+        results.append(_result(name, text, [(pt.x, pt.y) for pt in s.polygon], factor, "zbar"))
+    return _merge([r for r in results if r is not None])
+
+
+def _result(name: str, text: str, points, factor: float, decoder: str) -> Result | None:
+    code = None
+    if name in RETAIL:
+        # zxing-cpp reports a UPC-A as EAN-13 with a leading 0 and zbar the other way
+        # round; the symbology follows the digits so both name the same code alike.
+        if name == "EAN-13" and len(text) == 13 and text[0] == "0":
+            name, text = "UPC-A", text[1:]
+        elif name == "UPC-A" and len(text) == 13 and text[0] == "0":
+            text = text[1:]
+        code = gtin.normalise(text, name)
+        if code is None:
+            return None  # fails its check digit: a misread
+    if name == "ITF" and text.isdigit() and len(text) == 14 and not gtin.is_valid(text):
+        return None  # an ITF-14 carries a GTIN-14, and this one's check digit is wrong
+    position = tuple((round(x / factor), round(y / factor)) for x, y in points)
+    return Result(name, text, position, code, decoder)
+
+
+def _merge(results: list[Result]) -> list[Result]:
+    """One result per code. Where the two decoders read the same spot differently, trust neither."""
+    kept: dict[tuple[str, str], Result] = {}
+    for r in results:
+        # zbar cannot tell a GS1-128 from a plain Code 128, so it reads the data without the marker.
+        key = (r.symbology, r.text[3:] if r.text.startswith(GS1_IDS) else r.text)
+        if key in kept:
+            kept[key].decoder = "zxing-cpp+zbar" if kept[key].decoder != r.decoder else kept[key].decoder
+            continue
+        kept[key] = r
+    out = list(kept.values())
+    clashes = set()
+    for i, a in enumerate(out):
+        for b in out[i + 1 :]:
+            if a.symbology == b.symbology and a.decoder != b.decoder and _overlap(a, b):
+                clashes.update((id(a), id(b)))
+    return [r for r in out if id(r) not in clashes]
+
+
+def _overlap(a: Result, b: Result) -> bool:
+    if not a.position or not b.position:
+        return False
+    ax = [p[0] for p in a.position]
+    ay = [p[1] for p in a.position]
+    bx = [p[0] for p in b.position]
+    by = [p[1] for p in b.position]
+    return min(ax) <= max(bx) and min(bx) <= max(ax) and min(ay) <= max(by) and min(by) <= max(ay)

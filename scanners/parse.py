@@ -1,0 +1,185 @@
+"""What a scan means: a GS1 code, an item barcode, a bin, a licence plate, an order, a badge.
+
+GS1 element strings and Digital Link URLs are read by `biip`; this module
+only decides which reading applies and turns biip's findings into the few
+fields the floor uses. Site codes (bins, plates, orders, badges) are matched
+by patterns a site can change; a pattern's named group `code` is the value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import biip
+from biip.gs1_messages import GS1Message
+
+from . import gtin as gtins
+from .text import GS, MAX_SCAN, clean_scan
+
+# Kinds a scan can be, in the words the screens use.
+KIND_WORDS = {
+    "item": "an item",
+    "gs1": "a GS1 label",
+    "bin": "a bin",
+    "plate": "a licence plate",
+    "order": "an order",
+    "po": "a purchase order",
+    "badge": "an operator badge",
+    "unknown": "an unknown code",
+}
+
+DEFAULT_PATTERNS = {
+    "badge": r"BADGE[:-](?P<code>[A-Za-z0-9._-]{1,40})",
+    "order": r"SO-(?P<code>[0-9]{1,12})",
+    "po": r"(?P<code>PO-[0-9]{4}-[0-9]{4})",
+    "plate": r"(?P<code>LP[0-9]{6,12})",
+    "bin": r"(?:BIN:)?(?P<code>[A-Z]{1,6}(?:-[A-Z0-9]{1,4}){1,3})",
+}
+PATTERN_KINDS = tuple(DEFAULT_PATTERNS)  # checked in this order: most specific first
+
+SYMBOLOGY_PREFIXES = ("]C1", "]e0", "]d2", "]Q3", "]J1")  # AIM identifiers of GS1 symbols
+
+
+class ScanError(ValueError):
+    """The scan cannot be what it looks like (a bad check digit, a malformed date, ...)."""
+
+
+@dataclass
+class Scan:
+    kind: str  # one of KIND_WORDS
+    raw: str
+    code: str = ""  # the bin, plate, order, PO or badge code; the GTIN-14 for items
+    gtin: str | None = None
+    lot: str | None = None
+    expiry: date | None = None
+    serial: str | None = None
+    count: int | None = None
+    sscc: str | None = None
+    fields: dict = field(default_factory=dict)  # every GS1 element string, AI -> value
+
+    @property
+    def words(self) -> str:
+        return KIND_WORDS[self.kind]
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["expiry"] = self.expiry.isoformat() if self.expiry else None
+        return {k: v for k, v in d.items() if v not in (None, {}, "")}
+
+
+@dataclass
+class Rules:
+    """A site's scan settings: what its own codes look like."""
+
+    patterns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PATTERNS))
+
+    def __post_init__(self):
+        self.compiled = {}
+        for kind in PATTERN_KINDS:
+            pattern = self.patterns.get(kind) or DEFAULT_PATTERNS[kind]
+            try:
+                self.compiled[kind] = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"The {kind} pattern is not valid: {exc}") from None
+
+    @classmethod
+    def from_settings(cls, settings: dict | None) -> Rules:
+        patterns = dict(DEFAULT_PATTERNS)
+        for kind in PATTERN_KINDS:
+            value = (settings or {}).get(f"{kind}_pattern")
+            if value:
+                patterns[kind] = value
+        return cls(patterns)
+
+
+DEFAULT_RULES = Rules()
+
+
+def parse(text: str | None, rules: Rules = DEFAULT_RULES) -> Scan:
+    """Interpret one scan. Raises ScanError with a message for the operator when it cannot be right."""
+    if text is not None and len(text) > MAX_SCAN:
+        raise ScanError(f"That scan is {len(text)} characters long; no label here has more than {MAX_SCAN}.")
+    raw = clean_scan(text)
+    if not raw:
+        raise ScanError("Nothing was scanned.")
+
+    if raw.startswith(SYMBOLOGY_PREFIXES) or GS in raw or _is_digital_link(raw) or raw.startswith("(0"):
+        return _gs1(raw)
+    for kind in PATTERN_KINDS:
+        m = rules.compiled[kind].fullmatch(raw)
+        if m:
+            code = m.groupdict().get("code") or m.group(0)
+            return Scan(kind, raw, code=code)
+    if raw.isdigit():
+        if len(raw) in gtins.LENGTHS:
+            problem = gtins.problem(raw)
+            if problem:
+                raise ScanError(f"{raw} is not a valid item barcode: {problem}. Scan it again.")
+            return Scan("item", raw, code=gtins.normalise(raw), gtin=gtins.normalise(raw))
+        if len(raw) == 18:
+            plate = _gs1("00" + raw)
+            plate.raw = raw
+            return plate
+        if len(raw) > 16 and raw[:2] in ("00", "01", "02"):
+            # Scanners set to drop the AIM prefix send the bare element string.
+            return _gs1(raw)
+    return Scan("unknown", raw, code=raw)
+
+
+def _is_digital_link(raw: str) -> bool:
+    return raw.lower().startswith(("http://", "https://")) and re.search(r"/(01|00|414)/\d", raw) is not None
+
+
+def _gs1(raw: str) -> Scan:
+    if raw.startswith("(0"):
+        try:
+            message = GS1Message.parse_hri(raw)
+        except biip.ParseError as exc:
+            raise ScanError(f"This GS1 code cannot be read: {exc}") from None
+        elements = message.element_strings
+    else:
+        result = biip.parse(raw)
+        source = result.gs1_digital_link_uri or result.gs1_message
+        if source is None:
+            error = result.gs1_digital_link_uri_error or result.gs1_message_error or "not a GS1 code"
+            raise ScanError(_gs1_problem(error))
+        elements = source.element_strings
+    scan = Scan("gs1", raw)
+    for e in elements:
+        ai = e.ai.ai
+        scan.fields[ai] = e.value
+        if e.gtin_error or e.sscc_error:
+            raise ScanError(f"This GS1 code has a bad check digit in ({ai}) {e.value}. Scan it again.")
+        if ai in ("01", "02"):
+            scan.gtin = e.value
+        elif ai == "10":
+            scan.lot = e.value
+        elif ai in ("17", "15", "16", "12"):
+            if e.date is None:
+                raise ScanError(f"This GS1 code has a date that is not a date: ({ai}) {e.value}.")
+            if ai == "17" or scan.expiry is None:
+                scan.expiry = e.date
+        elif ai == "21":
+            scan.serial = e.value
+        elif ai in ("30", "37"):
+            scan.count = int(e.value)
+        elif ai == "00":
+            scan.sscc = e.value
+    if scan.gtin is None and scan.sscc is None:
+        raise ScanError("This GS1 code names neither an item (01) nor a pallet (00).")
+    if scan.gtin is None:
+        # A pallet label on its own is a licence plate.
+        return Scan("plate", raw, code=scan.sscc, sscc=scan.sscc, fields=scan.fields)
+    scan.code = scan.gtin
+    return scan
+
+
+def _gs1_problem(error: str) -> str:
+    m = re.search(r"GS1 AI \((\d+)\)", error)
+    if m:
+        ai = m.group(1)
+        what = "date" if ai in ("11", "12", "13", "15", "16", "17") else "field"
+        return f"This GS1 code has a malformed {what} in ({ai}). Scan it again or enter it by hand."
+    return "This GS1 code cannot be read: " + error.replace("\x1d", "<GS>")
