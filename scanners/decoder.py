@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -102,8 +103,12 @@ def load(data: bytes) -> np.ndarray:
 def _refuse_huge(data: bytes) -> None:
     # A small PNG can declare 100,000 x 100,000 pixels; read the header before decoding.
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+    except Image.DecompressionBombError:
+        raise ImageError(f"the image has more than {MAX_PIXELS // 1_000_000} megapixels") from None
     except Exception:  # noqa: BLE001 - not Pillow's kind of image; OpenCV may still know it
         return
     if w * h > MAX_PIXELS:
