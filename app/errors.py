@@ -21,7 +21,8 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    # The camera's fetch asks for JSON; so does the API.
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def error_response(status: int, message: str, code: str | None = None):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from scanners import clean_scan
+from scanners import ScanError, clean_scan
 
 from .auth import current_warehouse
 from .extensions import db
 from .models import Warehouse
 from .services import lookup as lookup_service
+from .services import scans
 
 bp = Blueprint("floor", __name__)
 
@@ -55,23 +56,56 @@ def choose_warehouse():
 @login_required
 def lookup():
     warehouse = current_warehouse()
-    code = clean_scan(request.args.get("code", ""))
-    result = lookup_service.lookup(db.session, code, warehouse) if code else None
-    status = 404 if code and result is None else 200
-    if isinstance(result, lookup_service.ItemView):
-        kind = "item"
-    elif isinstance(result, lookup_service.BinView):
-        kind = "bin"
-    else:
-        kind = None
+    code = request.args.get("code", "")
+    return _lookup(code, warehouse, log=None)
+
+
+@bp.post("/lookup")
+@login_required
+def lookup_scan():
+    """A scan from the handheld's queue (or a form without JavaScript): answered once per scan id."""
+    warehouse = current_warehouse()
+    settings = scans.settings_for(warehouse)
+    scan_id = scans.scan_id_from(request.form.get("scan_id"))
+    prior = scans.find(db.session, scan_id)
+    code = prior.text if prior else scans.strip_affixes(request.form.get("code", ""), settings)
+    return _lookup(code, warehouse, log=(scan_id, prior))
+
+
+def _lookup(code: str, warehouse, log):
+    result, kind, message = None, None, ""
+    if code.strip():
+        try:
+            result = lookup_service.lookup(db.session, code, warehouse, scans.rules_for(warehouse))
+        except ScanError as exc:
+            message = str(exc)
+        else:
+            kind = "item" if isinstance(result, lookup_service.ItemView) else "bin" if result else None
+            if result is None:
+                message = f"Nothing is known by “{clean_scan(code)}”. Scan an item barcode, a SKU or a bin label."
+    outcome = "ok" if result else "error"
+    recent = []
+    if log is not None:
+        scan_id, prior = log
+        if code.strip() and prior is None:
+            scans.record(
+                db.session, scan_id=scan_id, user_id=current_user.id, warehouse_id=warehouse.id if warehouse else None,
+                screen="lookup", text=clean_scan(code) or "?", kind=kind or "none", outcome=outcome, message=message,
+                device=request.headers.get("User-Agent", "")[:80],
+            )
+        recent = scans.recent(db.session, current_user.id, "lookup")
+    status = 200 if result or not code.strip() else 404 if kind is None and "Nothing is known" in message else 422
     return (
         render(
             "lookup/index.html",
             "lookup/partials/lookup-result.html",
-            code=code,
+            code=clean_scan(code),
             result=result,
             kind=kind,
+            message=message,
+            recent=recent,
             warehouse=warehouse,
+            settings=scans.settings_for(warehouse),
         ),
         status,
     )

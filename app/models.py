@@ -65,6 +65,8 @@ class Warehouse(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     code = db.Column(db.String(16), unique=True, nullable=False)
     name = db.Column(db.String(120), nullable=False)
+    # What this site's scanners send and what its own codes look like (see scanners.parse).
+    scan_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
     bins = db.relationship("Bin", back_populates="warehouse", order_by="Bin.walk_order")
 
 
@@ -299,3 +301,39 @@ class PurchaseOrderLine(db.Model):
     purchase_order = db.relationship(PurchaseOrder, back_populates="lines")
     item = db.relationship(Item)
     __table_args__ = (CheckConstraint("expected > 0 AND received >= 0", name="qty"),)
+
+
+class LicencePlate(db.Model):
+    """A numbered label for a pallet or tote; the number is given out once, when it is printed."""
+
+    __tablename__ = "licence_plates"
+    id = db.Column(db.Integer, primary_key=True, autoincrement=True)
+    code = db.Column(db.String(40), unique=True, nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+
+
+class ScanLog(db.Model):
+    """Every scan a handheld sent, once: the client's scan id makes a resent scan a no-op.
+
+    Kept for the operator's running list and for the supervisor to see what
+    reached the server, in what order, and what the answer was.
+    """
+
+    __tablename__ = "scan_log"
+    id = db.Column(BigId, primary_key=True, autoincrement=True)
+    scan_id = db.Column(db.String(64), unique=True, nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"))
+    screen = db.Column(db.String(40), nullable=False)
+    text = db.Column(db.String(200), nullable=False)
+    kind = db.Column(db.String(16), nullable=False)
+    outcome = db.Column(db.String(8), nullable=False)  # ok, warn, error
+    message = db.Column(db.String(300), nullable=False, default="")
+    device = db.Column(db.String(80), nullable=False, default="")
+    received_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'warn', 'error')", name="outcome"),
+        Index("ix_scan_log_user_screen", "user_id", "screen", "id"),
+    )

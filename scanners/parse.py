@@ -183,3 +183,11 @@ def _gs1_problem(error: str) -> str:
         what = "date" if ai in ("11", "12", "13", "15", "16", "17") else "field"
         return f"This GS1 code has a malformed {what} in ({ai}). Scan it again or enter it by hand."
     return "This GS1 code cannot be read: " + error.replace("\x1d", "<GS>")
+
+
+def expect(scan: Scan, *kinds: str) -> Scan:
+    """The scan, if the step wants one of these kinds; else a ScanError saying what was wanted."""
+    if scan.kind in kinds or ("item" in kinds and scan.kind == "gs1" and scan.gtin):
+        return scan
+    wanted = " or ".join(KIND_WORDS[k] for k in kinds if k not in ("unknown", "gs1"))
+    raise ScanError(f"Scan {wanted} — that was {scan.words}.")

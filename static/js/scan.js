@@ -1,0 +1,319 @@
+// The keyboard wedge and the camera, feeding one ordered queue of scans.
+//
+// A scan gets its id the moment it is read and goes into a queue kept in
+// localStorage; the queue sends one scan at a time, in order, and a scan
+// leaves it only when the server has answered it. The field is emptied at
+// once, so the next scan never waits for the network, never merges with the
+// one before, and survives a reload or a dropped Wi-Fi.
+(function () {
+  "use strict";
+
+  var STORE = "floor.scanQueue.v1";
+  var GS = "\x1d";
+
+  function newId() {
+    // crypto.randomUUID needs a secure context; getRandomValues does not.
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE) || "[]"); } catch (e) { return []; }
+  }
+  function save(queue) {
+    try { localStorage.setItem(STORE, JSON.stringify(queue)); } catch (e) { /* private mode: memory only */ }
+  }
+
+  function csrfToken(form) {
+    var field = form.querySelector("input[name=csrf_token]");
+    return field ? field.value : "";
+  }
+
+  function Queue(form) {
+    this.form = form;
+    this.url = form.getAttribute("action");
+    this.target = form.getAttribute("data-target");
+    this.state = form.querySelector("[data-queue-state]");
+    this.sending = false;
+    this.retryMs = 0;
+    // Scans left from an earlier visit to this screen are sent first, in their order.
+    this.items = load();
+    this.show();
+  }
+
+  Queue.prototype.add = function (text, source) {
+    var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now() };
+    this.items.push(scan);
+    save(this.items);
+    this.show();
+    this.pump();
+    return scan;
+  };
+
+  Queue.prototype.show = function () {
+    if (!this.state) return;
+    var waiting = this.items.length - (this.sending ? 1 : 0);
+    this.state.hidden = waiting <= 0 && this.retryMs === 0;
+    this.state.textContent = this.retryMs
+      ? "No connection — " + this.items.length + " scan(s) kept, retrying"
+      : waiting + " scan(s) waiting";
+    document.documentElement.setAttribute("data-scans-waiting", String(this.items.length));
+  };
+
+  Queue.prototype.pump = function () {
+    var self = this;
+    if (self.sending || !self.items.length) return;
+    var scan = self.items[0];
+    self.sending = true;
+    self.show();
+    var body = new FormData();
+    body.append("code", scan.text);
+    body.append("scan_id", scan.id);
+    body.append("csrf_token", csrfToken(self.form));
+    fetch(scan.url || self.url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "HX-Request": "true", "X-Scan-Id": scan.id, "X-CSRFToken": csrfToken(self.form) }
+    }).then(function (response) {
+      if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+      return response.text().then(function (html) { return { status: response.status, html: html }; });
+    }).then(function (answer) {
+      self.items.shift();
+      save(self.items);
+      self.retryMs = 0;
+      self.sending = false;
+      if ((scan.url || self.url) === self.url) self.render(answer.html, answer.status);
+      else window.floorFeedback && window.floorFeedback(answer.status < 400 ? "ok" : "error", "Earlier scan sent");
+      self.show();
+      self.pump();
+    }).catch(function () {
+      // Kept, in place, and tried again: a scan is never dropped for a bad connection.
+      self.sending = false;
+      self.retryMs = Math.min((self.retryMs || 500) * 2, 10000);
+      self.show();
+      setTimeout(function () { self.retryMs && self.pump(); }, self.retryMs);
+    });
+  };
+
+  Queue.prototype.render = function (html, status) {
+    var target = document.querySelector(this.target);
+    if (target) {
+      if (window.htmx && htmx.swap) {
+        window.floorQueueSwap = true;  // app.js: this swap's feedback is given below, once
+        try { htmx.swap(target, html, { swapStyle: "outerHTML" }); } finally { window.floorQueueSwap = false; }
+      } else {
+        target.outerHTML = html;
+      }
+    }
+    var answered = document.querySelector(this.target) || document.body;
+    var verdict = answered.getAttribute("data-feedback") || (status < 400 ? "ok" : "error");
+    var message = answered.getAttribute("data-message") || "";
+    window.floorFeedback && window.floorFeedback(verdict, message);
+  };
+
+  // Keyboard wedge -----------------------------------------------------------------------------
+
+  function Wedge(form, queue) {
+    this.form = form;
+    this.field = form.querySelector("[data-scan-field]");
+    this.queue = queue;
+    this.prefix = form.getAttribute("data-prefix") || "";
+    this.suffix = form.getAttribute("data-suffix") || "";
+    this.gs = form.getAttribute("data-gs") || "";
+    this.pauseMs = parseInt(form.getAttribute("data-pause-ms") || "80", 10);
+    this.lastKey = 0;
+    this.fastKeys = 0;
+    this.timer = null;
+    var self = this;
+    this.field.addEventListener("keydown", function (e) { self.keydown(e); });
+    this.field.addEventListener("input", function () { self.armPause(); });
+    form.addEventListener("submit", function (e) { e.preventDefault(); self.finish("enter"); });
+  }
+
+  Wedge.prototype.keydown = function (e) {
+    var now = performance.now();
+    if (this.lastKey && now - this.lastKey < 35) this.fastKeys++;
+    else if (e.key && e.key.length === 1) this.fastKeys = 0;
+    this.lastKey = now;
+    if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      this.finish(e.key.toLowerCase());
+      return;
+    }
+    // Scanners send the GS1 separator as Ctrl+] or as a key named GroupSeparator.
+    if (e.key === "GroupSeparator" || (e.ctrlKey && (e.key === "]" || e.code === "BracketRight"))) {
+      e.preventDefault();
+      this.field.setRangeText(GS, this.field.selectionStart, this.field.selectionEnd, "end");
+      this.armPause();
+    }
+  };
+
+  Wedge.prototype.armPause = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    // Only a burst of scanner-speed keys ends on a pause; a person typing presses Enter.
+    if (this.fastKeys < 3) return;
+    this.timer = setTimeout(function () { self.finish("pause"); }, this.pauseMs);
+  };
+
+  Wedge.prototype.clean = function (text) {
+    if (this.prefix && text.indexOf(this.prefix) === 0) text = text.slice(this.prefix.length);
+    if (this.suffix && text.slice(-this.suffix.length) === this.suffix) text = text.slice(0, -this.suffix.length);
+    if (this.gs) text = text.split(this.gs).join(GS);
+    return text.replace(/^[\r\n\t ]+|[\r\n\t ]+$/g, "");
+  };
+
+  Wedge.prototype.finish = function (how) {
+    clearTimeout(this.timer);
+    var text = this.clean(this.field.value);
+    this.field.value = "";
+    this.fastKeys = 0;
+    if (!text) return;
+    this.queue.add(text, "wedge:" + how);
+    if (this.field.getAttribute("inputmode") === "text") this.field.setAttribute("inputmode", "none");
+  };
+
+  // Camera ---------------------------------------------------------------------------------------
+
+  function Camera(form, queue) {
+    this.queue = queue;
+    this.dialog = document.querySelector("[data-camera-dialog]");
+    this.video = document.querySelector("[data-camera-video]");
+    this.message = document.querySelector("[data-camera-message]");
+    this.torch = document.querySelector("[data-torch]");
+    this.fileLabel = document.querySelector("[data-camera-file]");
+    this.fileInput = document.querySelector("[data-camera-input]");
+    this.decodeUrl = document.body.getAttribute("data-decode-url");
+    this.csrf = csrfToken(form);
+    this.stream = null;
+    this.busy = false;
+    this.last = { text: "", at: 0 };
+    var self = this;
+    var button = form.querySelector("[data-camera]");
+    if (!button || !this.dialog) return;
+    button.addEventListener("click", function () { self.open(); });
+    document.querySelector("[data-camera-close]").addEventListener("click", function () { self.close(); });
+    this.dialog.addEventListener("close", function () { self.stop(); });
+    this.torch.addEventListener("click", function () { self.toggleTorch(); });
+    this.fileInput.addEventListener("change", function () {
+      var file = self.fileInput.files[0];
+      if (file) self.send(file, true);
+      self.fileInput.value = "";
+    });
+  }
+
+  Camera.prototype.open = function () {
+    var self = this;
+    this.dialog.showModal ? this.dialog.showModal() : this.dialog.setAttribute("open", "");
+    var live = window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia;
+    this.fileLabel.hidden = !!live;
+    this.video.hidden = !live;
+    if (!live) {
+      // No camera stream without HTTPS: a photo from the camera app still works.
+      this.say("Live camera needs HTTPS. Take a photo of the barcode instead.");
+      return;
+    }
+    this.say("Point the camera at a barcode");
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1280 } }, audio: false })
+      .then(function (stream) {
+        self.stream = stream;
+        self.video.srcObject = stream;
+        return self.video.play();
+      })
+      .then(function () {
+        var track = self.stream.getVideoTracks()[0];
+        var caps = track.getCapabilities ? track.getCapabilities() : {};
+        self.torch.hidden = !caps.torch;
+        self.sample();
+      })
+      .catch(function (err) {
+        self.fileLabel.hidden = false;
+        self.say("The camera could not start (" + err.name + "). Take a photo instead.");
+      });
+  };
+
+  Camera.prototype.say = function (text) { this.message.textContent = text; };
+
+  Camera.prototype.sample = function () {
+    var self = this;
+    if (!this.stream) return;
+    // A few frames a second is enough to aim, and keeps the server and battery cool.
+    setTimeout(function () { self.sample(); }, 300);
+    if (this.busy || !this.video.videoWidth) return;
+    var scale = Math.min(1, 960 / this.video.videoWidth);
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.round(this.video.videoWidth * scale);
+    canvas.height = Math.round(this.video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(this.video, 0, 0, canvas.width, canvas.height);
+    this.busy = true;
+    canvas.toBlob(function (blob) {
+      if (!blob) { self.busy = false; return; }
+      self.send(blob, false);
+    }, "image/jpeg", 0.85);
+  };
+
+  Camera.prototype.send = function (blob, fromFile) {
+    var self = this;
+    var body = new FormData();
+    body.append("image", blob, "frame.jpg");
+    body.append("csrf_token", this.csrf);
+    fetch(this.decodeUrl, { method: "POST", body: body, credentials: "same-origin",
+                            headers: { "X-CSRFToken": this.csrf, "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        self.busy = false;
+        if (answer.error) { self.say(answer.error.message); if (fromFile) window.floorFeedback("error", answer.error.message); return; }
+        if (!answer.results.length) {
+          if (fromFile) { self.say("No barcode in that photo. Try again, closer."); window.floorFeedback("warn", "No barcode found"); }
+          return;
+        }
+        var text = answer.results[0].text;
+        var now = Date.now();
+        // The same code still in view is one scan, not a stream of them.
+        if (text === self.last.text && now - self.last.at < 2500) return;
+        self.last = { text: text, at: now };
+        self.close();
+        self.queue.add(text, "camera");
+      })
+      .catch(function () { self.busy = false; });
+  };
+
+  Camera.prototype.toggleTorch = function () {
+    if (!this.stream) return;
+    var track = this.stream.getVideoTracks()[0];
+    this.torchOn = !this.torchOn;
+    track.applyConstraints({ advanced: [{ torch: this.torchOn }] }).catch(function () {});
+  };
+
+  Camera.prototype.stop = function () {
+    if (this.stream) this.stream.getTracks().forEach(function (t) { t.stop(); });
+    this.stream = null;
+    this.busy = false;
+  };
+
+  Camera.prototype.close = function () {
+    this.stop();
+    if (this.dialog.open) this.dialog.close();
+    window.floorRefocus && window.floorRefocus();
+  };
+
+  function start() {
+    var form = document.querySelector("form[data-scan-queue]");
+    if (!form) return;
+    var queue = new Queue(form);
+    var wedge = new Wedge(form, queue);
+    new Camera(form, queue);
+    form.querySelector("[data-keyboard]").addEventListener("click", function () {
+      wedge.field.setAttribute("inputmode", "text");
+      wedge.field.blur();
+      wedge.field.focus();
+    });
+    window.floorScanQueue = queue;
+    queue.pump();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
