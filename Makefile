@@ -6,20 +6,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 WORKERS ?= 4
+HTTPS ?=
+CERT_DIR ?= $(or $(WH_INSTANCE_PATH),instance)/tls
 export FLASK_APP := app
+export HTTPS
 
-RUN_PACKAGES := libzbar0
+RUN_PACKAGES := libzbar0 openssl
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium fonts-dejavu-core
 
 .PHONY: run test setup setup-test system-packages-run system-packages-test htmx clean
 
+# HTTPS=1 serves with a self-signed certificate, so handheld cameras work on the LAN.
+SCHEME := $(if $(filter 1,$(HTTPS)),https,http)
+TLS_ARGS := $(if $(filter 1,$(HTTPS)),--certfile $(CERT_DIR)/cert.pem --keyfile $(CERT_DIR)/key.pem)
+
 run: setup
 	$(BIN)/flask ensure-demo
+	$(if $(filter 1,$(HTTPS)),scripts/dev-cert.sh $(CERT_DIR))
 	@echo ""
-	@echo "  Warehouse floor app: http://localhost:$(PORT)/  (on the LAN: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1):$(PORT)/)"
+	@echo "  Warehouse floor app: $(SCHEME)://localhost:$(PORT)/  (on the LAN: $(SCHEME)://$$(hostname -I 2>/dev/null | cut -d' ' -f1):$(PORT)/)"
 	@echo "  Demo sign-in: super / super (supervisor), picker / picker (operator), admin / admin"
 	@echo ""
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 0.0.0.0:$(PORT) --access-logfile - "app:create_app()"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 0.0.0.0:$(PORT) --access-logfile - $(TLS_ARGS) "app:create_app()"
 
 test: setup-test
 	$(BIN)/python -m pytest

@@ -20,13 +20,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60, verify=True) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=1, verify=verify)
             return
         except requests.RequestException:
             time.sleep(0.1)

@@ -9,20 +9,20 @@ from werkzeug.serving import make_server
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
+LAUNCH_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Chromium looks up names on its own; nothing but this machine is reachable.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": [
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-        ],
-    }
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": LAUNCH_ARGS}
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 
+import pytest
 import requests
 
 from tests.server import ROOT, free_port, wait_until_up
@@ -38,3 +39,24 @@ def test_make_run_serves_the_demo_site(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert "Demo sign-in" in out
+
+
+# The first probe, before the certificate is known, does not verify it.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_make_run_with_https_serves_tls_with_a_certificate_for_this_machine(tmp_path):
+    port = free_port()
+    instance = tmp_path / "instance"
+    env = {**os.environ, "PORT": str(port), "WORKERS": "1", "HTTPS": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path}/run.db", "WH_INSTANCE_PATH": str(instance)}
+    proc = subprocess.Popen(["make", "run", "HTTPS=1"], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until_up(f"https://127.0.0.1:{port}/login", proc, timeout=300, verify=False)
+        # The generated certificate names this address, so a browser that trusts it once trusts the page.
+        page = requests.get(f"https://127.0.0.1:{port}/login", timeout=10, verify=str(instance / "tls" / "cert.pem"))
+        assert page.status_code == 200 and "Sign in" in page.text
+        assert "Secure" in page.headers.get("Set-Cookie", "Secure")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert "https://localhost" in out

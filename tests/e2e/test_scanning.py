@@ -1,0 +1,186 @@
+"""Keyboard-wedge bursts, focus, the camera and the scanner set-up, in a real Chromium on a handheld."""
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.models import ScanLog
+from scanners import labels as L
+from tests.builders import ean_for, make_site, make_user, receive
+from tests.e2e.conftest import LAUNCH_ARGS
+from tests.e2e.test_lookup import sign_in
+
+SLOW_SECONDS = 0.3
+
+
+@pytest.fixture
+def site(app):
+    make_site(items=5)
+    receive(qty=10)
+    make_user("picker", "pick-pw")
+
+
+@pytest.fixture
+def slow_server(app):
+    """The live server, answering every scan 300 ms late, as over a weak Wi-Fi."""
+    inner = app.wsgi_app
+
+    def slow(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/lookup":
+            time.sleep(SLOW_SECONDS)
+        return inner(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, slow, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def logged_scans():
+    db.session.rollback()  # a fresh snapshot: the server wrote in other connections
+    return [r.text for r in db.session.execute(select(ScanLog).order_by(ScanLog.id)).scalars()]
+
+
+def test_twenty_scans_in_a_burst_against_a_slow_server_all_arrive_in_order_intact(site, slow_server, page, shot):
+    sign_in(page, slow_server)
+    page.goto(slow_server + "/lookup")
+    codes = [ean_for(1 + i % 5) if i % 3 else ["A-01", "A-02", "B-01", "NO-SUCH-BIN"][i % 4] for i in range(20)]
+    started = time.perf_counter()
+    for code in codes:
+        # Scanner speed: about 5 ms a key and Enter, back to back.
+        page.keyboard.type(code, delay=5)
+        page.keyboard.press("Enter")
+    typed_in = time.perf_counter() - started
+    expect(page.locator("#scan")).to_have_value("")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=20_000)
+    assert logged_scans() == codes
+    # The operator was never held up: all 20 were read long before the server answered them.
+    assert typed_in < 20 * SLOW_SECONDS
+    items = page.locator("#scan-list li code")
+    expect(items).to_have_count(8)
+    expect(items.first).to_have_text(codes[-1])
+    shot(page, "scan-burst")
+
+
+def test_a_scan_with_no_enter_is_ended_by_the_pause(site, live_server, page):
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    page.keyboard.type("A-02", delay=5)  # many 2D scanners send no Enter
+    expect(page.locator("#lookup-result")).to_contain_text("Bin A-02")
+    page.keyboard.type("B-01", delay=5)
+    expect(page.locator("#lookup-result")).to_contain_text("Bin B-01")
+    assert logged_scans() == ["A-02", "B-01"]
+
+
+def test_focus_comes_back_to_the_scan_field_after_a_stray_tap(site, live_server, page):
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    page.tap("p.step")
+    page.touchscreen.tap(180, 600)  # an empty spot low on the screen
+    expect(page.locator("#scan")).to_be_focused()
+    page.keyboard.type("A-01", delay=5)
+    page.keyboard.press("Enter")
+    expect(page.locator("#lookup-result")).to_contain_text("Bin A-01")
+    # The camera dialog opens and closes: focus is back for the next scan.
+    page.tap("[data-camera]")
+    page.tap("[data-camera-close]")
+    expect(page.locator("#scan")).to_be_focused()
+
+
+def test_the_scan_field_asks_for_no_soft_keyboard_until_the_operator_wants_one(site, live_server, page):
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    field = page.locator("#scan")
+    expect(field).to_have_attribute("inputmode", "none")
+    page.tap("[data-keyboard]")
+    expect(field).to_have_attribute("inputmode", "text")
+    page.keyboard.type("A-01", delay=60)  # a person, not a scanner: waits for Enter
+    page.wait_for_timeout(300)
+    assert logged_scans() == []
+    page.keyboard.press("Enter")
+    expect(page.locator("#lookup-result")).to_contain_text("Bin A-01")
+    expect(field).to_have_attribute("inputmode", "none")
+
+
+def test_scans_made_while_the_server_is_unreachable_are_kept_and_sent_later(site, live_server, page, context):
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    context.set_offline(True)
+    for code in ["A-01", "A-02"]:
+        page.keyboard.type(code, delay=5)
+        page.keyboard.press("Enter")
+    expect(page.locator("[data-queue-state]")).to_contain_text("No connection")
+    assert logged_scans() == []
+    context.set_offline(False)
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=20_000)
+    assert logged_scans() == ["A-01", "A-02"]
+
+
+def test_the_set_up_screen_shows_what_the_scanner_sent_including_the_group_separator(site, live_server, page, shot):
+    sign_in(page, live_server)
+    page.goto(live_server + "/scanner")
+    page.keyboard.type("#]C1010400638133393110TEST-LOT", delay=5)
+    page.keyboard.press("Control+BracketRight")
+    page.keyboard.type("21SN0001", delay=5)
+    page.keyboard.press("Enter")
+    report = page.locator("#scanner-report")
+    expect(report).to_contain_text("The scanner sends the prefix '#'")
+    expect(report).to_contain_text("Ctrl+] (ASCII 29)")
+    expect(report).to_contain_text("]C1 sent")
+    shot(page, "scanner-setup")
+
+
+# Camera ----------------------------------------------------------------------------------------------
+
+
+def write_y4m(path, gray: np.ndarray):
+    """A one-frame 640x480 Y4M (Chromium loops it forever): the label on white, no colour."""
+    frame = np.full((480, 640), 255, np.uint8)
+    h, w = gray.shape
+    y, x = (480 - h) // 2, (640 - w) // 2
+    frame[y : y + h, x : x + w] = gray
+    chroma = np.full((240, 320), 128, np.uint8)
+    with open(path, "wb") as fh:
+        fh.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
+        fh.write(b"FRAME\n" + frame.tobytes() + chroma.tobytes() + chroma.tobytes())
+
+
+@pytest.fixture
+def camera_page(playwright, browser_context_args, tmp_path):
+    label = cv2.imdecode(np.frombuffer(L.png(L.bin_label("A-02")), np.uint8), cv2.IMREAD_GRAYSCALE)
+    video = tmp_path / "label.y4m"
+    write_y4m(video, label)
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=[*LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"],
+    )
+    context = browser.new_context(**browser_context_args)
+    context.grant_permissions(["camera"])
+    yield context.new_page()
+    context.close()
+    browser.close()
+
+
+def test_a_camera_scan_of_a_label_is_decoded_on_the_server_and_queued_like_a_wedge_scan(site, live_server, camera_page,
+                                                                                        shot):
+    page = camera_page
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    page.tap("[data-camera]")
+    expect(page.locator("[data-camera-dialog]")).to_be_visible()
+    expect(page.locator("#lookup-result")).to_contain_text("Bin A-02", timeout=15_000)
+    expect(page.locator("[data-camera-dialog]")).to_be_hidden()
+    # The code stays in view, yet it was one scan.
+    page.wait_for_timeout(1000)
+    assert logged_scans() == ["A-02"]
+    expect(page.locator("#scan")).to_be_focused()
+    shot(page, "camera-scan")
