@@ -110,7 +110,7 @@ def test_a_picture_with_no_barcode_gives_no_results(operator):
     import cv2
     import numpy as np
 
-    ok, jpg = cv2.imencode(".jpg", np.full((480, 640, 3), 180, np.uint8))
+    _, jpg = cv2.imencode(".jpg", np.full((480, 640, 3), 180, np.uint8))
     r = upload(operator, jpg.tobytes())
     assert r.status_code == 200 and r.json["results"] == []
 
