@@ -40,12 +40,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_cli
     from .errors import register_errors
     from .floor import bp as floor_bp
+    from .office import bp as office_bp
     from .scanning import bp as scan_bp
+    from .tasks import bp as tasks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(scan_bp)
+    app.register_blueprint(tasks_bp)
+    app.register_blueprint(office_bp)
     csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
     register_errors(app)
     register_cli(app)

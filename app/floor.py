@@ -31,7 +31,14 @@ def render(page: str, partial: str, **context):
 @bp.get("/")
 @login_required
 def home():
-    return render_template("home/index.html", warehouse=current_warehouse())
+    from .services import tasks as task_service
+
+    warehouse = current_warehouse()
+    open_count = len(task_service.open_tasks(db.session, warehouse)) if warehouse else 0
+    exception_count = len(task_service.open_exceptions(db.session, warehouse)) if warehouse else 0
+    return render_template(
+        "home/index.html", warehouse=warehouse, open_count=open_count, exception_count=exception_count
+    )
 
 
 @bp.route("/warehouse", methods=["GET", "POST"])

@@ -81,6 +81,9 @@ class Bin(db.Model):
     type = db.Column(db.String(16), nullable=False, default="storage")
     # Pickers walk bins in this order; a bigger number is further along.
     walk_order = db.Column(db.Integer, nullable=False, default=0)
+    # Set when a picker found less than the system said: the bin wants a count.
+    count_requested_at = db.Column(db.DateTime)
+    count_reason = db.Column(db.String(200))
     warehouse = db.relationship(Warehouse, back_populates="bins")
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
@@ -248,10 +251,17 @@ class Order(db.Model):
     status = db.Column(db.String(16), nullable=False, default="open")
     # Set when damage or a count took back some of this order's reservation.
     short = db.Column(db.Boolean, nullable=False, default=False)
+    # The tote (a licence plate) its picked units travel in, if the picker scanned one.
+    tote = db.Column(db.String(40))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     warehouse = db.relationship(Warehouse)
     lines = db.relationship("OrderLine", back_populates="order", order_by="OrderLine.line_no")
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    @property
+    def number(self) -> str:
+        """What the packing slip's barcode says (the site's order pattern, SO-digits)."""
+        return f"SO-{self.id:06d}"
 
 
 class OrderLine(db.Model):
@@ -267,12 +277,25 @@ class OrderLine(db.Model):
     shipped = db.Column(db.Integer, nullable=False, default=0)
     # Units whose reservation damage or a count released.
     short = db.Column(db.Integer, nullable=False, default=0)
+    # Units not reserved at intake because S was short: waiting for stock.
+    backordered = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     order = db.relationship(Order, back_populates="lines")
     item = db.relationship(Item)
     __table_args__ = (
         CheckConstraint("qty > 0", name="qty"),
         CheckConstraint("reserved >= 0 AND picked >= 0 AND shipped >= 0 AND short >= 0", name="not_negative"),
+        CheckConstraint("backordered >= 0", name="backordered"),
     )
+
+    @property
+    def staged(self) -> int:
+        """Picked and waiting at outbound staging."""
+        return self.picked - self.shipped
+
+    @property
+    def to_pick(self) -> int:
+        """Reserved units still on the shelves."""
+        return self.reserved - self.staged
 
 
 class PurchaseOrder(db.Model):
@@ -281,6 +304,8 @@ class PurchaseOrder(db.Model):
     number = db.Column(db.String(40), unique=True, nullable=False)
     warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
     supplier = db.Column(db.String(120), nullable=False, default="")
+    # A purchase order, or an advance ship notice (the supplier's word for what is on the truck).
+    kind = db.Column(db.String(8), nullable=False, default="po", server_default="po")
     status = db.Column(db.String(16), nullable=False, default="open")
     expected_on = db.Column(db.Date)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -312,6 +337,23 @@ class LicencePlate(db.Model):
     warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    # Where the pallet stands while it holds received stock; emptied by putaway.
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
+    contents = db.relationship("PlateItem", back_populates="plate", order_by="PlateItem.id")
+
+
+class PlateItem(db.Model):
+    """What a received pallet holds until it is put away (the units are in the plate's bin)."""
+
+    __tablename__ = "plate_items"
+    id = db.Column(db.Integer, primary_key=True)
+    plate_id = db.Column(db.Integer, db.ForeignKey("licence_plates.id"), nullable=False, index=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    lot = db.Column(db.String(40), nullable=False, default="")
+    qty = db.Column(db.Integer, nullable=False, default=0)
+    plate = db.relationship(LicencePlate, back_populates="contents")
+    item = db.relationship(Item)
+    __table_args__ = (UniqueConstraint("plate_id", "item_id", "lot"), CheckConstraint("qty >= 0", name="qty"))
 
 
 class ScanLog(db.Model):
@@ -333,7 +375,113 @@ class ScanLog(db.Model):
     message = db.Column(db.String(300), nullable=False, default="")
     device = db.Column(db.String(80), nullable=False, default="")
     received_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id"))
     __table_args__ = (
         CheckConstraint("outcome IN ('ok', 'warn', 'error')", name="outcome"),
         Index("ix_scan_log_user_screen", "user_id", "screen", "id"),
+        Index("ix_scan_log_task", "task_id", "id"),
+    )
+
+
+TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect")
+
+
+class Task(db.Model):
+    """One floor task (a receipt, a pick walk, a shipment, ...), kept on the server.
+
+    Its step lives here, not in the handheld, so the task can be left on one
+    device and picked up on another.
+    """
+
+    __tablename__ = "tasks"
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(16), nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    status = db.Column(db.String(16), nullable=False, default="open")
+    purchase_order_id = db.Column(db.Integer, db.ForeignKey("purchase_orders.id"))
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))
+    state = db.Column(db.JSON, nullable=False, default=dict)
+    note = db.Column(db.String(300))
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    updated_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    closed_at = db.Column(db.DateTime)
+    warehouse = db.relationship(Warehouse)
+    purchase_order = db.relationship(PurchaseOrder)
+    order = db.relationship(Order)
+    creator = db.relationship(User, foreign_keys=[created_by])
+    updater = db.relationship(User, foreign_keys=[updated_by])
+    lines = db.relationship("TaskLine", back_populates="task", order_by="TaskLine.seq")
+    __table_args__ = (
+        CheckConstraint("kind IN ('receive','putaway','pick','ship','return','inspect')", name="kind"),
+        CheckConstraint("status IN ('open','closed','cancelled')", name="status"),
+        Index("ix_tasks_open", "warehouse_id", "status", "kind"),
+    )
+
+    @property
+    def number(self) -> str:
+        return f"T{self.id}"
+
+
+class TaskLine(db.Model):
+    """A line of a task: a PO line being received, an order line to pick from a bin, an item returned."""
+
+    __tablename__ = "task_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id"), nullable=False, index=True)
+    seq = db.Column(db.Integer, nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    lot = db.Column(db.String(40), nullable=False, default="")
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
+    order_line_id = db.Column(db.Integer, db.ForeignKey("order_lines.id"), index=True)
+    po_line_id = db.Column(db.Integer, db.ForeignKey("purchase_order_lines.id"))
+    expected = db.Column(db.Integer, nullable=False, default=0)
+    done = db.Column(db.Integer, nullable=False, default=0)
+    damaged = db.Column(db.Integer, nullable=False, default=0)
+    short = db.Column(db.Integer, nullable=False, default=0)
+    status = db.Column(db.String(8), nullable=False, default="open")
+    task = db.relationship(Task, back_populates="lines")
+    item = db.relationship(Item)
+    bin = db.relationship(Bin)
+    order_line = db.relationship(OrderLine)
+    po_line = db.relationship(PurchaseOrderLine)
+    __table_args__ = (
+        CheckConstraint("expected >= 0 AND done >= 0 AND damaged >= 0 AND short >= 0", name="not_negative"),
+        CheckConstraint("status IN ('open','done','short')", name="status"),
+    )
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.expected - self.done - self.short)
+
+
+class FloorException(db.Model):
+    """Something the floor could not settle that a supervisor must: a short pick, an unknown item, ..."""
+
+    __tablename__ = "exceptions"
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(24), nullable=False)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id"))
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"))
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
+    qty = db.Column(db.Integer, nullable=False, default=0)
+    code = db.Column(db.String(200))
+    message = db.Column(db.String(300), nullable=False)
+    status = db.Column(db.String(8), nullable=False, default="open")
+    resolution = db.Column(db.String(200))
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    resolved_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    resolved_at = db.Column(db.DateTime)
+    warehouse = db.relationship(Warehouse)
+    task = db.relationship(Task)
+    order = db.relationship(Order)
+    item = db.relationship(Item)
+    bin = db.relationship(Bin)
+    __table_args__ = (
+        CheckConstraint("status IN ('open','resolved')", name="status"),
+        Index("ix_exceptions_open", "warehouse_id", "status"),
     )

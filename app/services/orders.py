@@ -41,6 +41,7 @@ def order_dict(order: Order) -> dict:
         "id": order.id,
         "channel": order.channel,
         "external_id": order.external_id,
+        "number": order.number,
         "warehouse": order.warehouse.code,
         "status": order.status,
         "short": order.short,
@@ -54,6 +55,7 @@ def order_dict(order: Order) -> dict:
                 "picked": ln.picked,
                 "shipped": ln.shipped,
                 "short": ln.short,
+                "backordered": ln.backordered,
             }
             for ln in order.lines
         ],
@@ -67,12 +69,16 @@ def _find(session, channel: str, external_id: str) -> Order | None:
 
 
 def place_order(
-    channel, external_id, warehouse, lines, user_id=None, device=None, uow: UnitOfWork | None = None
+    channel, external_id, warehouse, lines, user_id=None, device=None, uow: UnitOfWork | None = None,
+    backorder: bool = False,
 ) -> tuple[dict, bool]:
     """Reserve every line (S -> O) or nothing. Returns (order, created).
 
-    The same (channel, external_id) again returns the first order unchanged,
-    so a channel that retries after a timeout never reserves twice.
+    With `backorder`, a line that S cannot cover is reserved as far as S
+    goes and the rest is backordered, visibly, until stock arrives
+    (`reserve_backorders`). The same (channel, external_id) again returns
+    the first order unchanged, so a channel that retries after a timeout
+    never reserves twice.
     """
     channel = _clean(channel, "channel", 40)
     external_id = _clean(external_id, "external_id", 80)
@@ -120,18 +126,18 @@ def place_order(
                 for item, qty in per_item.items()
                 if balances[item].s < qty
             ]
-            if short:
+            if short and not backorder:
                 raise OrderShort(short)
 
             order = Order(channel=channel, external_id=external_id, warehouse_id=wh.id, status="open")
             s.add(order)
             s.flush()
             for n, (item, qty) in enumerate(resolved, 1):
-                s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=qty))
-                decision = d.decide(balances[item], d.Request(d.Kind.RESERVE, qty, sku=item.sku))
-                balances[item] = balances[item] + decision.deltas
-                s.add(_movement(decision, wh.id, item.id, balances[item], order.id, user_id, device))
-                add_to_balance(s, wh.id, item.id, decision.deltas)
+                reserve = min(qty, balances[item].s)
+                s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=reserve,
+                                backordered=qty - reserve))
+                if reserve:
+                    _reserve(s, wh.id, item, reserve, balances, order.id, user_id, device)
             s.flush()
             s.refresh(order)
             result = order_dict(order)
@@ -143,6 +149,39 @@ def place_order(
             if existing is not None:
                 return order_dict(existing), False
             raise
+
+
+def _reserve(s, warehouse_id, item, qty, balances, order_id, user_id, device) -> None:
+    decision = d.decide(balances[item], d.Request(d.Kind.RESERVE, qty, sku=item.sku))
+    balances[item] = balances[item] + decision.deltas
+    s.add(_movement(decision, warehouse_id, item.id, balances[item], order_id, user_id, device))
+    add_to_balance(s, warehouse_id, item.id, decision.deltas)
+
+
+def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOfWork | None = None) -> int:
+    """Reserve backordered units from sellable stock, oldest order first. Returns the units reserved."""
+    with uow or UnitOfWork() as uow:
+        s = uow.session
+        lines = s.execute(
+            select(OrderLine)
+            .join(Order)
+            .where(Order.warehouse_id == warehouse_id, Order.status == "open", OrderLine.backordered > 0)
+            .order_by(Order.created_at, Order.id, OrderLine.line_no)
+        ).scalars().all()
+        balances = {}
+        for item in sorted({ln.item for ln in lines}, key=lambda i: i.id):
+            balances[item] = lock_balance(s, warehouse_id, item.id)
+        reserved = 0
+        for ln in lines:
+            take = min(ln.backordered, balances[ln.item].s)
+            if take <= 0:
+                continue
+            _reserve(s, warehouse_id, ln.item, take, balances, ln.order_id, user_id, device)
+            ln.backordered -= take
+            ln.reserved += take
+            reserved += take
+        uow.commit()
+        return reserved
 
 
 def _movement(decision, warehouse_id, item_id, after, order_id, user_id, device) -> Movement:
@@ -187,6 +226,7 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
                 )
                 add_to_balance(s, order.warehouse_id, ln.item_id, decision.deltas)
                 ln.reserved = 0
+            ln.backordered = 0
         order.status = "cancelled"
         s.flush()
         result = order_dict(order)
@@ -196,3 +236,47 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
 
 class OrderNotFound(d.InputError):
     code = "not_found"
+
+
+ORDER_COLUMNS = {"channel", "external_id", "warehouse", "sku", "qty"}
+
+
+def import_csv(text: str, user_id=None, device=None) -> dict:
+    """Rows `channel,external_id,warehouse,sku,qty`, grouped into orders; short lines are backordered.
+
+    The whole file is checked before any order is placed. Orders already
+    known (same channel and reference) are left as they are, so importing
+    a file twice places each order once.
+    """
+    from .purchasing import read_csv
+    from .uow import UnitOfWork as _UoW
+
+    rows = read_csv(text, ORDER_COLUMNS)
+    if not rows:
+        raise d.InputError("The file has no rows")
+    grouped: dict[tuple, dict] = {}
+    errors = []
+    with _UoW(write=False) as uow:
+        s = uow.session
+        for n, row in rows:
+            key = (row["channel"], row["external_id"])
+            if not row["channel"] or not row["external_id"]:
+                errors.append(f"row {n}: channel and external_id are required")
+                continue
+            order = grouped.setdefault(key, {"warehouse": row["warehouse"], "lines": []})
+            try:
+                get_warehouse(s, row["warehouse"])
+                get_item(s, row["sku"])
+                d.parse_qty(row["qty"])
+            except d.InputError as e:
+                errors.append(f"row {n}: {e.message}")
+                continue
+            order["lines"].append(OrderLineRequest(row["sku"], row["qty"]))
+    if errors:
+        return {"placed": [], "existing": [], "errors": errors[:50]}
+    placed, existing = [], []
+    for (channel, external_id), order in grouped.items():
+        result, created = place_order(channel, external_id, order["warehouse"], order["lines"], user_id=user_id,
+                                      device=device, backorder=True)
+        (placed if created else existing).append(result)
+    return {"placed": placed, "existing": existing, "errors": []}

@@ -309,7 +309,12 @@ _DEFAULT_TO = {
 _DEFAULT_FROM = {d.Kind.SHIP: "staging"}
 
 
-def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> MovementResult:
+def apply_in(session, cmd: MovementCommand) -> MovementResult:
+    """One movement inside a transaction the caller owns and commits.
+
+    A floor task uses this to write several movements (a shipment's lines)
+    and its own rows in one transaction; apply_movement is the one-movement case.
+    """
     kind = d.parse_kind(cmd.kind)
     qty = d.parse_qty(cmd.qty, allow_zero=kind == d.Kind.ADJUST or kind == d.Kind.VIRTUAL)
     condition = d.parse_condition(cmd.condition)
@@ -317,9 +322,14 @@ def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> Movem
     lot_given = _clean(cmd.lot, "lot", 40)
     reason = _clean(cmd.reason, "reason", 200)
     device = _clean(cmd.device, "device", 64)
+    return _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, device)
+
+
+def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> MovementResult:
+    scan_id = _clean(cmd.scan_id, "scan_id", 64) or None
     with uow or UnitOfWork() as uow:
         try:
-            result = _apply_in(uow.session, cmd, kind, qty, condition, scan_id, lot_given, reason, device)
+            result = apply_in(uow.session, cmd)
             uow.commit()
             return result
         except IntegrityError:

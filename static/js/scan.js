@@ -42,8 +42,19 @@
     this.show();
   }
 
-  Queue.prototype.add = function (text, source) {
-    var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now() };
+  // Fields that go with the next scan (a quantity typed for it), read the
+  // moment the scan is read, so a later change cannot leak into it.
+  function extras() {
+    var out = {};
+    Array.prototype.forEach.call(document.querySelectorAll("[data-scan-extra]"), function (field) {
+      if (field.value) { out[field.name] = field.value; field.value = ""; }
+    });
+    return out;
+  }
+
+  Queue.prototype.add = function (text, source, fields) {
+    var extra = fields || extras();
+    var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now(), extra: extra };
     this.items.push(scan);
     save(this.items);
     this.show();
@@ -71,6 +82,7 @@
     body.append("code", scan.text);
     body.append("scan_id", scan.id);
     body.append("csrf_token", csrfToken(self.form));
+    Object.keys(scan.extra || {}).forEach(function (name) { body.append(name, scan.extra[name]); });
     fetch(scan.url || self.url, {
       method: "POST",
       body: body,
@@ -78,10 +90,17 @@
       headers: { "HX-Request": "true", "X-Scan-Id": scan.id, "X-CSRFToken": csrfToken(self.form) }
     }).then(function (response) {
       if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
-      return response.text().then(function (html) { return { status: response.status, html: html }; });
+      var next = response.headers.get("HX-Redirect");
+      return response.text().then(function (html) { return { status: response.status, html: html, redirect: next }; });
     }).then(function (answer) {
       self.items.shift();
       save(self.items);
+      if (answer.redirect) {
+        // A start screen answered with the task it opened: the queue carries on there.
+        window.floorFeedback && window.floorFeedback("ok", "");
+        window.location.assign(answer.redirect);
+        return;
+      }
       self.retryMs = 0;
       self.sending = false;
       if ((scan.url || self.url) === self.url) self.render(answer.html, answer.status);
@@ -311,6 +330,20 @@
       wedge.field.focus();
     });
     window.floorScanQueue = queue;
+    // Buttons on a task screen (Confirm, Short, Close, ...) go through the same
+    // ordered queue as scans, so a tap never overtakes a scan read before it.
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest && e.target.closest("button[data-action]");
+      if (!button) return;
+      e.preventDefault();
+      queue.add("", "tap", { action: button.value });
+    });
+    // Enter in the quantity box hands the keyboard back to the scanner.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-scan-extra]"), function (field) {
+      field.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") { e.preventDefault(); wedge.field.focus(); }
+      });
+    });
     queue.pump();
   }
 

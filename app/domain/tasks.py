@@ -1,0 +1,154 @@
+"""Floor task rules in plain Python: which bin to pick from, how much a scan
+adds, where to put stock away, when a receipt is over. No Flask, no SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from .stock import InputError, parse_qty
+
+# --------------------------------------------------------------------------
+# How many units one scan stands for
+# --------------------------------------------------------------------------
+
+
+def scan_units(pack_qty: int, entered=None, count: int | None = None) -> int:
+    """Units one scan adds: the quantity typed for it, else the GS1 count, else one pack.
+
+    A typed or labelled quantity counts whatever the barcode stands for, so
+    "3" and a case of 12 is 36 units.
+    """
+    if entered not in (None, ""):
+        return parse_qty(entered) * pack_qty
+    if count:
+        return parse_qty(count) * pack_qty
+    return pack_qty
+
+
+def over_receipt(expected: int, received: int, adding: int) -> int:
+    """Units beyond the expected quantity that this scan would receive (0 if none)."""
+    return max(0, received + adding - expected) - max(0, received - expected)
+
+
+# --------------------------------------------------------------------------
+# Pick allocation: FEFO, then walking order
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    ref: int  # the order line
+    item_id: int
+    qty: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Sellable units of one lot of an item in one storage bin, free to allocate."""
+
+    bin_id: int
+    bin_code: str
+    walk: int
+    item_id: int
+    lot: str
+    expiry: date | None
+    qty: int
+    flagged: bool = False  # the bin waits for a count: use it last
+
+
+@dataclass(frozen=True)
+class PickPlan:
+    ref: int
+    item_id: int
+    bin_id: int
+    bin_code: str
+    walk: int
+    lot: str
+    qty: int
+
+
+def _slot_order(slot: Slot):
+    # Earliest expiry first (FEFO); no expiry after every dated lot; a bin
+    # that a picker found short goes last; then the walk.
+    return (slot.expiry is None, slot.expiry or date.max, slot.flagged, slot.walk, slot.bin_code, slot.lot)
+
+
+def allocate(needs: list[Need], slots: list[Slot]) -> tuple[list[PickPlan], dict[int, int]]:
+    """Pick lines for `needs` from `slots`, in walking order, and what could not be found per need.
+
+    Needs are served in the order given (the oldest order first), each from
+    the earliest-expiring lot, so that when stock is short the newest order
+    is the one that waits.
+    """
+    free: dict[int, list[list]] = defaultdict(list)
+    for slot in sorted(slots, key=_slot_order):
+        if slot.qty > 0:
+            free[slot.item_id].append([slot, slot.qty])
+    plans: list[PickPlan] = []
+    missing: dict[int, int] = {}
+    for need in needs:
+        left = need.qty
+        for entry in free[need.item_id]:
+            if left <= 0:
+                break
+            slot, available = entry
+            take = min(left, available)
+            if take <= 0:
+                continue
+            entry[1] -= take
+            left -= take
+            plans.append(PickPlan(need.ref, need.item_id, slot.bin_id, slot.bin_code, slot.walk, slot.lot, take))
+        if left > 0:
+            missing[need.ref] = left
+    order = {need.ref: n for n, need in enumerate(needs)}
+    plans.sort(key=lambda p: (p.walk, p.bin_code, p.item_id, p.lot, order[p.ref]))
+    return plans, missing
+
+
+# --------------------------------------------------------------------------
+# Putaway: where the item already is, else the first empty bin on the walk
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BinChoice:
+    bin_id: int
+    code: str
+    walk: int
+    holds_item: bool
+
+
+def suggest_bin(holding: list[BinChoice], empty: list[BinChoice]) -> BinChoice | None:
+    """The bin to put an item away into: one that holds it already (first on the
+    walk), so it stays in one place; else the first empty storage bin."""
+    if holding:
+        return min(holding, key=lambda b: (b.walk, b.code))
+    if empty:
+        return min(empty, key=lambda b: (b.walk, b.code))
+    return None
+
+
+# --------------------------------------------------------------------------
+# Reasons an operator can give
+# --------------------------------------------------------------------------
+
+RETURN_REASONS = {
+    "not-wanted": "Not wanted",
+    "damaged": "Arrived damaged",
+    "wrong-item": "Wrong item sent",
+    "defective": "Defective",
+    "other": "Other",
+}
+PARTIAL_SHIP_REASONS = {
+    "stock-short": "Stock short: ship the rest later",
+    "customer": "Customer asked for what is ready",
+    "cut-off": "Carrier cut-off",
+}
+
+
+def reason(choices: dict[str, str], key) -> str:
+    if key not in choices:
+        raise InputError(f"Choose a reason: {', '.join(choices.values())}")
+    return choices[key]

@@ -1,0 +1,198 @@
+"""Supervisor screens for the documents behind the floor tasks: purchase orders, orders, exceptions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .auth import current_warehouse, role_required
+from .domain import stock as d
+from .extensions import db
+from .models import FloorException, Order, PurchaseOrder, utcnow
+from .services import orders as order_service
+from .services import purchasing
+from .services import tasks as task_service
+from .services.uow import UnitOfWork
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+def _lines_from_text(text: str, with_lots: bool) -> list:
+    """Lines typed one per row: `SKU QTY [LOT] [EXPIRY]`."""
+    lines = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        parts = raw.split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise d.InputError(f"Row {n}: write the SKU and the quantity, e.g. HB-M6X20 24")
+        if with_lots:
+            lines.append(purchasing.LineRequest(parts[0], parts[1], parts[2] if len(parts) > 2 else None,
+                                                parts[3] if len(parts) > 3 else None))
+        else:
+            lines.append(order_service.OrderLineRequest(parts[0], parts[1]))
+    return lines
+
+
+def _upload_text() -> str:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise d.InputError("Choose a CSV file to import")
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise d.InputError("The file is larger than 2 MB; split it")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise d.InputError("The file is not UTF-8 text; save it as CSV UTF-8") from None
+
+
+# ------------------------------------------------------------ purchase orders
+
+
+@bp.route("/purchase-orders", methods=["GET", "POST"])
+@role_required("supervisor")
+def purchase_orders():
+    warehouse = current_warehouse()
+    errors, status = [], 200
+    if request.method == "POST":
+        try:
+            if request.form.get("import"):
+                result = purchasing.import_csv(_upload_text())
+                errors = result.errors
+                if not errors:
+                    flash(f"Imported {len(result.created)} document(s); {len(result.existing)} already known.")
+            else:
+                req = purchasing.PurchaseOrderRequest(
+                    number=request.form.get("number", ""), warehouse=warehouse.code if warehouse else None,
+                    kind=request.form.get("kind", "po"), supplier=request.form.get("supplier", ""),
+                    expected_on=request.form.get("expected_on") or None,
+                    lines=_lines_from_text(request.form.get("lines", ""), with_lots=True),
+                )
+                po, created = purchasing.create_purchase_order(req)
+                if not created:
+                    errors = [f"{po['number']} exists already; nothing was changed."]
+                else:
+                    flash(f"{po['number']} created with {len(po['lines'])} line(s).")
+        except d.InputError as e:
+            errors = [e.message]
+        if not errors:
+            return redirect(url_for("office.purchase_orders"), 303)
+        status = 422
+    pos = db.session.execute(
+        select(PurchaseOrder).where(PurchaseOrder.warehouse_id == (warehouse.id if warehouse else -1))
+        .order_by(PurchaseOrder.id.desc()).limit(100)
+    ).scalars().all()
+    return render_template("office/purchase-orders.html", warehouse=warehouse, pos=pos, errors=errors,
+                           form=request.form), status
+
+
+# ------------------------------------------------------------ orders
+
+
+@bp.route("/orders", methods=["GET", "POST"])
+@role_required("supervisor")
+def orders():
+    warehouse = current_warehouse()
+    errors, status = [], 200
+    if request.method == "POST":
+        try:
+            if request.form.get("import"):
+                result = order_service.import_csv(_upload_text(), user_id=current_user.id, device="office")
+                errors = result["errors"]
+                if not errors:
+                    back = sum(1 for o in result["placed"] if any(ln["backordered"] for ln in o["lines"]))
+                    flash(f"Placed {len(result['placed'])} order(s), {back} with backorders; "
+                          f"{len(result['existing'])} already known.")
+            elif request.form.get("backorders"):
+                units = order_service.reserve_backorders(warehouse.id, user_id=current_user.id, device="office")
+                flash(f"Reserved {units} backordered unit(s)." if units else "No stock for any backorder yet.")
+            else:
+                order, created = order_service.place_order(
+                    request.form.get("channel", ""), request.form.get("external_id", ""),
+                    warehouse.code if warehouse else None,
+                    _lines_from_text(request.form.get("lines", ""), with_lots=False),
+                    user_id=current_user.id, device="office", backorder=True,
+                )
+                if not created:
+                    errors = [f"{order['channel']} {order['external_id']} exists already as {order['number']}."]
+                else:
+                    back = sum(ln["backordered"] for ln in order["lines"])
+                    flash(f"{order['number']} placed" + (f"; {back} unit(s) backordered." if back else ", all reserved."))
+        except d.InputError as e:
+            errors = [e.message]
+        if not errors:
+            return redirect(url_for("office.orders"), 303)
+        status = 422
+    rows = db.session.execute(
+        select(Order).where(Order.warehouse_id == (warehouse.id if warehouse else -1))
+        .order_by(Order.id.desc()).limit(200)
+    ).scalars().all()
+    return render_template("office/orders.html", warehouse=warehouse, orders=rows, errors=errors,
+                           form=request.form), status
+
+
+# ------------------------------------------------------------ exceptions
+
+
+@bp.route("/exceptions", methods=["GET", "POST"])
+@role_required("supervisor")
+def exceptions():
+    warehouse = current_warehouse()
+    errors, status = [], 200
+    if request.method == "POST":
+        try:
+            resolve(request.form.get("id", ""), request.form.get("resolution", ""))
+            return redirect(url_for("office.exceptions"), 303)
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+    rows = task_service.open_exceptions(db.session, warehouse) if warehouse else []
+    return render_template("office/exceptions.html", warehouse=warehouse, rows=rows, errors=errors), status
+
+
+RESOLUTIONS = {
+    "repick": "Pick again: the units stay reserved for the order",
+    "backorder": "Release the reservation: the units wait as a backorder",
+    "done": "Dealt with",
+}
+
+
+def resolve(exception_id: str, resolution: str) -> None:
+    if not exception_id.isdigit():
+        raise d.InputError("No such exception")
+    if resolution not in RESOLUTIONS:
+        raise d.InputError("Choose how it was resolved")
+    with UnitOfWork() as uow:
+        s = uow.session
+        row = s.get(FloorException, int(exception_id), with_for_update=True)
+        if row is None or row.status != "open":
+            raise d.InputError("That exception is already resolved")
+        if resolution == "backorder":
+            if row.kind != "short_pick" or row.order_id is None:
+                raise d.InputError("Only a short pick's reservation can be released")
+            _release_short(s, row)
+        row.status = "resolved"
+        row.resolution = RESOLUTIONS[resolution]
+        row.resolved_by = current_user.id
+        row.resolved_at = utcnow()
+        uow.commit()
+
+
+def _release_short(s, row: FloorException) -> None:
+    from .services.stock import add_to_balance, lock_balance
+
+    order = s.get(Order, row.order_id)
+    line = next((ln for ln in order.lines if ln.item_id == row.item_id and ln.to_pick > 0), None)
+    if line is None:
+        return  # picked or released since: nothing is left to release
+    qty = min(row.qty, line.to_pick)
+    balance = lock_balance(s, order.warehouse_id, row.item_id)
+    decision = d.decide(balance, d.Request(d.Kind.UNRESERVE, qty, sku=line.item.sku))
+    s.add(order_service._movement(decision, order.warehouse_id, row.item_id, balance + decision.deltas, order.id,
+                                  current_user.id, "office"))
+    add_to_balance(s, order.warehouse_id, row.item_id, decision.deltas)
+    line.reserved -= qty
+    line.backordered += qty

@@ -1,0 +1,227 @@
+"""Picking: one order or a batch of orders in one walk, bin by bin.
+
+Per line: scan the bin, scan the item (each scan picks what the barcode
+stands for, or the quantity typed), and the line completes on its own. A
+wrong bin or item is refused with the reason. A short pick keeps the rest
+reserved, raises an exception for the supervisor and flags the bin for a
+count. Picked stock goes to outbound staging and stays in O until shipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from scanners.parse import expect
+
+from ..domain import tasks as rules
+from ..models import Bin, BinStock, LicencePlate, Lot, Order, OrderLine, Task, TaskLine, utcnow
+from . import tasks
+from .stock import bin_held, bin_of_type
+
+MAX_ORDERS = 20
+
+
+def pickable_orders(session, warehouse) -> list[Order]:
+    """Open orders with reserved units still on the shelves and not on an open pick list, oldest first."""
+    allocated = _allocated_by_line(session, warehouse)
+    orders = session.execute(
+        select(Order).where(Order.warehouse_id == warehouse.id, Order.status == "open").order_by(Order.created_at, Order.id)
+    ).scalars()
+    return [o for o in orders if any(ln.to_pick - allocated.get(ln.id, 0) > 0 for ln in o.lines)]
+
+
+def _open_pick_lines(session, warehouse):
+    return session.execute(
+        select(TaskLine)
+        .join(Task)
+        .where(Task.kind == "pick", Task.status == "open", Task.warehouse_id == warehouse.id, TaskLine.status == "open")
+    ).scalars().all()
+
+
+def _allocated_by_line(session, warehouse) -> dict[int, int]:
+    out = defaultdict(int)
+    for ln in _open_pick_lines(session, warehouse):
+        out[ln.order_line_id] += ln.remaining
+    return out
+
+
+def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[int, int]]:
+    """A pick list for these orders in walking order; also what could not be placed in any bin, per order line."""
+    if not order_ids:
+        raise tasks.TaskError("Choose at least one order to pick.")
+    if len(order_ids) > MAX_ORDERS:
+        raise tasks.TaskError(f"A batch holds at most {MAX_ORDERS} orders.")
+    orders = session.execute(
+        select(Order).where(Order.id.in_(order_ids)).order_by(Order.created_at, Order.id)
+    ).scalars().all()
+    if len(orders) != len(set(order_ids)):
+        raise tasks.TaskError("One of those orders does not exist.")
+    for o in orders:
+        if o.warehouse_id != warehouse.id:
+            raise tasks.TaskError(f"{o.number} is for warehouse {o.warehouse.code}.")
+        if o.status != "open":
+            raise tasks.TaskError(f"{o.number} is {o.status}.")
+    allocated = _allocated_by_line(session, warehouse)
+    needs = [
+        rules.Need(ln.id, ln.item_id, ln.to_pick - allocated.get(ln.id, 0))
+        for o in orders
+        for ln in o.lines
+        if ln.to_pick - allocated.get(ln.id, 0) > 0
+    ]
+    if not needs:
+        raise tasks.TaskError("Nothing left to pick on those orders.")
+    plans, missing = rules.allocate(needs, _slots(session, warehouse, {n.item_id for n in needs}))
+    if not plans:
+        raise tasks.TaskError("None of it is in a storage bin: see the exceptions, or count the bins.")
+    task = tasks.create(session, "pick", warehouse, user, note=", ".join(o.number for o in orders))
+    for n, plan in enumerate(plans, 1):
+        session.add(TaskLine(task_id=task.id, seq=n, item_id=plan.item_id, lot=plan.lot, bin_id=plan.bin_id,
+                             order_line_id=plan.ref, expected=plan.qty))
+    session.flush()
+    session.refresh(task)
+    return task, missing
+
+
+def _slots(session, warehouse, item_ids: set[int]) -> list[rules.Slot]:
+    rows = session.execute(
+        select(BinStock, Bin, Lot.expiry)
+        .join(Bin, Bin.id == BinStock.bin_id)
+        .outerjoin(Lot, (Lot.item_id == BinStock.item_id) & (Lot.number == BinStock.lot))
+        .where(Bin.warehouse_id == warehouse.id, Bin.type == "storage", BinStock.condition == "sellable",
+               BinStock.qty > 0, BinStock.item_id.in_(item_ids))
+    ).all()
+    # Units already promised to open pick lists are not free again.
+    promised = defaultdict(int)
+    for ln in _open_pick_lines(session, warehouse):
+        promised[(ln.bin_id, ln.item_id, ln.lot)] += ln.remaining
+    return [
+        rules.Slot(b.id, b.code, b.walk_order, bs.item_id, bs.lot, expiry,
+                   bs.qty - promised[(b.id, bs.item_id, bs.lot)], b.count_requested_at is not None)
+        for bs, b, expiry in rows
+    ]
+
+
+def current_line(task: Task) -> TaskLine | None:
+    return next((ln for ln in task.lines if ln.status == "open"), None)
+
+
+def on_scan(ctx: tasks.Ctx):
+    inp, task = ctx.inp, ctx.task
+    line = current_line(task)
+    if line is None:
+        raise tasks.TaskError("Every line is done.")
+    if inp.action == "short":
+        return _short(ctx, line)
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+    scan = ctx.parse()
+    at_bin = ctx.state().get("at_bin")
+    if scan.kind == "plate":
+        return _tote(ctx, line, scan.code)
+    found_bin = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    if found_bin is not None:
+        if found_bin.id != line.bin_id:
+            raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found_bin.code}.")
+        ctx.set_state(at_bin=found_bin.id)
+        return f"Bin {found_bin.code}: now scan {line.item.name} ({line.remaining})"
+    hit = tasks.find_item(ctx.session, scan)
+    if hit is None:
+        expect(scan, "bin", "item")
+        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    if at_bin != line.bin_id:
+        raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
+    if hit.item.id != line.item_id:
+        raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
+    return _pick(ctx, line, hit)
+
+
+def _pick(ctx, line: TaskLine, hit):
+    s = ctx.session
+    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    if qty > line.remaining:
+        what = f"a case of {hit.pack_qty}" if hit.pack_qty > 1 and not ctx.qty_entered() else f"{qty}"
+        raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {what}.")
+    lot, warning = line.lot, ""
+    if hit.lot and hit.lot != line.lot:
+        held = bin_held(s, line.bin_id, line.item_id, hit.lot, "sellable")
+        if held < qty:
+            raise tasks.TaskError(f"Wrong lot: pick lot {line.lot or '(none)'} — bin {line.bin.code} holds no lot {hit.lot}.")
+        lot, warning = hit.lot, f" (lot {hit.lot}, not the suggested {line.lot or 'no lot'})"
+    order_line = line.order_line
+    staging = bin_of_type(s, ctx.warehouse, "staging")
+    ctx.move("pick", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=lot or None,
+             doc_type="order", doc_id=order_line.order_id, reason=f"pick {ctx.task.number}")
+    line.done += qty
+    order_line.picked += qty
+    message = f"Picked {qty} × {line.item.name} for {order_line.order.number}{warning}"
+    if line.remaining == 0:
+        line.status = "done"
+        message += _advance(ctx, line)
+    else:
+        message += f" · {line.remaining} more"
+    return ("warn", message) if warning else message
+
+
+def _advance(ctx, done: TaskLine) -> str:
+    nxt = current_line(ctx.task)
+    if nxt is None:
+        tasks.close(ctx)
+        ctx.set_state(at_bin=None)
+        return " · all lines picked: take them to the dock"
+    if nxt.bin_id != done.bin_id:
+        ctx.set_state(at_bin=None)
+        return f" · next: bin {nxt.bin.code}"
+    return f" · next: {nxt.item.name} here"
+
+
+def _short(ctx, line: TaskLine):
+    s = ctx.session
+    missing = line.remaining
+    line.short += missing
+    line.status = "short"
+    order = line.order_line.order
+    b = line.bin
+    b.count_requested_at = utcnow()
+    b.count_reason = f"Short pick {ctx.task.number}: {line.item.sku} {line.done} of {line.expected} found"[:200]
+    ctx.exception(
+        "short_pick",
+        f"Short pick in {b.code}: {line.item.sku} for {order.number}, {line.done} of {line.expected} found; "
+        f"{missing} still reserved",
+        order_id=order.id, item_id=line.item_id, bin_id=b.id, qty=missing,
+    )
+    s.flush()
+    message = f"Short: {line.done} of {line.expected} found. The rest stays reserved; bin {b.code} will be counted."
+    return "warn", message + _advance(ctx, line)
+
+
+def _tote(ctx, line: TaskLine, code: str) -> str:
+    s = ctx.session
+    plate = s.execute(select(LicencePlate).where(LicencePlate.code == code)).scalar_one_or_none()
+    if plate is None:
+        raise tasks.TaskError(f"Tote {code} was never printed here.")
+    order = line.order_line.order
+    other = s.execute(select(Order).where(Order.tote == code, Order.status == "open", Order.id != order.id)).scalars().first()
+    if other is not None:
+        raise tasks.TaskError(f"Tote {code} already holds {other.number}.")
+    order.tote = code
+    return f"Tote {code} is for {order.number}"
+
+
+def progress(task: Task) -> dict:
+    lines = task.lines
+    return {
+        "lines": len(lines),
+        "done": sum(1 for ln in lines if ln.status != "open"),
+        "units": sum(ln.expected for ln in lines),
+        "picked": sum(ln.done for ln in lines),
+        "short": sum(ln.short for ln in lines),
+        "orders": len({ln.order_line.order_id for ln in lines}),
+    }
+
+
+def staged_units(session, order: Order) -> int:
+    return session.execute(
+        select(func.coalesce(func.sum(OrderLine.picked - OrderLine.shipped), 0)).where(OrderLine.order_id == order.id)
+    ).scalar_one()

@@ -1,0 +1,224 @@
+"""Purchase orders and advance ship notices: from the API, a CSV file or the supervisor's screen.
+
+A document is checked whole; one bad line refuses it all and says which.
+Sending the same number again returns the first document unchanged, so a
+supplier system that retries never doubles what is expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import stock as d
+from ..models import PurchaseOrder, PurchaseOrderLine
+from .stock import NotFound, _clean, get_item, get_warehouse
+from .uow import UnitOfWork
+
+MAX_LINES = 500
+KINDS = ("po", "asn")
+
+
+@dataclass
+class LineRequest:
+    sku: object
+    qty: object
+    lot: object = None
+    expiry: object = None
+
+
+@dataclass
+class PurchaseOrderRequest:
+    number: object
+    warehouse: object
+    lines: list
+    kind: object = "po"
+    supplier: object = ""
+    expected_on: object = None
+
+
+def parse_date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise d.InputError(f"{name} must be a date like 2027-03-31")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise d.InputError(f"{name} must be a date like 2027-03-31, not {value[:20]!r}") from None
+
+
+def po_dict(po: PurchaseOrder) -> dict:
+    return {
+        "id": po.id,
+        "number": po.number,
+        "kind": po.kind,
+        "warehouse": po.warehouse.code,
+        "supplier": po.supplier,
+        "status": po.status,
+        "expected_on": po.expected_on.isoformat() if po.expected_on else None,
+        "lines": [
+            {
+                "line": ln.line_no,
+                "sku": ln.item.sku,
+                "qty": ln.expected,
+                "received": ln.received,
+                "lot": ln.lot,
+                "expiry": ln.expiry.isoformat() if ln.expiry else None,
+            }
+            for ln in po.lines
+        ],
+    }
+
+
+def _checked(req: PurchaseOrderRequest):
+    number = _clean(req.number if isinstance(req.number, str) else None, "number", 40)
+    if not number:
+        raise d.InputError("A purchase order needs a number, e.g. PO-2026-0042")
+    kind = req.kind or "po"
+    if kind not in KINDS:
+        raise d.InputError("kind must be po or asn")
+    supplier = _clean(req.supplier or "", "supplier", 120) or ""
+    expected_on = parse_date(req.expected_on, "expected_on")
+    if not isinstance(req.lines, list) or not req.lines:
+        raise d.InputError("A purchase order needs at least one line")
+    if len(req.lines) > MAX_LINES:
+        raise d.InputError(f"A purchase order has at most {MAX_LINES} lines")
+    lines = []
+    for n, line in enumerate(req.lines, 1):
+        try:
+            if not isinstance(line, LineRequest):
+                raise d.InputError("must have a sku and a qty")
+            qty = d.parse_qty(line.qty)
+            lot = _clean(line.lot if line.lot not in ("",) else None, "lot", 40)
+            expiry = parse_date(line.expiry, "expiry")
+            if not isinstance(line.sku, str) or not line.sku.strip():
+                raise d.InputError("sku is required")
+        except d.InputError as e:
+            raise type(e)(f"Line {n}: {e.message}") from None
+        lines.append((line.sku.strip(), qty, lot or None, expiry))
+    return number, kind, supplier, expected_on, lines
+
+
+def create_purchase_order(req: PurchaseOrderRequest, uow: UnitOfWork | None = None) -> tuple[dict, bool]:
+    """The document, and whether it is new. Nothing is stored when any line is wrong."""
+    number, kind, supplier, expected_on, lines = _checked(req)
+    with uow or UnitOfWork() as uow:
+        s = uow.session
+        existing = s.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)).scalar_one_or_none()
+        if existing is not None:
+            return po_dict(existing), False
+        wh = get_warehouse(s, req.warehouse)
+        po = PurchaseOrder(number=number, kind=kind, warehouse_id=wh.id, supplier=supplier, status="open",
+                           expected_on=expected_on)
+        s.add(po)
+        s.flush()
+        for n, (sku, qty, lot, expiry) in enumerate(lines, 1):
+            try:
+                item = get_item(s, sku)
+            except NotFound as e:
+                raise NotFound(f"Line {n}: {e.message}") from None
+            s.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=n, item_id=item.id, expected=qty, lot=lot,
+                                    expiry=expiry))
+        s.flush()
+        s.refresh(po)
+        result = po_dict(po)
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.rollback()
+            existing = s.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)).scalar_one_or_none()
+            if existing is None:
+                raise
+            return po_dict(existing), False
+        return result, True
+
+
+@dataclass
+class CsvResult:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+PO_COLUMNS = {"number", "warehouse", "sku", "qty"}
+
+
+def read_csv(text: str, required: set[str]) -> list[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = {(h or "").strip() for h in reader.fieldnames or []}
+    missing = required - header
+    if missing:
+        raise d.InputError(f"The file lacks the column(s) {', '.join(sorted(missing))}; "
+                           f"the first line must name: {', '.join(sorted(required))}")
+    return [
+        (n, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None})
+        for n, row in enumerate(reader, start=2)
+    ]
+
+
+def import_csv(text: str) -> CsvResult:
+    """Rows `number,warehouse,sku,qty[,kind,supplier,expected_on,lot,expiry]`, one per line, grouped by number.
+
+    Every document is checked before any is stored: a file with an error stores nothing.
+    """
+    result = CsvResult()
+    rows = read_csv(text, PO_COLUMNS)
+    if not rows:
+        raise d.InputError("The file has no rows")
+    docs: dict[str, PurchaseOrderRequest] = {}
+    for n, row in rows:
+        number = row.get("number", "")
+        doc = docs.setdefault(number, PurchaseOrderRequest(
+            number=number, warehouse=row.get("warehouse"), lines=[], kind=row.get("kind") or "po",
+            supplier=row.get("supplier", ""), expected_on=row.get("expected_on") or None,
+        ))
+        doc.lines.append(LineRequest(row.get("sku"), row.get("qty"), row.get("lot") or None, row.get("expiry") or None))
+    for number, doc in docs.items():
+        try:
+            _checked(doc)
+        except d.InputError as e:
+            result.errors.append(f"{number or '(no number)'}: {e.message}")
+    if result.errors:
+        return result
+    # Stored one by one, in one transaction: all of the file or none of it.
+    with UnitOfWork() as uow:
+        for number, doc in docs.items():
+            try:
+                _, created = create_purchase_order(doc, uow=_Shared(uow))
+            except d.InputError as e:
+                result.errors.append(f"{number}: {e.message}")
+                continue
+            (result.created if created else result.existing).append(number)
+        if result.errors:
+            result.created.clear()
+            return result
+        uow.commit()
+    return result
+
+
+class _Shared:
+    """The caller's unit of work, lent to a service that would otherwise commit on its own."""
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+        self.session = uow.session
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def commit(self):
+        self.session.flush()
+
+    def rollback(self):
+        raise RuntimeError("rollback inside a shared unit of work")

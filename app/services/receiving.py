@@ -1,0 +1,225 @@
+"""Receiving against a purchase order or advance ship notice, or blind.
+
+Each item scan books a receive movement into the receiving dock (I+q, S+q),
+or into the quarantine bin as unsellable when the damaged toggle is on
+(I+q, U+q). Over-receipts and items the PO does not list warn and wait for
+a confirmation; a scan of a pallet's licence plate puts what follows on it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scanners import ScanError
+from scanners.parse import expect
+
+from ..domain import tasks as rules
+from ..models import FloorException, LicencePlate, PurchaseOrder, Task, TaskLine
+from . import tasks
+from .stock import bin_of_type
+
+
+def start(session, warehouse, user, po: PurchaseOrder | None) -> Task:
+    """A receipt for `po` (its open lines, what is still to come), or a blind one."""
+    if po is not None:
+        existing = session.execute(
+            select(Task).where(Task.kind == "receive", Task.status == "open", Task.purchase_order_id == po.id)
+        ).scalars().first()
+        if existing is not None:
+            return existing  # resumed, on this handheld or another
+    task = tasks.create(session, "receive", warehouse, user, purchase_order_id=po.id if po else None)
+    if po is not None:
+        for n, line in enumerate(po.lines, 1):
+            session.add(
+                TaskLine(task_id=task.id, seq=n, item_id=line.item_id, lot=line.lot or "", po_line_id=line.id,
+                         expected=max(0, line.expected - line.received))
+            )
+    session.flush()
+    return task
+
+
+def find_po(session, warehouse, number: str) -> PurchaseOrder:
+    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)).scalar_one_or_none()
+    if po is None:
+        raise tasks.TaskError(f"No purchase order {number}. Check the paperwork, or start a blind receipt.")
+    if po.warehouse_id != warehouse.id:
+        raise tasks.TaskError(f"{po.number} is for warehouse {po.warehouse.code}, not {warehouse.code}.")
+    if po.status in ("received", "closed"):
+        raise tasks.TaskError(f"{po.number} is fully received and closed.")
+    return po
+
+
+def on_scan(ctx: tasks.Ctx) -> str:
+    inp, state = ctx.inp, ctx.state()
+    if inp.action == "damaged":
+        on = not state.get("damaged")
+        ctx.set_state(damaged=on or None)
+        return "Damaged: ON — units go to quarantine" if on else "Damaged: off — units go to the dock"
+    if inp.action == "no-plate":
+        ctx.set_state(plate=None)
+        return "No pallet: units are received loose"
+    if inp.action == "close":
+        return close(ctx)
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+
+    scan = ctx.parse()
+    if scan.kind == "plate":
+        return _on_plate(ctx, scan)
+    if scan.kind == "po":
+        po = ctx.task.purchase_order
+        if po is not None and scan.code == po.number:
+            return f"This is the receipt for {po.number}. Scan its items."
+        raise tasks.TaskError(f"Close this receipt before starting {scan.code}.")
+    hit = tasks.find_item(ctx.session, scan)
+    if hit is None:
+        if scan.kind in ("item", "gs1", "unknown"):
+            return _unknown(ctx, scan)
+        expect(scan, "item")
+    return _receive(ctx, hit)
+
+
+def _unknown(ctx, scan) -> str:
+    code = scan.raw
+    ctx.warn_unless("unknown", f"{code} is not in the catalogue. Set the unit aside for the supervisor.")
+    ctx.exception("unknown_item", f"Unknown barcode {code} received on {_doc(ctx.task)}", code=code[:200], qty=1)
+    return f"Set aside: {code} reported to the supervisor. Nothing booked."
+
+
+def _on_plate(ctx, scan) -> str:
+    s = ctx.session
+    plate = s.execute(select(LicencePlate).where(LicencePlate.code == scan.code)).scalar_one_or_none()
+    if plate is None:
+        if not scan.sscc:
+            raise tasks.TaskError(f"Licence plate {scan.code} was never printed here. Use a plate from the label sheets.")
+        # A supplier's own pallet label (SSCC) becomes a plate the first time it is seen.
+        plate = LicencePlate(code=scan.code, warehouse_id=ctx.task.warehouse_id, created_by=ctx.inp.user_id)
+        s.add(plate)
+        s.flush()
+    if plate.bin_id is not None and any(c.qty for c in plate.contents) and ctx.state().get("plate") != plate.code:
+        raise tasks.TaskError(f"Pallet {plate.code} still holds stock in {plate_bin(s, plate)}. Put it away first.")
+    ctx.set_state(plate=plate.code)
+    return f"Pallet {plate.code}: what you scan now goes on it"
+
+
+def plate_bin(session, plate) -> str:
+    from ..models import Bin
+
+    b = session.get(Bin, plate.bin_id) if plate.bin_id else None
+    return b.code if b else "no bin"
+
+
+def _line_for(task: Task, item_id: int, lot: str | None) -> TaskLine | None:
+    lines = [ln for ln in task.lines if ln.item_id == item_id]
+    for ln in lines:
+        if lot and ln.lot == lot:
+            return ln
+    for ln in lines:
+        if not ln.lot or not lot:
+            return ln
+    return lines[0] if lines else None
+
+
+def _receive(ctx, hit) -> str:
+    s, task, state = ctx.session, ctx.task, ctx.state()
+    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    line = _line_for(task, hit.item.id, hit.lot)
+    po = task.purchase_order
+    if line is None:
+        if po is not None:
+            ctx.warn_unless("unlisted", f"{hit.item.name} is not on {po.number}.")
+        line = TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=hit.item.id, lot=hit.lot or "", expected=0)
+        s.add(line)
+        task.lines.append(line)
+    elif po is not None:
+        received = line.done + line.damaged
+        over = rules.over_receipt(line.expected, received, qty)
+        if over and "unlisted" not in ctx.forced:
+            ctx.warn_unless(
+                "over", f"Over-receipt: {line.expected} expected, {received + qty} with this scan ({over} over)."
+            )
+    lot = hit.lot or line.lot or ""
+    expiry = hit.expiry or (line.po_line.expiry if line.po_line is not None and lot == (line.po_line.lot or "") else None)
+    damaged = bool(state.get("damaged"))
+    plate = None
+    if state.get("plate") and not damaged:
+        plate = s.execute(select(LicencePlate).where(LicencePlate.code == state["plate"])).scalar_one_or_none()
+    to_bin = bin_of_type(s, ctx.warehouse, "quarantine" if damaged else "dock")
+    ctx.move(
+        "receive", hit.item, qty, lot=lot or None, expiry=expiry, to_bin=to_bin.code,
+        condition="damaged" if damaged else None, doc_type="po" if po else None, doc_id=po.id if po else None,
+        reason=f"received on {_doc(task)}" + (" damaged" if damaged else ""),
+    )
+    if damaged:
+        line.damaged += qty
+    else:
+        line.done += qty
+    if line.po_line is not None:
+        line.po_line.received += qty
+    if plate is not None:
+        _put_on_plate(s, plate, hit.item.id, lot, qty, to_bin.id)
+    ctx.set_state(last=line.id)
+    what = f"{qty} × {hit.item.name}" + (f" lot {lot}" if lot else "")
+    where = f"quarantine {to_bin.code} (damaged)" if damaged else (f"pallet {plate.code}" if plate else to_bin.code)
+    tally = f" · {line.done + line.damaged} of {line.expected}" if po is not None else ""
+    return f"+{what} → {where}{tally}"
+
+
+def _put_on_plate(session, plate, item_id, lot, qty, bin_id) -> None:
+    from ..models import PlateItem
+
+    plate.bin_id = bin_id
+    row = next((c for c in plate.contents if c.item_id == item_id and c.lot == lot), None)
+    if row is None:
+        session.add(PlateItem(plate_id=plate.id, item_id=item_id, lot=lot, qty=qty))
+    else:
+        row.qty += qty
+
+
+def close(ctx) -> str:
+    task, po = ctx.task, ctx.task.purchase_order
+    if not any(ln.done or ln.damaged for ln in task.lines):
+        open_alerts = ctx.session.execute(
+            select(FloorException.id).where(FloorException.task_id == task.id)
+        ).first()
+        if open_alerts is None and po is not None:
+            raise tasks.TaskError("Nothing has been received yet. Scan the items, or leave the receipt open.")
+    if po is not None:
+        complete = all(pl.received >= pl.expected for pl in po.lines)
+        po.status = "received" if complete else "partial"
+        for ln in task.lines:
+            if ln.po_line is not None and ln.done + ln.damaged < ln.expected:
+                ctx.exception(
+                    "under_receipt",
+                    f"{po.number}: {ln.item.sku} {ln.done + ln.damaged} of {ln.expected} received",
+                    item_id=ln.item_id, qty=ln.expected - ln.done - ln.damaged,
+                )
+    tasks.close(ctx)
+    return f"Receipt {_doc(task)} closed. Put the stock away from the dock."
+
+
+def _doc(task: Task) -> str:
+    return task.purchase_order.number if task.purchase_order else f"blind receipt {task.number}"
+
+
+def summary(task: Task) -> list[dict]:
+    """Expected against received, per line, for the screen and the closed receipt."""
+    rows = []
+    for ln in task.lines:
+        got = ln.done + ln.damaged
+        rows.append(
+            {
+                "sku": ln.item.sku,
+                "name": ln.item.name,
+                "lot": ln.lot,
+                "expected": ln.expected,
+                "received": ln.done,
+                "damaged": ln.damaged,
+                "difference": got - ln.expected,
+                "listed": ln.po_line_id is not None,
+            }
+        )
+    return rows
+
+
+__all__ = ["ScanError", "close", "find_po", "on_scan", "start", "summary"]

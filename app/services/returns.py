@@ -1,0 +1,125 @@
+"""Customer returns and their inspection.
+
+A return is booked against its order: each scanned item goes to the returns
+bin as unsellable, awaiting inspection (I+q, U+q). Inspection restores a unit
+to sellable in place (U-q, S+q; putaway then takes it from the returns bin)
+or scraps it (I-q, U-q).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scanners.parse import expect
+
+from ..domain import tasks as rules
+from ..models import Bin, BinStock, Item, Order, Task, TaskLine
+from . import tasks
+from .stock import bin_of_type
+
+
+def start_return(session, warehouse, user, order: Order) -> Task:
+    if not any(ln.shipped for ln in order.lines):
+        raise tasks.TaskError(f"{order.number} has not shipped anything, so nothing can come back.")
+    existing = session.execute(
+        select(Task).where(Task.kind == "return", Task.status == "open", Task.order_id == order.id)
+    ).scalars().first()
+    if existing is not None:
+        return existing
+    task = tasks.create(session, "return", warehouse, user, order_id=order.id)
+    task.state = {"reason": "not-wanted"}
+    for n, ln in enumerate(order.lines, 1):
+        session.add(TaskLine(task_id=task.id, seq=n, item_id=ln.item_id, order_line_id=ln.id, expected=ln.shipped))
+    session.flush()
+    return task
+
+
+def on_return_scan(ctx: tasks.Ctx):
+    inp, task = ctx.inp, ctx.task
+    if inp.action == "reason":
+        label = rules.reason(rules.RETURN_REASONS, inp.value)
+        ctx.set_state(reason=inp.value)
+        return f"Reason: {label}"
+    if inp.action == "close":
+        if not any(ln.done for ln in task.lines):
+            raise tasks.TaskError("Nothing has been scanned back yet.")
+        tasks.close(ctx)
+        return f"Return of {task.order.number} closed. Inspect it next."
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+    scan = ctx.parse()
+    hit = tasks.find_item(ctx.session, scan)
+    if hit is None:
+        expect(scan, "item")
+        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    line = next((ln for ln in task.lines if ln.item_id == hit.item.id), None)
+    if line is None:
+        ctx.warn_unless("unlisted", f"{hit.item.name} was not on {task.order.number}.")
+        line = TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=hit.item.id, expected=0)
+        ctx.session.add(line)
+        task.lines.append(line)
+    elif line.done + qty > line.expected:
+        ctx.warn_unless("over", f"Only {line.expected} of {hit.item.name} were shipped on {task.order.number}.")
+    label = rules.RETURN_REASONS[ctx.state().get("reason", "not-wanted")]
+    returns_bin = bin_of_type(ctx.session, ctx.warehouse, "returns")
+    ctx.move("return_receive", hit.item, qty, to_bin=returns_bin.code, lot=hit.lot, doc_type="order",
+             doc_id=task.order_id, reason=f"return: {label}")
+    line.done += qty
+    return f"Returned {qty} × {hit.item.name} ({label}) → {returns_bin.code}, awaiting inspection"
+
+
+def awaiting_inspection(session, warehouse, item_id: int | None = None) -> list[tuple[Bin, BinStock]]:
+    q = (
+        select(Bin, BinStock)
+        .join(BinStock, BinStock.bin_id == Bin.id)
+        .where(Bin.warehouse_id == warehouse.id, Bin.type == "returns", BinStock.condition == "returned", BinStock.qty > 0)
+        .order_by(Bin.code, BinStock.item_id, BinStock.lot)
+    )
+    if item_id is not None:
+        q = q.where(BinStock.item_id == item_id)
+    return [tuple(r) for r in session.execute(q)]
+
+
+def on_inspect_scan(ctx: tasks.Ctx):
+    inp = ctx.inp
+    if inp.action in ("restore", "scrap"):
+        return _decide(ctx, inp.action)
+    if inp.action == "close":
+        tasks.close(ctx)
+        return "Inspection finished."
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+    scan = ctx.parse()
+    hit = tasks.find_item(ctx.session, scan)
+    if hit is None:
+        expect(scan, "item")
+        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    rows = awaiting_inspection(ctx.session, ctx.warehouse, hit.item.id)
+    if not rows:
+        raise tasks.TaskError(f"No returned {hit.item.name} awaits inspection.")
+    b, bs = rows[0]
+    ctx.set_state(current={"item_id": hit.item.id, "bin": b.code, "lot": bs.lot})
+    waiting = sum(r.qty for _, r in rows)
+    return f"{hit.item.name}: {waiting} returned. Restore to sellable, or scrap?"
+
+
+def _decide(ctx, action: str):
+    current = ctx.state().get("current")
+    if not current:
+        raise tasks.TaskError("Scan the returned item first.")
+    item = ctx.session.get(Item, current["item_id"])
+    qty = rules.scan_units(1, ctx.qty_entered())
+    ctx.move(action, item, qty, from_bin=current["bin"], lot=current["lot"], condition="returned",
+             reason="return inspected: " + ("restored" if action == "restore" else "scrapped"))
+    ctx.session.flush()
+    left = sum(bs.qty for _, bs in awaiting_inspection(ctx.session, ctx.warehouse, item.id))
+    task = ctx.task
+    ctx.session.add(TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=item.id, lot=current["lot"] or "",
+                             expected=qty, done=qty if action == "restore" else 0,
+                             damaged=qty if action == "scrap" else 0, status="done"))
+    if not left:
+        ctx.set_state(current=None)
+    if action == "restore":
+        return f"Restored {qty} × {item.name} to sellable: put it away from {current['bin']}" + (f" · {left} more" if left else "")
+    return f"Scrapped {qty} × {item.name}" + (f" · {left} more" if left else "")

@@ -1,0 +1,298 @@
+"""Floor tasks: every scan on a task screen is one transaction.
+
+`handle` runs one scan (or one tap, sent through the same ordered queue) of
+one task: it locks the task, answers a resent scan with its first answer,
+lets the task's kind decide what the scan means and which movements it
+writes, logs the scan, and commits once. A scan that does not fit the step
+changes nothing but the log: its writes are rolled back to a savepoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+
+from scanners import Rules, Scan, ScanError, clean_scan, parse
+
+from ..domain import stock as d
+from ..models import Barcode, Bin, FloorException, Item, ScanLog, Task, User, Warehouse, utcnow
+from .lookup import find_barcode
+from .stock import MovementCommand, apply_in
+from .uow import UnitOfWork
+
+
+class TaskError(d.InputError):
+    """The scan does not fit the step: it changes nothing and says what was expected."""
+
+    code = "task_step"
+
+
+class Warn(Exception):
+    """The scan needs a second look: nothing was changed; the operator confirms or goes on."""
+
+    def __init__(self, message: str, allow: str):
+        super().__init__(message)
+        self.message = message
+        self.allow = allow  # what a confirmation lets through next time
+
+
+@dataclass
+class ScanInput:
+    scan_id: str
+    code: str = ""
+    action: str = ""
+    value: str = ""
+    qty: str = ""
+    user_id: int | None = None
+    device: str = ""
+
+
+@dataclass
+class Outcome:
+    outcome: str  # ok, warn, error
+    message: str
+    replayed: bool = False
+
+
+@dataclass
+class Ctx:
+    """What a task kind's handler works with, inside the scan's transaction."""
+
+    session: object
+    task: Task
+    inp: ScanInput
+    rules: Rules
+    movements: list = field(default_factory=list)
+    forced: set = field(default_factory=set)  # warnings the operator has confirmed for this scan
+
+    def warn_unless(self, allow: str, message: str) -> None:
+        if allow not in self.forced:
+            raise Warn(message + " Scan it again or tap Confirm to go ahead.", allow)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self.task.warehouse
+
+    def state(self) -> dict:
+        return dict(self.task.state or {})
+
+    def set_state(self, **changes) -> None:
+        # A new dict: SQLAlchemy does not see changes made inside a JSON value.
+        state = {**(self.task.state or {}), **changes}
+        self.task.state = {k: v for k, v in state.items() if v is not None}
+
+    def move(self, kind: str, item: Item, qty: int, **kw):
+        """One stock movement of this scan; the first carries the scan id, later ones a numbered copy."""
+        n = len(self.movements)
+        scan_id = self.inp.scan_id if n == 0 else f"{self.inp.scan_id[:58]}.{n}"
+        cmd = MovementCommand(
+            warehouse=self.warehouse.code,
+            kind=kind,
+            sku=item.sku,
+            qty=qty,
+            scan_id=scan_id,
+            user_id=self.inp.user_id,
+            device=self.inp.device[:64] or None,
+            **kw,
+        )
+        result = apply_in(self.session, cmd)
+        self.movements.append(result)
+        return result
+
+    def exception(self, kind: str, message: str, **kw) -> FloorException:
+        row = FloorException(
+            kind=kind, warehouse_id=self.task.warehouse_id, task_id=self.task.id, message=message[:300],
+            created_by=self.inp.user_id, **kw,
+        )
+        self.session.add(row)
+        return row
+
+    def parse(self) -> Scan:
+        return parse(self.inp.code, self.rules)
+
+    def qty_entered(self):
+        return self.inp.qty.strip() or None
+
+
+# --------------------------------------------------------------------------
+# Finding what a scan names
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ItemHit:
+    item: Item
+    pack_qty: int
+    lot: str | None = None
+    expiry: object = None
+    count: int | None = None
+
+
+def find_item(session, scan: Scan) -> ItemHit | None:
+    """The item a scan names: a GTIN (unit or case), a barcode stored as printed, or a SKU."""
+    if scan.kind in ("item", "gs1") and scan.gtin:
+        barcode = find_barcode(session, scan.gtin)
+        if barcode is None:
+            return None
+        return ItemHit(barcode.item, barcode.pack_qty, scan.lot, scan.expiry, scan.count)
+    if scan.kind in ("unknown",):
+        barcode = session.execute(select(Barcode).where(Barcode.code == scan.code)).scalar_one_or_none()
+        if barcode is not None:
+            return ItemHit(barcode.item, barcode.pack_qty)
+        item = session.execute(select(Item).where(Item.sku == scan.code)).scalar_one_or_none()
+        if item is not None:
+            return ItemHit(item, 1)
+    return None
+
+
+def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
+    if scan.kind not in ("bin", "unknown"):
+        return None
+    return session.execute(
+        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code == scan.code)
+    ).scalar_one_or_none()
+
+
+def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
+    """A few words for what a wrong scan was: "bin B-01", "Test item 2", "an order"."""
+    hit = find_item(session, scan)
+    if hit is not None:
+        return hit.item.name
+    found = find_bin(session, warehouse, scan)
+    if found is not None:
+        return f"bin {found.code}"
+    return scan.words
+
+
+# --------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------
+
+
+def handlers():
+    from . import picking, putaway, receiving, returns, shipping
+
+    return {
+        "receive": receiving.on_scan,
+        "putaway": putaway.on_scan,
+        "pick": picking.on_scan,
+        "ship": shipping.on_scan,
+        "return": returns.on_return_scan,
+        "inspect": returns.on_inspect_scan,
+    }
+
+
+def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Task:
+    task = Task(kind=kind, warehouse_id=warehouse.id, created_by=user.id, updated_by=user.id, state={}, **fields)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def handle(task_id: int, inp: ScanInput, rules: Rules) -> Outcome:
+    """One scan or tap on a task: applied once, logged once, in one transaction."""
+    with UnitOfWork() as uow:
+        s = uow.session
+        task = s.get(Task, task_id, with_for_update=True)
+        if task is None:
+            raise TaskError(f"There is no task {task_id}")
+        # Checked under the task's lock: a resend waiting on the first send sees it.
+        prior = s.execute(select(ScanLog).where(ScanLog.scan_id == inp.scan_id)).scalar_one_or_none()
+        if prior is not None:
+            return Outcome(prior.outcome, prior.message, replayed=True)
+        ctx = Ctx(s, task, inp, rules)
+        text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
+        kind = "tap" if inp.action and not inp.code else "scan"
+        try:
+            with s.begin_nested():
+                if task.status != "open":
+                    raise TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
+                take_confirmation(ctx)
+                if ctx.inp.action == "dropped":
+                    message = "Not booked. Scan the next one."
+                else:
+                    message = handlers()[task.kind](ctx)
+                # A handler says "ok" by returning its message, or ("warn", message) when it
+                # did what was asked but the operator should notice.
+                outcome = Outcome("ok", message) if isinstance(message, str) else Outcome(*message)
+        except Warn as w:
+            s.expire_all()
+            code = clean_scan(inp.code)
+            ctx.set_state(confirm={"text": code, "qty": inp.qty, "allow": sorted(ctx.forced | {w.allow})})
+            outcome = Outcome("warn", w.message)
+        except (d.DomainError, ScanError) as e:
+            s.expire_all()
+            outcome = Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
+        task.updated_by = inp.user_id
+        task.updated_at = utcnow()
+        s.add(
+            ScanLog(
+                scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
+                task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
+                message=outcome.message[:300], device=inp.device[:80],
+            )
+        )
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.rollback()
+            prior = s.execute(select(ScanLog).where(ScanLog.scan_id == inp.scan_id)).scalar_one_or_none()
+            if prior is None:
+                raise
+            return Outcome(prior.outcome, prior.message, replayed=True)
+        return outcome
+
+
+def close(ctx: Ctx, note: str | None = None) -> None:
+    ctx.task.status = "closed"
+    ctx.task.closed_at = utcnow()
+    if note:
+        ctx.task.note = note[:300]
+    ctx.set_state(confirm=None)
+
+
+def open_tasks(session, warehouse: Warehouse, kind: str | None = None) -> list[Task]:
+    q = select(Task).where(Task.warehouse_id == warehouse.id, Task.status == "open")
+    if kind:
+        q = q.where(Task.kind == kind)
+    return list(session.execute(q.order_by(Task.updated_at.desc())).scalars())
+
+
+def scans_of(session, task: Task, limit: int = 10) -> list[ScanLog]:
+    return list(
+        session.execute(
+            select(ScanLog).where(ScanLog.task_id == task.id).order_by(ScanLog.id.desc()).limit(limit)
+        ).scalars()
+    )
+
+
+def open_exceptions(session, warehouse: Warehouse) -> list[FloorException]:
+    return list(
+        session.execute(
+            select(FloorException)
+            .where(and_(FloorException.warehouse_id == warehouse.id, FloorException.status == "open"))
+            .order_by(FloorException.id.desc())
+        ).scalars()
+    )
+
+
+def take_confirmation(ctx: Ctx) -> None:
+    """A tap on Confirm, or the same code scanned again, repeats the warned scan with its warnings accepted.
+
+    Anything else drops the warned scan and is taken on its own.
+    """
+    pending = ctx.state().get("confirm")
+    if not pending:
+        if ctx.inp.action == "confirm":
+            raise TaskError("There is nothing to confirm.")
+        return
+    ctx.set_state(confirm=None)
+    if ctx.inp.action == "confirm" or (ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text")):
+        ctx.inp.code = pending.get("text", "")
+        ctx.inp.qty = pending.get("qty", "") if ctx.inp.action == "confirm" or not ctx.inp.qty else ctx.inp.qty
+        ctx.inp.action = ""
+        ctx.forced = set(pending.get("allow", []))
+    elif ctx.inp.action == "cancel":
+        ctx.inp.action = "dropped"

@@ -1,0 +1,380 @@
+"""Floor task screens: receiving, putaway, picking, shipping, returns and inspection.
+
+Routes only translate: a scan or a tap becomes a ScanInput for
+services.tasks.handle, and the task is drawn again from the database, so
+any handheld that opens the task sees the same step.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from scanners import ScanError, clean_scan, parse
+
+from .auth import current_warehouse
+from .domain import stock as d
+from .domain import tasks as task_rules
+from .extensions import db
+from .floor import render
+from .models import Item, Order, PurchaseOrder, Task, User, Warehouse
+from .services import picking, putaway, receiving, returns, scans, shipping
+from .services import tasks as task_service
+from .services.uow import UnitOfWork
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+TITLES = {
+    "receive": "Receiving",
+    "putaway": "Putaway",
+    "pick": "Picking",
+    "ship": "Shipping",
+    "return": "Returns",
+    "inspect": "Return inspection",
+}
+
+
+def _device() -> str:
+    return request.headers.get("User-Agent", "")[:80]
+
+
+def _input() -> task_service.ScanInput:
+    settings = scans.settings_for(current_warehouse())
+    code = request.form.get("code", "")
+    action, _, value = request.form.get("action", "").partition(":")
+    return task_service.ScanInput(
+        scan_id=scans.scan_id_from(request.form.get("scan_id")),
+        code=scans.strip_affixes(code, settings)[:200] if code else "",
+        action=action[:20],
+        value=(value or request.form.get("value", ""))[:40],
+        qty=request.form.get("qty", "")[:12],
+        user_id=current_user.id,
+        device=_device(),
+    )
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _go(url: str):
+    """To the task screen: the scan queue follows HX-Redirect, a plain form follows a 303."""
+    if _is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+def _task_or_404(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    warehouse = current_warehouse()
+    if task is None or warehouse is None or task.warehouse_id != warehouse.id:
+        abort(404)
+    return task
+
+
+# --------------------------------------------------------------------------
+# What the screen shows
+# --------------------------------------------------------------------------
+
+
+def step_for(task: Task) -> str:
+    """The one line the operator reads: what to do, and what to scan next."""
+    state = task.state or {}
+    if task.status != "open":
+        return "Done" if task.status == "closed" else "Cancelled"
+    if state.get("confirm"):
+        return "Confirm or scan the next one"
+    if task.kind == "receive":
+        plate = f" onto pallet {state['plate']}" if state.get("plate") else ""
+        return ("Damaged: scan the item" if state.get("damaged") else "Scan an item") + plate
+    if task.kind == "putaway":
+        load = state.get("load")
+        if load:
+            return f"Scan bin {load['suggested']}" if load.get("suggested") else "Scan the bin you put it in"
+        return "Scan an item or a pallet"
+    if task.kind == "pick":
+        line = picking.current_line(task)
+        if line is None:
+            return "Done"
+        if state.get("at_bin") != line.bin_id:
+            return f"Go to bin {line.bin.code} and scan it"
+        return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
+    if task.kind == "ship":
+        return f"Scan {task.order.number} again to ship it"
+    if task.kind == "return":
+        return "Scan each returned item"
+    if task.kind == "inspect":
+        return "Restore or scrap" if state.get("current") else "Scan a returned item"
+    return ""
+
+
+def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> dict:
+    s = db.session
+    context = {
+        "task": task,
+        "title": TITLES[task.kind],
+        "step": step_for(task),
+        "outcome": outcome,
+        "scans": task_service.scans_of(s, task),
+        "state": task.state or {},
+        "warehouse": task.warehouse,
+        "settings": scans.settings_for(task.warehouse),
+    }
+    if task.kind == "receive":
+        context["summary"] = receiving.summary(task)
+    elif task.kind == "putaway":
+        load = (task.state or {}).get("load")
+        context["load_item"] = s.get(Item, load["item_id"]) if load else None
+        context["waiting"] = putaway.waiting(s, task.warehouse)
+    elif task.kind == "pick":
+        context["line"] = picking.current_line(task)
+        context["progress"] = picking.progress(task)
+    elif task.kind == "ship":
+        context["reasons"] = task_rules.PARTIAL_SHIP_REASONS
+    elif task.kind == "return":
+        context["reasons"] = task_rules.RETURN_REASONS
+    elif task.kind == "inspect":
+        current = (task.state or {}).get("current")
+        context["current_item"] = s.get(Item, current["item_id"]) if current else None
+        context["awaiting"] = returns.awaiting_inspection(s, task.warehouse)
+    return context
+
+
+def _panel(task: Task, outcome=None, status: int = 200):
+    context = panel_context(task, outcome)
+    return render("tasks/task.html", "tasks/partials/task-panel.html", **context), status
+
+
+# --------------------------------------------------------------------------
+# A task
+# --------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    warehouse = current_warehouse()
+    open_ = task_service.open_tasks(db.session, warehouse) if warehouse else []
+    return render_template("tasks/index.html", warehouse=warehouse, open_tasks=open_, titles=TITLES)
+
+
+@bp.get("/<int:task_id>")
+@login_required
+def show(task_id: int):
+    return _panel(_task_or_404(task_id))
+
+
+@bp.post("/<int:task_id>/scan")
+@login_required
+def scan(task_id: int):
+    task = _task_or_404(task_id)
+    inp = _input()
+    if not inp.code.strip() and not inp.action:
+        return _panel(task, task_service.Outcome("error", "Nothing was scanned."), 422)
+    try:
+        outcome = task_service.handle(task.id, inp, scans.rules_for(task.warehouse))
+    except d.DomainError as e:
+        outcome = task_service.Outcome("error", e.message)
+    # A new snapshot: the scan was written in the unit of work's own connection.
+    db.session.rollback()
+    task = db.session.get(Task, task_id)
+    return _panel(task, outcome, 422 if outcome.outcome == "error" else 200)
+
+
+# --------------------------------------------------------------------------
+# Starting tasks
+# --------------------------------------------------------------------------
+
+
+def _start_screen(kind: str, message: str = "", status: int = 200, **extra):
+    warehouse = current_warehouse()
+    s = db.session
+    context = {
+        "kind": kind,
+        "title": TITLES[kind],
+        "warehouse": warehouse,
+        "message": message,
+        "open_tasks": task_service.open_tasks(s, warehouse, kind) if warehouse else [],
+        "settings": scans.settings_for(warehouse),
+        **extra,
+    }
+    if warehouse is not None:
+        if kind == "receive":
+            context["purchase_orders"] = s.execute(
+                select(PurchaseOrder)
+                .where(PurchaseOrder.warehouse_id == warehouse.id, PurchaseOrder.status.in_(("open", "partial")))
+                .order_by(PurchaseOrder.expected_on, PurchaseOrder.number)
+            ).scalars().all()
+        elif kind == "pick":
+            context["orders"] = picking.pickable_orders(s, warehouse)
+        elif kind == "ship":
+            context["orders"] = [
+                o for o in s.execute(
+                    select(Order).where(Order.warehouse_id == warehouse.id, Order.status == "open").order_by(Order.id)
+                ).scalars() if any(ln.staged for ln in o.lines)
+            ]
+    return render(f"tasks/start-{kind}.html", "tasks/partials/start-result.html", **context), status
+
+
+def _start_failed(kind: str, message: str):
+    return _start_screen(kind, message, 422)
+
+
+def _parse_start(kind: str):
+    code = request.form.get("code", "")
+    settings = scans.settings_for(current_warehouse())
+    try:
+        return parse(scans.strip_affixes(code, settings), scans.rules_for(current_warehouse()))
+    except ScanError as e:
+        raise task_service.TaskError(str(e)) from None
+
+
+def _record_start(kind: str, outcome: str, message: str):
+    code = request.form.get("code", "")
+    if not code:
+        return
+    db.session.rollback()  # the task was written in another connection: read after it
+    warehouse = current_warehouse()
+    scans.record(
+        db.session, scan_id=scans.scan_id_from(request.form.get("scan_id")), user_id=current_user.id,
+        warehouse_id=warehouse.id if warehouse else None, screen=f"{kind}-start", text=clean_scan(code)[:200] or "?",
+        kind="scan", outcome=outcome, message=message, device=_device(),
+    )
+
+
+def _starting(kind: str, make):
+    """Run `make(session, warehouse, user)` in one transaction and go to the task it returns."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _start_failed(kind, "Choose a warehouse first.")
+    try:
+        with UnitOfWork() as uow:
+            s = uow.session
+            user = s.get(User, current_user.id)
+            wh = s.get(Warehouse, warehouse.id)
+            task = make(s, wh, user)
+            task_id = task.id
+            uow.commit()
+    except d.DomainError as e:
+        _record_start(kind, "error", e.message)
+        return _start_failed(kind, e.message)
+    _record_start(kind, "ok", f"task T{task_id}")
+    return _go(url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/receive")
+@login_required
+def receive_start():
+    return _start_screen("receive")
+
+
+@bp.post("/receive")
+@login_required
+def receive_begin():
+    if request.form.get("blind"):
+        return _starting("receive", lambda s, wh, user: receiving.start(s, wh, user, None))
+    po_id = request.form.get("po", "")
+
+    def make(s, wh, user):
+        if po_id.isdigit():
+            po = s.get(PurchaseOrder, int(po_id))
+            if po is None:
+                raise task_service.TaskError("No such purchase order.")
+            return receiving.start(s, wh, user, receiving.find_po(s, wh, po.number))
+        scan_ = _parse_start("receive")
+        if scan_.kind != "po":
+            raise task_service.TaskError(f"Scan a purchase order — that was {scan_.words}.")
+        return receiving.start(s, wh, user, receiving.find_po(s, wh, scan_.code))
+
+    return _starting("receive", make)
+
+
+def _own_task(kind: str):
+    def make(s, wh, user):
+        mine = [t for t in task_service.open_tasks(s, wh, kind) if t.created_by == user.id]
+        return mine[0] if mine else task_service.create(s, kind, wh, user)
+
+    return _starting(kind, make)
+
+
+@bp.route("/putaway", methods=["GET", "POST"])
+@login_required
+def putaway_start():
+    return _own_task("putaway")
+
+
+@bp.route("/inspect", methods=["GET", "POST"])
+@login_required
+def inspect_start():
+    return _own_task("inspect")
+
+
+@bp.get("/pick")
+@login_required
+def pick_start():
+    return _start_screen("pick")
+
+
+@bp.post("/pick")
+@login_required
+def pick_begin():
+    ids = [int(x) for x in request.form.getlist("order") if x.isdigit()]
+
+    def make(s, wh, user):
+        chosen = ids
+        if not chosen:
+            scan_ = _parse_start("pick")
+            chosen = [shipping.find_order(s, wh, scan_).id]
+        task, _missing = picking.start(s, wh, user, chosen)
+        return task
+
+    return _starting("pick", make)
+
+
+@bp.get("/ship")
+@login_required
+def ship_start():
+    return _start_screen("ship")
+
+
+@bp.post("/ship")
+@login_required
+def ship_begin():
+    order_id = request.form.get("order_id", "")
+
+    def make(s, wh, user):
+        if order_id.isdigit() and s.get(Order, int(order_id)) is not None:
+            order = s.get(Order, int(order_id))
+        else:
+            order = shipping.find_order(s, wh, _parse_start("ship"))
+        return shipping.start(s, wh, user, order)
+
+    return _starting("ship", make)
+
+
+@bp.get("/return")
+@login_required
+def return_start():
+    return _start_screen("return")
+
+
+@bp.post("/return")
+@login_required
+def return_begin():
+    reference = request.form.get("reference", "").strip()
+
+    def make(s, wh, user):
+        if reference:
+            order = s.execute(
+                select(Order).where(Order.external_id == reference[:80]).order_by(Order.id.desc())
+            ).scalars().first()
+            if order is None:
+                raise task_service.TaskError(f"No order with the reference {reference[:40]!r}.")
+        else:
+            order = shipping.find_order(s, wh, _parse_start("return"))
+        return returns.start_return(s, wh, user, order)
+
+    return _starting("return", make)
