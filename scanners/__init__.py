@@ -22,6 +22,18 @@ def __getattr__(name):
 
 
 __all__ = [
-    "DEFAULT_RULES", "GS", "KIND_WORDS", "MAX_SCAN", "Rules", "Scan", "ScanError", "clean_scan", "parse",
-    "decode", "decode_bytes", "decode_file", "ImageError", "Result",
+    "DEFAULT_RULES",
+    "GS",
+    "KIND_WORDS",
+    "MAX_SCAN",
+    "ImageError",
+    "Result",
+    "Rules",
+    "Scan",
+    "ScanError",
+    "clean_scan",
+    "decode",
+    "decode_bytes",
+    "decode_file",
+    "parse",
 ]

@@ -56,7 +56,7 @@ def analyse(keys: list[dict], settings: dict) -> dict:
                         "Set it to send GS (Ctrl+]) or a substitute character.")
     else:
         found["gs"] = f"sent as {gs_sub!r}"
-    found["prefix"] = found["prefix"][:-3] if found["prefix"].endswith("]C1") else found["prefix"]
+    found["prefix"] = found["prefix"].removesuffix("]C1")
     if found["prefix"] != (settings.get("prefix") or ""):
         problems.append(f"The scanner sends the prefix {found['prefix']!r}; the site expects {settings.get('prefix') or ''!r}.")
     if found["suffix"] != (settings.get("suffix") or ""):

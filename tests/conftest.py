@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from app import create_app
 from app.extensions import db
 from tests.pg import PostgresServer

@@ -8,7 +8,7 @@ become the error shape {"error": {"code", "message"}} in one place
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from ..domain import stock as d
 from ..extensions import db
-from ..models import ApiToken, Balance, Item, Movement, Order, User, Warehouse
+from ..models import ApiToken, Balance, Item, Movement, Order, PurchaseOrder, User, Warehouse
 from ..services import orders as order_service
+from ..services import purchasing
 from ..services import stock as stock_service
 from .openapi import spec
 
@@ -284,3 +285,39 @@ def post_movement():
         200 if result.replayed else 201,
     )
 
+
+
+@bp.post("/purchase-orders")
+@token_required
+def create_purchase_order():
+    body = _body()
+    lines = body.get("lines")
+    if not isinstance(lines, list):
+        raise d.InputError("lines must be a list of {sku, qty, lot, expiry}")
+    parsed = []
+    for n, line in enumerate(lines, 1):
+        if not isinstance(line, dict):
+            raise d.InputError(f"Line {n} must be an object with sku and qty")
+        parsed.append(purchasing.LineRequest(line.get("sku"), line.get("qty"), line.get("lot"), line.get("expiry")))
+    req = purchasing.PurchaseOrderRequest(
+        number=body.get("number"),
+        warehouse=body.get("warehouse"),
+        lines=parsed,
+        kind=body.get("kind") or "po",
+        supplier=body.get("supplier") or "",
+        expected_on=body.get("expected_on"),
+    )
+    try:
+        po, created = purchasing.create_purchase_order(req)
+    except stock_service.NotFound as e:
+        raise NotFoundError(e.message) from None
+    return jsonify(po), 201 if created else 200
+
+
+@bp.get("/purchase-orders/<number>")
+@token_required
+def get_purchase_order(number: str):
+    po = db.session.execute(select(PurchaseOrder).where(PurchaseOrder.number == number[:40])).scalar_one_or_none()
+    if po is None:
+        raise NotFoundError(f"No purchase order {number[:40]!r}")
+    return jsonify(purchasing.po_dict(po))

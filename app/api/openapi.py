@@ -206,6 +206,60 @@ CHANGES = {
 }
 
 
+PO_LINE_IN = {
+    "type": "object",
+    "required": ["sku", "qty"],
+    "properties": {
+        "sku": {"type": "string", "description": "SKU or any of the item's barcodes"},
+        "qty": {"type": "integer", "minimum": 1, "maximum": MAX_QTY, "description": "Units expected"},
+        "lot": {"type": ["string", "null"], "maxLength": 40},
+        "expiry": {"type": ["string", "null"], "format": "date"},
+    },
+}
+
+PURCHASE_ORDER_IN = {
+    "type": "object",
+    "required": ["number", "warehouse", "lines"],
+    "properties": {
+        "number": {"type": "string", "maxLength": 40, "description": "Unique; sending it again changes nothing"},
+        "kind": {"enum": ["po", "asn"], "default": "po", "description": "Purchase order or advance ship notice"},
+        "warehouse": {"type": "string"},
+        "supplier": {"type": "string", "maxLength": 120},
+        "expected_on": {"type": ["string", "null"], "format": "date"},
+        "lines": {"type": "array", "minItems": 1, "maxItems": 500, "items": PO_LINE_IN},
+    },
+}
+
+PURCHASE_ORDER = {
+    "type": "object",
+    "required": ["id", "number", "kind", "warehouse", "supplier", "status", "lines"],
+    "properties": {
+        "id": {"type": "integer"},
+        "number": {"type": "string"},
+        "kind": {"enum": ["po", "asn"]},
+        "warehouse": {"type": "string"},
+        "supplier": {"type": "string"},
+        "status": {"enum": ["open", "partial", "received", "closed"]},
+        "expected_on": {"type": ["string", "null"], "format": "date"},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["line", "sku", "qty", "received"],
+                "properties": {
+                    "line": {"type": "integer"},
+                    "sku": {"type": "string"},
+                    "qty": {"type": "integer"},
+                    "received": {"type": "integer"},
+                    "lot": {"type": ["string", "null"]},
+                    "expiry": {"type": ["string", "null"], "format": "date"},
+                },
+            },
+        },
+    },
+}
+
+
 def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -249,6 +303,8 @@ def spec() -> dict:
                 "MovementOut": MOVEMENT_OUT,
                 "Warehouses": WAREHOUSES,
                 "Changes": CHANGES,
+                "PurchaseOrderIn": PURCHASE_ORDER_IN,
+                "PurchaseOrder": PURCHASE_ORDER,
             },
         },
         "security": [{"bearer": []}],
@@ -344,6 +400,35 @@ def spec() -> dict:
                         "200": _json({"$ref": "#/components/schemas/Order"}, "Cancelled"),
                         "404": _err("No such order"),
                         "409": _err("Already shipped"),
+                        **COMMON,
+                    },
+                }
+            },
+            "/api/v1/purchase-orders": {
+                "post": {
+                    "summary": "Announce a purchase order or an advance ship notice for receiving",
+                    "operationId": "createPurchaseOrder",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseOrderIn"}}},
+                    },
+                    "responses": {
+                        "201": _json({"$ref": "#/components/schemas/PurchaseOrder"}, "Created"),
+                        "200": _json({"$ref": "#/components/schemas/PurchaseOrder"}, "Already known (same number)"),
+                        "404": _err("Unknown warehouse or item; nothing stored"),
+                        "422": _err("Bad input; nothing stored"),
+                        **COMMON,
+                    },
+                }
+            },
+            "/api/v1/purchase-orders/{number}": {
+                "get": {
+                    "summary": "One purchase order with what has been received",
+                    "operationId": "getPurchaseOrder",
+                    "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/PurchaseOrder"}, "The purchase order"),
+                        "404": _err("No such purchase order"),
                         **COMMON,
                     },
                 }

@@ -14,7 +14,15 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..domain import gtin
-from ..models import Barcode, Bin, Item, PurchaseOrder, PurchaseOrderLine, User, Warehouse
+from ..models import (
+    Barcode,
+    Bin,
+    Item,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    User,
+    Warehouse,
+)
 from . import orders as order_service
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork

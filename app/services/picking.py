@@ -16,7 +16,17 @@ from sqlalchemy import func, select
 from scanners.parse import expect
 
 from ..domain import tasks as rules
-from ..models import Bin, BinStock, LicencePlate, Lot, Order, OrderLine, Task, TaskLine, utcnow
+from ..models import (
+    Bin,
+    BinStock,
+    LicencePlate,
+    Lot,
+    Order,
+    OrderLine,
+    Task,
+    TaskLine,
+    utcnow,
+)
 from . import tasks
 from .stock import bin_held, bin_of_type
 

@@ -83,7 +83,7 @@ def _checked(req: PurchaseOrderRequest):
     if not number:
         raise d.InputError("A purchase order needs a number, e.g. PO-2026-0042")
     kind = req.kind or "po"
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise d.InputError("kind must be po or asn")
     supplier = _clean(req.supplier or "", "supplier", 120) or ""
     expected_on = parse_date(req.expected_on, "expected_on")

@@ -18,7 +18,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
-from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Movement, Order, OrderLine, Warehouse
+from ..models import (
+    Balance,
+    Barcode,
+    Bin,
+    BinStock,
+    Item,
+    Lot,
+    Movement,
+    Order,
+    OrderLine,
+    Warehouse,
+)
 from .uow import UnitOfWork
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from scanners import Rules, Scan, ScanError, clean_scan, parse
 
 from ..domain import stock as d
-from ..models import Barcode, Bin, FloorException, Item, ScanLog, Task, User, Warehouse, utcnow
+from ..models import (
+    Barcode,
+    Bin,
+    FloorException,
+    Item,
+    ScanLog,
+    Task,
+    User,
+    Warehouse,
+    utcnow,
+)
 from .lookup import find_barcode
 from .stock import MovementCommand, apply_in
 from .uow import UnitOfWork

@@ -58,7 +58,7 @@ def snapshot():
 
 def _same_state(a, b):
     # A refusal may leave a zero balance row created under the lock; zeros are no change.
-    strip = lambda s: ({k: v for k, v in s[0].items() if v != Buckets()}, {k: v for k, v in s[1].items() if v}, s[2])  # noqa: E731
+    strip = lambda s: ({k: v for k, v in s[0].items() if v != Buckets()}, {k: v for k, v in s[1].items() if v}, s[2])
     return strip(a) == strip(b)
 
 

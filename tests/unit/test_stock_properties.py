@@ -3,7 +3,15 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.stock import BUCKETS, Buckets, Condition, DomainError, Kind, Request, decide
+from app.domain.stock import (
+    BUCKETS,
+    Buckets,
+    Condition,
+    DomainError,
+    Kind,
+    Request,
+    decide,
+)
 
 kinds = st.sampled_from(list(Kind))
 steps = st.lists(st.tuples(kinds, st.integers(min_value=0, max_value=30), st.booleans()), max_size=60)

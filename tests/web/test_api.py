@@ -203,8 +203,53 @@ def test_bad_order_lines_are_422(api, lines):
 def test_every_api_route_is_in_the_openapi_document_and_every_documented_path_exists(api, app):
     documented = set(api.get("/api/v1/openapi.json").get_json()["paths"])
     routes = {
-        str(rule).replace("<int:order_id>", "{order_id}")
+        str(rule).replace("<int:order_id>", "{order_id}").replace("<number>", "{number}")
         for rule in app.url_map.iter_rules()
         if str(rule).startswith("/api/v1/")
     }
     assert routes == documented
+
+
+PO = {
+    "number": "PO-2026-0100",
+    "kind": "asn",
+    "warehouse": "W1",
+    "supplier": "Acme",
+    "expected_on": "2026-12-01",
+    "lines": [{"sku": "SKU-1", "qty": 24, "lot": "L9", "expiry": "2027-06-30"}, {"sku": ean_for(2), "qty": 12}],
+}
+
+
+def test_a_purchase_order_posted_once_or_twice_is_stored_once_and_readable(api):
+    first = api.post("/api/v1/purchase-orders", json=PO)
+    assert first.status_code == 201
+    conforms(first, "PurchaseOrder")
+    body = first.get_json()
+    assert body["kind"] == "asn" and body["status"] == "open"
+    assert [(ln["sku"], ln["qty"], ln["received"]) for ln in body["lines"]] == [("SKU-1", 24, 0), ("SKU-2", 12, 0)]
+    again = api.post("/api/v1/purchase-orders", json={**PO, "lines": [{"sku": "SKU-3", "qty": 1}]})
+    assert again.status_code == 200 and again.get_json() == body
+    got = api.get("/api/v1/purchase-orders/PO-2026-0100")
+    conforms(got, "PurchaseOrder")
+    assert got.get_json() == body
+
+
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"lines": []}, 422, "at least one line"),
+        ({"lines": [{"sku": "SKU-1", "qty": 0}]}, 422, "Line 1: Quantity must be at least 1"),
+        ({"lines": [{"sku": "NOPE", "qty": 1}]}, 404, "Line 1: Unknown item"),
+        ({"warehouse": "W9"}, 404, "Unknown warehouse"),
+        ({"kind": ["po"]}, 422, "kind must be po or asn"),
+        ({"number": 7}, 422, "needs a number"),
+        ({"expected_on": "tomorrow"}, 422, "expected_on must be a date"),
+        ({"lines": [{"sku": "SKU-1", "qty": 1, "expiry": "31/12/2027"}]}, 422, "Line 1: expiry must be a date"),
+    ],
+)
+def test_a_bad_purchase_order_is_refused_with_the_reason_and_stores_nothing(api, change, status, words):
+    r = api.post("/api/v1/purchase-orders", json={**PO, **change})
+    assert r.status_code == status, r.get_json()
+    conforms(r, "Error")
+    assert words in r.get_json()["error"]["message"]
+    assert api.get("/api/v1/purchase-orders/PO-2026-0100").status_code == 404

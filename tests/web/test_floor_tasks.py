@@ -8,12 +8,22 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Balance, Bin, BinStock, FloorException, Item, Order, PurchaseOrder, PurchaseOrderLine, Task
+from app.models import (
+    Balance,
+    Bin,
+    BinStock,
+    FloorException,
+    Item,
+    Order,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Task,
+)
 from app.services import orders as order_service
 from app.services.ledger import check_ledger
+from scanners import gtin
 from scanners import labels as L
 from tests.builders import ean_for, make_site, make_user, receive
-from scanners import gtin
 
 HX = {"HX-Request": "true"}
 _ids = itertools.count(1)
