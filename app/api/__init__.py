@@ -139,7 +139,10 @@ def stock():
         bal = db.session.execute(
             select(Balance).where(Balance.warehouse_id == wh.id, Balance.item_id == item.id)
         ).scalar_one_or_none()
-        return jsonify(stock_service.stock_row(bal, wh.code, item.sku))
+        row = stock_service.stock_row(bal, wh.code, item.sku)
+        if request.args.get("bins") == "1":
+            row["bins"] = stock_service.bin_rows(db.session, wh.id, item.id)
+        return jsonify(row)
     per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], 1, 1000)
     page = _int_arg("page", 1, 1, 10**9)
     base = select(Balance, Item.sku).join(Item).where(Balance.warehouse_id == wh.id)

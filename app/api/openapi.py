@@ -37,7 +37,26 @@ ERROR = {
 STOCK = {
     "type": "object",
     "required": ["warehouse", "sku", *BUCKET_PROPS],
-    "properties": {"warehouse": {"type": "string"}, "sku": {"type": "string"}, **BUCKET_PROPS},
+    "properties": {
+        "warehouse": {"type": "string"},
+        "sku": {"type": "string"},
+        **BUCKET_PROPS,
+        "bins": {
+            "type": "array",
+            "description": "With bins=1 and a sku: where the units are, per bin, lot and condition",
+            "items": {
+                "type": "object",
+                "required": ["bin", "type", "lot", "condition", "qty"],
+                "properties": {
+                    "bin": {"type": "string"},
+                    "type": {"type": "string"},
+                    "lot": {"type": "string"},
+                    "condition": {"enum": ["sellable", "damaged", "returned"]},
+                    "qty": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+    },
 }
 
 STOCK_PAGE = {
@@ -330,6 +349,7 @@ def spec() -> dict:
                     "parameters": [
                         _q("warehouse", True, description="Warehouse code"),
                         _q("sku", description="SKU or barcode; without it, all items of the warehouse"),
+                        _q("bins", description="1: with a sku, list the bins holding it", schema={"enum": ["0", "1"]}),
                         _q("page", schema={"type": "integer", "minimum": 1}),
                         _q("per_page", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
                     ],

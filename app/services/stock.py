@@ -481,3 +481,13 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
 def stock_row(balance: Balance | None, warehouse_code: str, sku: str) -> dict:
     buckets = balance.buckets() if balance is not None else d.ZERO
     return {"warehouse": warehouse_code, "sku": sku, **buckets.as_dict(upper=True)}
+
+
+def bin_rows(session, warehouse_id: int, item_id: int) -> list[dict]:
+    rows = session.execute(
+        select(Bin.code, Bin.type, BinStock.lot, BinStock.condition, BinStock.qty)
+        .join(Bin, Bin.id == BinStock.bin_id)
+        .where(Bin.warehouse_id == warehouse_id, BinStock.item_id == item_id, BinStock.qty > 0)
+        .order_by(Bin.walk_order, Bin.code, BinStock.lot, BinStock.condition)
+    ).all()
+    return [{"bin": c, "type": t, "lot": lot, "condition": cond, "qty": q} for c, t, lot, cond, q in rows]

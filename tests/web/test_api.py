@@ -253,3 +253,9 @@ def test_a_bad_purchase_order_is_refused_with_the_reason_and_stores_nothing(api,
     conforms(r, "Error")
     assert words in r.get_json()["error"]["message"]
     assert api.get("/api/v1/purchase-orders/PO-2026-0100").status_code == 404
+
+
+def test_stock_of_one_item_lists_its_bins_when_asked(api):
+    r = api.get("/api/v1/stock?warehouse=W1&sku=SKU-1&bins=1")
+    conforms(r, "Stock")
+    assert r.get_json()["bins"] == [{"bin": "A-01", "type": "storage", "lot": "", "condition": "sellable", "qty": 10}]
