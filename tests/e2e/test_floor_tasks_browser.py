@@ -1,0 +1,425 @@
+"""Each floor task end to end on a handheld (360x640, touch) in Chromium, by keyboard-wedge scans of
+the demo site's barcodes; afterwards the buckets and bins through GET /api/v1/stock, and check-ledger."""
+
+import shutil
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import Barcode, Item, Order, Task, TaskLine, User, Warehouse
+from app.services import demo, picking
+from app.services import orders as order_service
+from app.services import tasks as task_service
+from scanners import GS, gtin
+from scanners import labels as L
+from scanners.parse import DEFAULT_RULES
+from tests.builders import make_token
+from tests.conftest import _make_app
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo site, loaded once; every test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        demo.load_demo()
+        db.session.remove()
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(demo_db, tmp_path):
+    target = tmp_path / "floor.db"
+    shutil.copy(demo_db, target)
+    app = _make_app(f"sqlite:///{target}", tmp_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def api(app):
+    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    headers = {"Authorization": f"Bearer {make_token(admin)}"}
+    client = app.test_client()
+
+    def stock(sku):
+        db.session.rollback()
+        r = client.get(f"/api/v1/stock?warehouse=MAIN&sku={sku}&bins=1", headers=headers)
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        body["in"] = {}
+        for row in body["bins"]:
+            key = row["bin"] if row["condition"] == "sellable" else f"{row['bin']}:{row['condition']}"
+            body["in"][key] = body["in"].get(key, 0) + row["qty"]
+        return body
+
+    return stock
+
+
+def ledger_is_ok(app):
+    db.session.rollback()
+    result = app.test_cli_runner().invoke(args=["check-ledger"])
+    assert result.exit_code == 0 and result.output.strip().endswith("ok"), result.output
+
+
+def sign_in(page, url, user="picker"):
+    page.goto(url + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", user)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Tasks")
+
+
+def wedge(page, code, wait=True):
+    """A keyboard-wedge scan: the code at scanner speed, Ctrl+] for a GS1 group separator, then Enter."""
+    parts = code.split(GS)
+    for n, part in enumerate(parts):
+        if n:
+            page.keyboard.press("Control+BracketRight")
+        page.keyboard.type(part, delay=4)
+    page.keyboard.press("Enter")
+    if wait:
+        expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=10_000)
+
+
+def feedback(page):
+    return page.locator("#task-panel").get_attribute("data-feedback")
+
+
+def unit_code(sku):
+    db.session.rollback()
+    return db.session.execute(
+        select(Barcode.code).join(Item).where(Item.sku == sku, Barcode.kind == "unit")
+    ).scalar_one()
+
+
+def case(sku):
+    db.session.rollback()
+    return db.session.execute(
+        select(Barcode.code, Barcode.pack_qty).join(Item).where(Item.sku == sku, Barcode.kind == "case")
+    ).one()
+
+
+def settle(page):
+    page.wait_for_timeout(450)  # the colour flash fades before the picture
+
+
+# ------------------------------------------------------------------ receiving
+
+
+def test_receiving_a_po_with_a_gs1_carton_a_case_and_an_over_receipt(app, live_server, page, api, shot):
+    before = {sku: api(sku) for sku in ("HEX-0001", "HEX-0002", "HEX-0004")}
+    sign_in(page, live_server)
+    page.get_by_text("Receive", exact=True).tap()
+    expect(page.locator(".step")).to_have_text("Scan the purchase order or ASN")
+    wedge(page, "PO-2026-0001", wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+
+    expiry = date.today() + timedelta(days=400)
+    carton = L.carton_label(gtin.to_gtin14(unit_code("HEX-0001")), "HEX-0001", lot="L2611A", expiry=expiry, count=24)
+    wedge(page, carton.scan_text)
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("+24 × Hex bolt M6x20 lot L2611A → DOCK-01 · 24 of 48")
+
+    code, pack = case("HEX-0002")
+    wedge(page, code)
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text(f"+{pack} × Hex bolt M6x30")
+
+    code4, pack4 = case("HEX-0004")  # 24 expected: four cases of 6, then one unit too many
+    for _ in range(24 // pack4):
+        wedge(page, code4)
+    wedge(page, unit_code("HEX-0004"))
+    assert feedback(page) == "warn"
+    expect(page.locator("#task-panel .flash.warn")).to_contain_text("Over-receipt: 24 expected, 25")
+    assert api("HEX-0004")["I"] == before["HEX-0004"]["I"] + 24  # nothing booked yet
+    wedge(page, unit_code("HEX-0004"))  # the same scan again confirms
+    assert feedback(page) == "ok"
+
+    page.get_by_role("button", name="Close receipt").tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    expect(page.locator("table.lines")).to_contain_text("Diff")
+    after = {sku: api(sku) for sku in before}
+    assert after["HEX-0001"]["I"] - before["HEX-0001"]["I"] == 24
+    assert after["HEX-0001"]["S"] - before["HEX-0001"]["S"] == 24
+    assert {b["lot"] for b in after["HEX-0001"]["bins"] if b["bin"] == "DOCK-01"} >= {"L2611A"}
+    assert after["HEX-0002"]["in"]["DOCK-01"] - before["HEX-0002"]["in"].get("DOCK-01", 0) == pack
+    assert after["HEX-0004"]["S"] - before["HEX-0004"]["S"] == 25
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-receiving")
+
+
+# ------------------------------------------------------------------ putaway
+
+
+def received_at_dock(app, skus_qty):
+    from app.services.stock import MovementCommand, apply_movement
+
+    for sku, qty in skus_qty:
+        apply_movement(MovementCommand(warehouse="MAIN", kind="receive", sku=sku, qty=qty, to_bin="DOCK-01"))
+
+
+def test_putaway_to_the_suggested_bin_and_to_another_with_a_warning(app, live_server, page, api, shot):
+    received_at_dock(app, [("HEX-0003", 12), ("CAB-0014", 5)])
+    where = api("HEX-0003")["in"]
+    home = min((b for b in api("HEX-0003")["bins"] if b["type"] == "storage"), key=lambda b: b["bin"], default=None)
+    sign_in(page, live_server)
+    page.get_by_text("Put away", exact=True).tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item or a pallet")
+    wedge(page, unit_code("HEX-0003"))
+    suggested = page.locator(".big-bin").inner_text()
+    assert home is None or suggested in where
+    wedge(page, suggested)
+    assert feedback(page) == "ok"
+    wedge(page, unit_code("CAB-0014"))
+    other = "F-10-4" if page.locator(".big-bin").inner_text() != "F-10-4" else "F-10-3"
+    wedge(page, other)
+    assert feedback(page) == "warn"
+    expect(page.locator("#task-panel .flash.warn")).to_contain_text("not the suggested")
+    hex3, cab = api("HEX-0003"), api("CAB-0014")
+    assert hex3["in"][suggested] == where.get(suggested, 0) + 12 and "DOCK-01" not in hex3["in"]
+    assert cab["in"][other] >= 5 and "DOCK-01" not in cab["in"]
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-putaway")
+
+
+# ------------------------------------------------------------------ picking
+
+
+def oldest_orders(n):
+    db.session.rollback()
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    return picking.pickable_orders(db.session, main)[:n]
+
+
+def current(task_id):
+    db.session.rollback()
+    return picking.current_line(db.session.get(Task, task_id))
+
+
+def task_id_of(page) -> int:
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def test_a_batch_pick_of_three_orders_with_a_wrong_bin_and_a_short_pick(app, live_server, page, api, shot):
+    orders = oldest_orders(3)
+    ids, numbers = [o.id for o in orders], [o.number for o in orders]
+    skus = sorted({ln.item.sku for o in orders for ln in o.lines})
+    before = {sku: api(sku) for sku in skus}
+    sign_in(page, live_server)
+    page.get_by_text("Pick", exact=True).tap()
+    for oid in ids:
+        page.locator(f"input[name=order][value='{oid}']").tap()
+    page.get_by_role("button", name="Pick the chosen orders").tap()
+    expect(page.locator("#task-panel")).to_be_visible()
+    tid = task_id_of(page)
+
+    wrong_bin_done = short_done = False
+    picked, shorted = {}, {}
+    while (line := current(tid)) is not None:
+        if page.locator(".big-bin.reached").count():
+            expect(page.locator("#task-panel .step")).to_contain_text(f"Scan {line.item.name}")
+        else:
+            expect(page.locator("#task-panel .step")).to_have_text(f"Go to bin {line.bin.code} and scan it")
+        if not wrong_bin_done:
+            wedge(page, "A-01-1" if line.bin.code != "A-01-1" else "A-01-2")
+            assert feedback(page) == "error"
+            expect(page.locator("#task-panel .flash.error")).to_contain_text(f"Wrong bin: go to {line.bin.code}")
+            wrong_bin_done = True
+        if not page.locator(".big-bin.reached").count():
+            wedge(page, line.bin.code)
+        if not short_done and line.expected >= 2:
+            wedge(page, unit_code(line.item.sku))  # one found of two or more
+            page.get_by_role("button", name="Short: not all here").tap()
+            expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0")
+            assert feedback(page) == "warn"
+            shorted[line.item.sku] = line.expected - 1
+            picked[line.item.sku] = picked.get(line.item.sku, 0) + 1
+            short_done = True
+            continue
+        for _ in range(line.expected):  # repeated scans count up
+            wedge(page, unit_code(line.item.sku))
+            assert feedback(page) in ("ok", "warn"), page.locator("#task-panel .flash").inner_text()
+        picked[line.item.sku] = picked.get(line.item.sku, 0) + line.expected
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    assert wrong_bin_done and short_done, "the demo's oldest orders must have a line of two or more"
+
+    for sku in skus:
+        now, was = api(sku), before[sku]
+        assert {k: now[k] for k in "ISOU"} == {k: was[k] for k in "ISOU"}  # picking moves no bucket
+        assert now["in"].get("STAGE-01", 0) - was["in"].get("STAGE-01", 0) == picked.get(sku, 0)
+    db.session.rollback()
+    for number in numbers:
+        order = db.session.get(Order, int(number[3:]))
+        assert sum(ln.reserved for ln in order.lines) == sum(ln.qty for ln in order.lines)  # the short stays reserved
+    exceptions = task_service.open_exceptions(db.session, db.session.get(Warehouse, 1))
+    assert [(x.kind, x.item.sku, x.qty) for x in exceptions if x.kind == "short_pick"] == [
+        ("short_pick", sku, q) for sku, q in shorted.items()
+    ]
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-picking")
+
+
+def test_a_picked_line_of_one_takes_two_scans_and_no_tap(app, live_server, page):
+    main = "MAIN"
+    # Three single-unit orders of items that are in stock in one bin.
+    skus = []
+    db.session.rollback()
+    for item in db.session.execute(select(Item).order_by(Item.id)).scalars():
+        bal = next((b for b in api_balance(item)), None)
+        if bal and bal >= 3:
+            skus.append(item.sku)
+        if len(skus) == 3:
+            break
+    ids = []
+    for n, sku in enumerate(skus):
+        order, _ = order_service.place_order("shop", f"ONE-{n}", main, [order_service.OrderLineRequest(sku, 1)])
+        ids.append(order["id"])
+    sign_in(page, live_server)
+    page.goto(live_server + "/tasks/pick")
+    for oid in ids:
+        page.locator(f"input[name=order][value='{oid}']").tap()
+    page.get_by_role("button", name="Pick the chosen orders").tap()
+    expect(page.locator("#task-panel")).to_be_visible()
+    tid = task_id_of(page)
+    # Count what the operator does from here: scanner keys ending in Enter, and taps.
+    page.evaluate("""() => {
+        window.inputs = {scans: 0, taps: 0};
+        document.addEventListener('keydown', e => { if (e.key === 'Enter') window.inputs.scans++; }, true);
+        for (const type of ['pointerdown', 'touchstart']) document.addEventListener(type, () => window.inputs.taps++, true);
+    }""")
+    per_line = []
+    while (line := current(tid)) is not None:
+        assert line.expected == 1
+        start = page.evaluate("() => ({...window.inputs})")
+        if page.locator(".big-bin.reached").count() == 0:
+            wedge(page, line.bin.code)
+        wedge(page, unit_code(line.item.sku))
+        end = page.evaluate("() => ({...window.inputs})")
+        per_line.append((end["scans"] - start["scans"], end["taps"] - start["taps"]))
+        db.session.rollback()
+        assert db.session.get(TaskLine, line.id).status == "done"
+    assert len(per_line) == 3
+    assert all(scans <= 2 and taps == 0 for scans, taps in per_line), per_line
+
+
+def api_balance(item):
+    from app.models import BinStock, Bin
+
+    rows = db.session.execute(
+        select(BinStock.qty).join(Bin).where(BinStock.item_id == item.id, Bin.type == "storage",
+                                             BinStock.condition == "sellable", Bin.warehouse_id == 1)
+    ).scalars().all()
+    return [max(rows)] if rows else []
+
+
+# ------------------------------------------------------------------ shipping and returns
+
+
+def pick_by_service(order_id):
+    """An order picked through the same task service the screens use."""
+    db.session.rollback()
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    from app.services.uow import UnitOfWork
+
+    with UnitOfWork() as uow:
+        task, _ = picking.start(uow.session, uow.session.get(Warehouse, main.id), uow.session.get(User, admin.id), [order_id])
+        tid = task.id
+        uow.commit()
+    n = 0
+    while (line := current(tid)) is not None:
+        for code in [line.bin.code] + [unit_code(line.item.sku)] * line.expected:
+            n += 1
+            out = task_service.handle(tid, task_service.ScanInput(f"setup-{tid}-{n:04d}", code, user_id=admin.id),
+                                      DEFAULT_RULES)
+            assert out.outcome != "error", out.message
+    return tid
+
+
+def test_shipping_an_order_scanned_at_the_dock(app, live_server, page, api, shot):
+    order = oldest_orders(1)[0]
+    order_id, number, skus = order.id, order.number, [(ln.item.sku, ln.qty) for ln in order.lines]
+    pick_by_service(order_id)
+    before = {sku: api(sku) for sku, _ in skus}
+    sign_in(page, live_server)
+    page.get_by_text("Ship", exact=True).tap()
+    expect(page.locator(".step")).to_have_text("Scan the order or its tote")
+    wedge(page, number, wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(f"Scan {number} again to ship it")
+    wedge(page, number)
+    assert feedback(page) == "ok"
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text(f"Shipped {number}")
+    for sku, qty in skus:
+        now, was = api(sku), before[sku]
+        assert now["I"] == was["I"] - qty and now["O"] == was["O"] - qty and now["S"] == was["S"]
+        assert now["in"].get("STAGE-01", 0) == was["in"]["STAGE-01"] - qty
+    db.session.rollback()
+    assert db.session.get(Order, order_id).status == "shipped"
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-shipping")
+
+
+def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
+    order = next(o for o in oldest_orders(10) if any(ln.qty >= 2 for ln in o.lines))
+    line = next(ln for ln in order.lines if ln.qty >= 2)
+    sku, number, order_id, warehouse_id = line.item.sku, order.number, order.id, order.warehouse_id
+    pick_by_service(order_id)
+    sid = None
+    with_ship = task_service
+    from app.services.uow import UnitOfWork
+
+    with UnitOfWork() as uow:
+        admin = uow.session.execute(select(User).where(User.username == "admin")).scalar_one()
+        from app.services import shipping
+
+        sid = shipping.start(uow.session, uow.session.get(Warehouse, warehouse_id), admin,
+                             uow.session.get(Order, order_id)).id
+        uow.commit()
+    assert with_ship.handle(sid, task_service.ScanInput("setup-ship-0001", action="ship", user_id=1),
+                            DEFAULT_RULES).outcome == "ok"
+    before = api(sku)
+
+    sign_in(page, live_server)
+    page.get_by_text("Returns", exact=True).tap()
+    expect(page.locator(".step")).to_have_text("Scan the order's packing slip")
+    wedge(page, number, wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text("Scan each returned item")
+    page.get_by_role("button", name="Arrived damaged").tap()
+    expect(page.locator("button[aria-pressed=true]")).to_have_text("Arrived damaged")
+    wedge(page, unit_code(sku))
+    wedge(page, unit_code(sku))
+    assert feedback(page) == "ok"
+    page.get_by_role("button", name="Close return").tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    returned = api(sku)
+    assert returned["I"] == before["I"] + 2 and returned["U"] == before["U"] + 2 and returned["S"] == before["S"]
+    assert returned["in"]["RET-01:returned"] == before["in"].get("RET-01:returned", 0) + 2
+
+    page.goto(live_server + "/")
+    page.get_by_text("Inspect returns", exact=True).tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan a returned item")
+    wedge(page, unit_code(sku))
+    page.get_by_role("button", name="Restore to sellable").tap()
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("Restored 1")
+    page.get_by_role("button", name="Scrap").tap()
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("Scrapped 1")
+    after = api(sku)
+    assert after["I"] == before["I"] + 1 and after["U"] == before["U"] and after["S"] == before["S"] + 1
+    assert after["in"]["RET-01"] == before["in"].get("RET-01", 0) + 1  # sellable again, waiting for putaway
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-returns")
