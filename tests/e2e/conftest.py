@@ -50,7 +50,9 @@ def live_server(app):
 def shot():
     ARTIFACTS.mkdir(exist_ok=True)
 
-    def save(page, name):
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    def save(page, name, full_page=True):
+        if not full_page:
+            page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
     return save

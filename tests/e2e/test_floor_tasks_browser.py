@@ -112,7 +112,9 @@ def case(sku):
 
 
 def settle(page):
-    page.wait_for_timeout(450)  # the colour flash fades before the picture
+    # The picture shows the screen as the operator reads it after the feedback banner has gone.
+    expect(page.locator("#feedback")).to_be_hidden(timeout=6000)
+    page.wait_for_timeout(300)
 
 
 # ------------------------------------------------------------------ receiving
@@ -142,6 +144,7 @@ def test_receiving_a_po_with_a_gs1_carton_a_case_and_an_over_receipt(app, live_s
     assert feedback(page) == "warn"
     expect(page.locator("#task-panel .flash.warn")).to_contain_text("Over-receipt: 24 expected, 25")
     assert api("HEX-0004")["I"] == before["HEX-0004"]["I"] + 24  # nothing booked yet
+    shot(page, "task-receiving-step", full_page=False)
     wedge(page, unit_code("HEX-0004"))  # the same scan again confirms
     assert feedback(page) == "ok"
 
@@ -156,7 +159,7 @@ def test_receiving_a_po_with_a_gs1_carton_a_case_and_an_over_receipt(app, live_s
     assert after["HEX-0004"]["S"] - before["HEX-0004"]["S"] == 25
     ledger_is_ok(app)
     settle(page)
-    shot(page, "task-receiving")
+    shot(page, "task-receiving", full_page=False)
 
 
 # ------------------------------------------------------------------ putaway
@@ -191,7 +194,7 @@ def test_putaway_to_the_suggested_bin_and_to_another_with_a_warning(app, live_se
     assert cab["in"][other] >= 5 and "DOCK-01" not in cab["in"]
     ledger_is_ok(app)
     settle(page)
-    shot(page, "task-putaway")
+    shot(page, "task-putaway", full_page=False)
 
 
 # ------------------------------------------------------------------ picking
@@ -239,6 +242,9 @@ def test_a_batch_pick_of_three_orders_with_a_wrong_bin_and_a_short_pick(app, liv
             wrong_bin_done = True
         if not page.locator(".big-bin.reached").count():
             wedge(page, line.bin.code)
+        if line.seq == 2:
+            settle(page)
+            shot(page, "task-picking-step", full_page=False)
         if not short_done and line.expected >= 2:
             wedge(page, unit_code(line.item.sku))  # one found of two or more
             page.get_by_role("button", name="Short: not all here").tap()
@@ -269,7 +275,7 @@ def test_a_batch_pick_of_three_orders_with_a_wrong_bin_and_a_short_pick(app, liv
     ]
     ledger_is_ok(app)
     settle(page)
-    shot(page, "task-picking")
+    shot(page, "task-picking", full_page=False)
 
 
 def test_a_picked_line_of_one_takes_two_scans_and_no_tap(app, live_server, page):
@@ -370,7 +376,7 @@ def test_shipping_an_order_scanned_at_the_dock(app, live_server, page, api, shot
     assert db.session.get(Order, order_id).status == "shipped"
     ledger_is_ok(app)
     settle(page)
-    shot(page, "task-shipping")
+    shot(page, "task-shipping", full_page=False)
 
 
 def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
@@ -422,4 +428,4 @@ def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
     assert after["in"]["RET-01"] == before["in"].get("RET-01", 0) + 1  # sellable again, waiting for putaway
     ledger_is_ok(app)
     settle(page)
-    shot(page, "task-returns")
+    shot(page, "task-returns", full_page=False)

@@ -1,0 +1,74 @@
+"""Handhelds scanning into the same task at once, on SQLite and PostgreSQL: no scan lost, none doubled."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Movement, ScanLog, Task, TaskLine, User, Warehouse
+from app.services import orders as order_service
+from app.services import picking
+from app.services import tasks as task_service
+from app.services.ledger import check_ledger
+from app.services.uow import UnitOfWork
+from scanners.parse import DEFAULT_RULES
+from tests.builders import ean_for, make_site, make_user, receive
+
+
+def _fire(app, n, send):
+    start = threading.Barrier(n)
+
+    def one(i):
+        with app.app_context():
+            start.wait()  # all at once, not one after another
+            return send(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def _pick_task(qty):
+    make_site()
+    user = make_user("op")
+    receive(qty=qty, to_bin="A-01")
+    order, _ = order_service.place_order("shop", "race", "W1", [order_service.OrderLineRequest("SKU-1", qty)])
+    with UnitOfWork() as uow:
+        task, _ = picking.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, user.id), [order["id"]])
+        tid = task.id
+        uow.commit()
+    task_service.handle(tid, task_service.ScanInput("bin-scan-0001", "A-01", user_id=user.id), DEFAULT_RULES)
+    db.session.remove()
+    return tid, user.id
+
+
+def test_sixteen_scans_racing_for_a_line_of_ten_pick_exactly_ten(any_app):
+    tid, uid = _pick_task(10)
+
+    def pick(i):
+        return task_service.handle(tid, task_service.ScanInput(f"race-scan-{i:04d}", ean_for(1), user_id=uid),
+                                   DEFAULT_RULES).outcome
+
+    outcomes = _fire(any_app, 16, pick)
+    assert outcomes.count("ok") == 10 and outcomes.count("error") == 6
+    db.session.rollback()
+    line = db.session.execute(select(TaskLine).where(TaskLine.task_id == tid)).scalar_one()
+    assert (line.done, line.status) == (10, "done")
+    assert db.session.get(Task, tid).status == "closed"
+    assert db.session.execute(select(func.count()).select_from(Movement).where(Movement.kind == "pick")).scalar() == 10
+    assert db.session.execute(select(func.count()).select_from(ScanLog).where(ScanLog.task_id == tid)).scalar() == 17
+    assert check_ledger(db.session) == []
+
+
+def test_one_scan_resent_eight_times_at_once_picks_once(any_app):
+    tid, uid = _pick_task(3)
+
+    def resend(_):
+        return task_service.handle(tid, task_service.ScanInput("one-scan-0001", ean_for(1), user_id=uid),
+                                   DEFAULT_RULES).outcome
+
+    assert _fire(any_app, 8, resend) == ["ok"] * 8
+    db.session.rollback()
+    assert db.session.execute(select(TaskLine.done).where(TaskLine.task_id == tid)).scalar_one() == 1
+    assert db.session.execute(select(func.count()).select_from(Movement).where(Movement.kind == "pick")).scalar() == 1
+    assert check_ledger(db.session) == []
