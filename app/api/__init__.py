@@ -209,8 +209,16 @@ def create_order():
         parsed,
         user_id=g.api_user.id,
         device=_device(),
+        backorder=_flag(body, "backorder"),
     )
     return jsonify(order), 201 if created else 200
+
+
+def _flag(body: dict, name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise d.InputError(f"{name} must be true or false")
+    return value
 
 
 @bp.get("/orders/<int:order_id>")

@@ -79,6 +79,7 @@ ORDER = {
         "id": {"type": "integer"},
         "channel": {"type": "string"},
         "external_id": {"type": "string"},
+        "number": {"type": "string", "description": "What the packing slip's barcode says, e.g. SO-000042"},
         "warehouse": {"type": "string"},
         "status": {"enum": ["open", "cancelled", "shipped"]},
         "short": {"type": "boolean"},
@@ -96,6 +97,7 @@ ORDER = {
                     "picked": {"type": "integer"},
                     "shipped": {"type": "integer"},
                     "short": {"type": "integer"},
+                    "backordered": {"type": "integer", "description": "Units waiting for stock (backorder: true)"},
                 },
             },
         },
@@ -117,6 +119,11 @@ ORDER_IN = {
             "minItems": 1,
             "maxItems": 500,
             "items": {"type": "object", "required": ["sku", "qty"], "properties": {"sku": {"type": "string"}, "qty": QTY}},
+        },
+        "backorder": {
+            "type": "boolean",
+            "default": False,
+            "description": "true: reserve what S covers and backorder the rest, instead of refusing the order",
         },
     },
 }

@@ -259,3 +259,16 @@ def test_stock_of_one_item_lists_its_bins_when_asked(api):
     r = api.get("/api/v1/stock?warehouse=W1&sku=SKU-1&bins=1")
     conforms(r, "Stock")
     assert r.get_json()["bins"] == [{"bin": "A-01", "type": "storage", "lot": "", "condition": "sellable", "qty": 10}]
+
+
+def test_an_order_with_backorder_true_reserves_what_is_there_and_backorders_the_rest(api):
+    body = {"channel": "shop", "external_id": "B-1", "warehouse": "W1", "lines": [{"sku": "SKU-1", "qty": 15}],
+            "backorder": True}
+    r = api.post("/api/v1/orders", json=body)
+    assert r.status_code == 201
+    conforms(r, "Order")
+    line = r.get_json()["lines"][0]
+    assert (line["reserved"], line["backordered"]) == (10, 5)
+    assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["S"] == 0
+    r = api.post("/api/v1/orders", json={**body, "external_id": "B-2", "backorder": "yes"})
+    assert r.status_code == 422 and "backorder must be true or false" in r.get_json()["error"]["message"]
