@@ -13,8 +13,6 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from scanners.parse import expect
-
 from ..domain import tasks as rules
 from ..models import (
     Bin,
@@ -136,10 +134,7 @@ def on_scan(ctx: tasks.Ctx):
             raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found_bin.code}.")
         ctx.set_state(at_bin=found_bin.id)
         return f"Bin {found_bin.code}: now scan {line.item.name} ({line.remaining})"
-    hit = tasks.find_item(ctx.session, scan)
-    if hit is None:
-        expect(scan, "bin", "item")
-        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    hit = tasks.require_item(ctx.session, scan, "bin", "item")
     if at_bin != line.bin_id:
         raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
     if hit.item.id != line.item_id:

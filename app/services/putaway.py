@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, select
 
-from scanners.parse import expect
-
 from ..domain import tasks as rules
 from ..models import Bin, BinStock, Item, LicencePlate, TaskLine
 from . import tasks
@@ -73,10 +71,7 @@ def on_scan(ctx: tasks.Ctx):
         return _put(ctx, load, scan)
     if scan.kind == "plate":
         return _take_plate(ctx, scan.code)
-    hit = tasks.find_item(ctx.session, scan)
-    if hit is None:
-        expect(scan, "item", "plate", "bin")
-        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    hit = tasks.require_item(ctx.session, scan, "item", "plate", "bin")
     return _take_item(ctx, hit)
 
 

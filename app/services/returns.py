@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from scanners.parse import expect
-
 from ..domain import tasks as rules
 from ..models import Bin, BinStock, Item, Order, Task, TaskLine
 from . import tasks
@@ -48,10 +46,7 @@ def on_return_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    hit = tasks.find_item(ctx.session, scan)
-    if hit is None:
-        expect(scan, "item")
-        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    hit = tasks.require_item(ctx.session, scan, "item")
     qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
     line = next((ln for ln in task.lines if ln.item_id == hit.item.id), None)
     if line is None:
@@ -91,10 +86,7 @@ def on_inspect_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    hit = tasks.find_item(ctx.session, scan)
-    if hit is None:
-        expect(scan, "item")
-        raise tasks.TaskError(f"{scan.code} is not in the catalogue.")
+    hit = tasks.require_item(ctx.session, scan, "item")
     rows = awaiting_inspection(ctx.session, ctx.warehouse, hit.item.id)
     if not rows:
         raise tasks.TaskError(f"No returned {hit.item.name} awaits inspection.")

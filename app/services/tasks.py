@@ -15,6 +15,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from scanners import Rules, Scan, ScanError, clean_scan, parse
+from scanners.parse import expect
 
 from ..domain import stock as d
 from ..models import (
@@ -155,6 +156,15 @@ def find_item(session, scan: Scan) -> ItemHit | None:
         if item is not None:
             return ItemHit(item, 1)
     return None
+
+
+def require_item(session, scan: Scan, *wanted: str) -> ItemHit:
+    """The item a scan names, or a TaskError: what the step wanted, or that the code is not in the catalogue."""
+    hit = find_item(session, scan)
+    if hit is None:
+        expect(scan, *(wanted or ("item",)))
+        raise TaskError(f"{scan.code} is not in the catalogue.")
+    return hit
 
 
 def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:

@@ -322,7 +322,7 @@ def test_a_picked_line_of_one_takes_two_scans_and_no_tap(app, live_server, page)
 
 
 def api_balance(item):
-    from app.models import BinStock, Bin
+    from app.models import Bin, BinStock
 
     rows = db.session.execute(
         select(BinStock.qty).join(Bin).where(BinStock.item_id == item.id, Bin.type == "storage",
@@ -384,8 +384,6 @@ def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
     line = next(ln for ln in order.lines if ln.qty >= 2)
     sku, number, order_id, warehouse_id = line.item.sku, order.number, order.id, order.warehouse_id
     pick_by_service(order_id)
-    sid = None
-    with_ship = task_service
     from app.services.uow import UnitOfWork
 
     with UnitOfWork() as uow:
@@ -395,7 +393,7 @@ def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
         sid = shipping.start(uow.session, uow.session.get(Warehouse, warehouse_id), admin,
                              uow.session.get(Order, order_id)).id
         uow.commit()
-    assert with_ship.handle(sid, task_service.ScanInput("setup-ship-0001", action="ship", user_id=1),
+    assert task_service.handle(sid, task_service.ScanInput("setup-ship-0001", action="ship", user_id=1),
                             DEFAULT_RULES).outcome == "ok"
     before = api(sku)
 
