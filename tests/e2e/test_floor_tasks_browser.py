@@ -83,6 +83,9 @@ def sign_in(page, url, user="picker"):
 
 def wedge(page, code, wait=True):
     """A keyboard-wedge scan: the code at scanner speed, Ctrl+] for a GS1 group separator, then Enter."""
+    # The page is ready for the scanner once scan.js has set up its queue and the field has focus.
+    expect(page.locator("html[data-scans-waiting]")).to_have_count(1)
+    expect(page.locator("#scan")).to_be_focused()
     parts = code.split(GS)
     for n, part in enumerate(parts):
         if n:
