@@ -423,3 +423,32 @@ def test_a_task_of_another_warehouse_is_not_found(operator):
     db.session.add(task)
     db.session.commit()
     assert operator.get(f"/tasks/{task.id}").status_code == 404
+
+
+def test_any_scan_tap_or_quantity_on_any_task_is_answered_without_a_server_error(operator):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    receive("SKU-1", 5, to_bin="A-01")
+    order = place("FUZZ", [("SKU-1", 2)])
+    tasks = [
+        task_from(operator.post("/tasks/receive", data={"code": "PO-2026-0007"}, headers=HX)),
+        task_from(operator.post("/tasks/putaway", headers=HX)),
+        task_from(operator.post("/tasks/pick", data={"order": str(order["id"])}, headers=HX)),
+    ]
+    codes = st.one_of(
+        st.text(max_size=250),
+        st.sampled_from(["A-01", "DOCK", ean_for(1), gtin.case_gtin(ean_for(2)), "PO-2026-0007", "LP00000001",
+                         f"SO-{order['id']:06d}", "]C1" + "01" + gtin.to_gtin14(ean_for(1)) + "10" + "L\x1d17"]),
+    )
+    actions = st.sampled_from(["", "", "confirm", "cancel", "close", "short", "damaged", "ship", "partial:x",
+                               "reason:nope", "restore", "no-plate", "x" * 30])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(tasks), codes, actions, st.one_of(st.just(""), st.text(max_size=8)))
+    def any_input(task_id, code, action, qty):
+        r = scan(operator, task_id, code, action=action, qty=qty)
+        assert r.status_code in (200, 404, 422), r.text[:300]
+
+    any_input()
+    ledger_ok()
