@@ -383,7 +383,7 @@ class ScanLog(db.Model):
     )
 
 
-TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect")
+TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage")
 
 
 class Task(db.Model):
@@ -414,7 +414,7 @@ class Task(db.Model):
     updater = db.relationship(User, foreign_keys=[updated_by])
     lines = db.relationship("TaskLine", back_populates="task", order_by="TaskLine.seq")
     __table_args__ = (
-        CheckConstraint("kind IN ('receive','putaway','pick','ship','return','inspect')", name="kind"),
+        CheckConstraint("kind IN ('receive','putaway','pick','ship','return','inspect','damage')", name="kind"),
         CheckConstraint("status IN ('open','closed','cancelled')", name="status"),
         Index("ix_tasks_open", "warehouse_id", "status", "kind"),
     )

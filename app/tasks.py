@@ -40,6 +40,7 @@ TITLES = {
     "ship": "Shipping",
     "return": "Returns",
     "inspect": "Return inspection",
+    "damage": "Damage tagging",
 }
 
 
@@ -116,6 +117,8 @@ def step_for(task: Task) -> str:
         return "Scan each returned item"
     if task.kind == "inspect":
         return "Restore or scrap" if state.get("current") else "Scan a returned item"
+    if task.kind == "damage":
+        return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
     return ""
 
 
@@ -144,6 +147,8 @@ def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> di
         context["reasons"] = task_rules.PARTIAL_SHIP_REASONS
     elif task.kind == "return":
         context["reasons"] = task_rules.RETURN_REASONS
+    elif task.kind == "damage":
+        context["reasons"] = task_rules.DAMAGE_REASONS
     elif task.kind == "inspect":
         current = (task.state or {}).get("current")
         context["current_item"] = s.get(Item, current["item_id"]) if current else None
@@ -312,6 +317,12 @@ def _own_task(kind: str):
 @login_required
 def putaway_start():
     return _own_task("putaway")
+
+
+@bp.route("/damage", methods=["GET", "POST"])
+@login_required
+def damage_start():
+    return _own_task("damage")
 
 
 @bp.route("/inspect", methods=["GET", "POST"])

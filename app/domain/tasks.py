@@ -141,6 +141,13 @@ RETURN_REASONS = {
     "defective": "Defective",
     "other": "Other",
 }
+DAMAGE_REASONS = {
+    "broken": "Broken",
+    "wet": "Wet",
+    "expired": "Expired",
+    "wrong-item": "Wrong item in bin",
+    "other": "Other",
+}
 PARTIAL_SHIP_REASONS = {
     "stock-short": "Stock short: ship the rest later",
     "customer": "Customer asked for what is ready",

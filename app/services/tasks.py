@@ -192,7 +192,7 @@ def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
 
 
 def handlers():
-    from . import picking, putaway, receiving, returns, shipping
+    from . import damage, picking, putaway, receiving, returns, shipping
 
     return {
         "receive": receiving.on_scan,
@@ -201,6 +201,7 @@ def handlers():
         "ship": shipping.on_scan,
         "return": returns.on_return_scan,
         "inspect": returns.on_inspect_scan,
+        "damage": damage.on_scan,
     }
 
 

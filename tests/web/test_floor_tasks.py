@@ -452,3 +452,40 @@ def test_any_scan_tap_or_quantity_on_any_task_is_answered_without_a_server_error
 
     any_input()
     ledger_ok()
+
+
+# ------------------------------------------------------------------ damage tagging
+
+
+def test_damage_tagging_books_unsellable_in_place_or_in_quarantine(operator):
+    receive("SKU-1", 5, to_bin="A-01")
+    tid = task_from(operator.post("/tasks/damage", headers=HX))
+    r = scan(operator, tid, ean_for(1))
+    assert r.status_code == 422 and "Scan the bin first" in r.text
+    scan(operator, tid, "A-01")
+    tap(operator, tid, "reason:wet")
+    r = scan(operator, tid, ean_for(1))
+    assert "Damaged 1 × Test item 1 (Wet) in A-01 (stays in the bin)" in r.text
+    tap(operator, tid, "quarantine")
+    scan(operator, tid, ean_for(1), qty="2")
+    assert buckets("SKU-1") == {**buckets("SKU-1"), "I": 5, "S": 2, "U": 3}
+    assert in_bin("SKU-1", "A-01", "damaged") == 1 and in_bin("SKU-1", "QUAR", "damaged") == 2
+    ledger_ok()
+
+
+def test_damage_of_reserved_units_is_never_refused_and_flags_the_newest_order_short(operator):
+    receive("SKU-1", 2, to_bin="A-01")
+    old = place("OLD", [("SKU-1", 1)])
+    new = place("NEW", [("SKU-1", 1)])
+    tid = task_from(operator.post("/tasks/damage", headers=HX))
+    scan(operator, tid, "A-01")
+    scan(operator, tid, ean_for(1))
+    # S was 0: the unit was promised to an order, and the newest order gives it up.
+    assert buckets("SKU-1") == {**buckets("SKU-1"), "I": 2, "S": 0, "O": 1, "U": 1}
+    db.session.rollback()
+    flagged = {o.external_id for o in db.session.execute(select(Order)).scalars() if o.short}
+    assert flagged == {"NEW"}
+    del old, new
+    exc = db.session.execute(select(FloorException)).scalar_one()
+    assert exc.kind == "reservation_released" and f"SO-{exc.order_id:06d}" in exc.message
+    ledger_ok()
