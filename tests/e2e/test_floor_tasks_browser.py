@@ -430,3 +430,35 @@ def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
     ledger_is_ok(app)
     settle(page)
     shot(page, "task-returns", full_page=False)
+
+
+# ------------------------------------------------------------------ damage tagging
+
+
+def test_damage_tagging_that_breaks_a_reservation(app, live_server, page, api, shot):
+    # An item whose sellable stock is all promised: damage must still be booked.
+    order = oldest_orders(1)[0]
+    sku = order.lines[0].item.sku
+    where = next(b for b in api(sku)["bins"] if b["type"] == "storage" and b["condition"] == "sellable")
+    before = api(sku)
+    if before["S"]:
+        order_service.place_order("shop", "TAKE-ALL", "MAIN", [order_service.OrderLineRequest(sku, before["S"])])
+        before = api(sku)
+    assert before["S"] == 0 and before["O"] >= 1
+    sign_in(page, live_server)
+    page.get_by_text("Tag damage", exact=True).tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the bin")
+    wedge(page, where["bin"])
+    page.get_by_role("button", name="Wet").tap()
+    expect(page.locator("button[aria-pressed=true]").first).to_have_text("Wet")
+    page.get_by_role("button", name="Move to quarantine: off").tap()
+    expect(page.get_by_role("button", name="Move to quarantine: ON")).to_be_visible()
+    wedge(page, unit_code(sku))
+    assert feedback(page) == "warn"
+    expect(page.locator("#task-panel .flash.warn")).to_contain_text("now short")
+    after = api(sku)
+    assert (after["I"], after["S"], after["O"], after["U"]) == (before["I"], 0, before["O"] - 1, before["U"] + 1)
+    assert after["in"].get("QUAR-01:damaged", 0) == before["in"].get("QUAR-01:damaged", 0) + 1
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-damage", full_page=False)
