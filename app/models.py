@@ -67,6 +67,8 @@ class Warehouse(db.Model):
     name = db.Column(db.String(120), nullable=False)
     # What this site's scanners send and what its own codes look like (see scanners.parse).
     scan_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
+    # Variance thresholds, blind counting and count frequency per ABC class.
+    count_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
     bins = db.relationship("Bin", back_populates="warehouse", order_by="Bin.walk_order")
 
 
@@ -101,6 +103,8 @@ class Item(db.Model):
     sku = db.Column(db.String(40), unique=True, nullable=False)
     name = db.Column(db.String(200), nullable=False)
     unit = db.Column(db.String(16), nullable=False, default="each")
+    # What one unit is worth, for count variance thresholds by value and ABC classes.
+    unit_cost = db.Column(db.Numeric(12, 2))
     barcodes = db.relationship("Barcode", back_populates="item", order_by="Barcode.pack_qty")
 
 
@@ -383,7 +387,7 @@ class ScanLog(db.Model):
     )
 
 
-TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage")
+TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage", "count", "transfer_out", "transfer_in")
 
 
 class Task(db.Model):
@@ -400,6 +404,8 @@ class Task(db.Model):
     status = db.Column(db.String(16), nullable=False, default="open")
     purchase_order_id = db.Column(db.Integer, db.ForeignKey("purchase_orders.id"))
     order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))
+    count_session_id = db.Column(db.Integer, db.ForeignKey("count_sessions.id"))
+    transfer_id = db.Column(db.Integer, db.ForeignKey("transfers.id"))
     state = db.Column(db.JSON, nullable=False, default=dict)
     note = db.Column(db.String(300))
     created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
@@ -410,11 +416,13 @@ class Task(db.Model):
     warehouse = db.relationship(Warehouse)
     purchase_order = db.relationship(PurchaseOrder)
     order = db.relationship(Order)
+    count_session = db.relationship("CountSession")
+    transfer = db.relationship("Transfer")
     creator = db.relationship(User, foreign_keys=[created_by])
     updater = db.relationship(User, foreign_keys=[updated_by])
     lines = db.relationship("TaskLine", back_populates="task", order_by="TaskLine.seq")
     __table_args__ = (
-        CheckConstraint("kind IN ('receive','putaway','pick','ship','return','inspect','damage')", name="kind"),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in TASK_KINDS)})", name="kind"),
         CheckConstraint("status IN ('open','closed','cancelled')", name="status"),
         Index("ix_tasks_open", "warehouse_id", "status", "kind"),
     )
@@ -436,6 +444,7 @@ class TaskLine(db.Model):
     bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))
     order_line_id = db.Column(db.Integer, db.ForeignKey("order_lines.id"), index=True)
     po_line_id = db.Column(db.Integer, db.ForeignKey("purchase_order_lines.id"))
+    transfer_line_id = db.Column(db.Integer, db.ForeignKey("transfer_lines.id"))
     expected = db.Column(db.Integer, nullable=False, default=0)
     done = db.Column(db.Integer, nullable=False, default=0)
     damaged = db.Column(db.Integer, nullable=False, default=0)
@@ -446,6 +455,7 @@ class TaskLine(db.Model):
     bin = db.relationship(Bin)
     order_line = db.relationship(OrderLine)
     po_line = db.relationship(PurchaseOrderLine)
+    transfer_line = db.relationship("TransferLine")
     __table_args__ = (
         CheckConstraint("expected >= 0 AND done >= 0 AND damaged >= 0 AND short >= 0", name="not_negative"),
         CheckConstraint("status IN ('open','done','short')", name="status"),
@@ -484,4 +494,207 @@ class FloorException(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('open','resolved')", name="status"),
         Index("ix_exceptions_open", "warehouse_id", "status"),
+    )
+
+
+# --------------------------------------------------------------------------
+# Cycle counts
+# --------------------------------------------------------------------------
+
+
+class CountSession(db.Model):
+    """A cycle count a supervisor starts for chosen bins, a zone, items, or what is due."""
+
+    __tablename__ = "count_sessions"
+    id = db.Column(db.Integer, primary_key=True)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    scope = db.Column(db.String(200), nullable=False, default="")
+    blind = db.Column(db.Boolean, nullable=False, default=True)
+    # Frozen at creation, so a changed site setting does not change a running count.
+    threshold_qty = db.Column(db.Integer, nullable=False, default=0)
+    threshold_value = db.Column(db.Numeric(12, 2), nullable=False, default=0)
+    status = db.Column(db.String(8), nullable=False, default="open")
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    closed_at = db.Column(db.DateTime)
+    warehouse = db.relationship(Warehouse)
+    creator = db.relationship(User)
+    bins = db.relationship("CountBin", back_populates="session", order_by="CountBin.walk_order")
+    __table_args__ = (
+        CheckConstraint("status IN ('open','closed')", name="status"),
+        CheckConstraint("threshold_qty >= 0 AND threshold_value >= 0", name="thresholds"),
+    )
+
+    @property
+    def number(self) -> str:
+        return f"CC-{self.id:06d}"
+
+
+COUNT_BIN_STATES = ("pending", "counting", "recount", "recounting", "done")
+
+
+class CountBin(db.Model):
+    """One bin of a count session; claimed by one counter at a time."""
+
+    __tablename__ = "count_bins"
+    id = db.Column(db.Integer, primary_key=True)
+    session_id = db.Column(db.Integer, db.ForeignKey("count_sessions.id"), nullable=False, index=True)
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"), nullable=False)
+    walk_order = db.Column(db.Integer, nullable=False, default=0)
+    status = db.Column(db.String(12), nullable=False, default="pending")
+    counter_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    recounter_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    started_at = db.Column(db.DateTime)
+    counted_at = db.Column(db.DateTime)
+    recount_started_at = db.Column(db.DateTime)
+    recounted_at = db.Column(db.DateTime)
+    session = db.relationship(CountSession, back_populates="bins")
+    bin = db.relationship(Bin)
+    counter = db.relationship(User, foreign_keys=[counter_id])
+    recounter = db.relationship(User, foreign_keys=[recounter_id])
+    lines = db.relationship("CountLine", back_populates="count_bin", order_by="CountLine.id")
+    __table_args__ = (
+        UniqueConstraint("session_id", "bin_id"),
+        CheckConstraint(f"status IN ({', '.join(repr(k) for k in COUNT_BIN_STATES)})", name="status"),
+        CheckConstraint("recounter_id IS NULL OR recounter_id <> counter_id", name="recount_by_another"),
+    )
+
+
+COUNT_LINE_STATES = ("counting", "match", "accepted", "recount", "review", "approved", "rejected")
+
+
+class CountLine(db.Model):
+    """One item in one counted bin: the record, the count, the recount, and how it was settled.
+
+    at_start is the bin's quantity when its count started; expected is that
+    plus every movement in the bin until the bin was closed (the bin's
+    quantity then). held_first is the bin's quantity at the counter's first
+    scan of the item: if the bin changed after it, the count is ambiguous.
+    """
+
+    __tablename__ = "count_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    count_bin_id = db.Column(db.Integer, db.ForeignKey("count_bins.id"), nullable=False, index=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    unit_cost = db.Column(db.Numeric(12, 2))
+    at_start = db.Column(db.Integer, nullable=False, default=0)
+    held_first = db.Column(db.Integer)
+    counted = db.Column(db.Integer, nullable=False, default=0)
+    expected = db.Column(db.Integer)
+    moved_while_counting = db.Column(db.Boolean, nullable=False, default=False)
+    recount_at_start = db.Column(db.Integer)
+    recounted = db.Column(db.Integer)
+    recount_expected = db.Column(db.Integer)
+    found_lot = db.Column(db.String(40))
+    status = db.Column(db.String(10), nullable=False, default="counting")
+    adjusted = db.Column(db.Integer, nullable=False, default=0)  # units posted by count-adjust movements
+    decided_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    decided_at = db.Column(db.DateTime)
+    count_bin = db.relationship(CountBin, back_populates="lines")
+    item = db.relationship(Item)
+    decider = db.relationship(User)
+    __table_args__ = (
+        UniqueConstraint("count_bin_id", "item_id"),
+        CheckConstraint(f"status IN ({', '.join(repr(k) for k in COUNT_LINE_STATES)})", name="status"),
+        CheckConstraint("counted >= 0 AND (recounted IS NULL OR recounted >= 0)", name="counts"),
+    )
+
+    @property
+    def system(self) -> int | None:
+        """The record this line's final count is compared with."""
+        return self.recount_expected if self.recounted is not None else self.expected
+
+    @property
+    def final_count(self) -> int:
+        return self.recounted if self.recounted is not None else self.counted
+
+    @property
+    def variance(self) -> int | None:
+        return None if self.system is None else self.final_count - self.system
+
+
+# --------------------------------------------------------------------------
+# Promotion locks and transfers
+# --------------------------------------------------------------------------
+
+
+class PromoLock(db.Model):
+    """Units held back from sale for a promotion (S -> L) until an end date."""
+
+    __tablename__ = "promo_locks"
+    id = db.Column(db.Integer, primary_key=True)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    name = db.Column(db.String(80), nullable=False)
+    qty = db.Column(db.Integer, nullable=False)
+    ends_on = db.Column(db.Date, nullable=False)
+    status = db.Column(db.String(8), nullable=False, default="active")
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    released_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    released_at = db.Column(db.DateTime)
+    warehouse = db.relationship(Warehouse)
+    item = db.relationship(Item)
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty"),
+        CheckConstraint("status IN ('active','ended','released')", name="status"),
+        Index("ix_promo_locks_active", "status", "ends_on"),
+    )
+
+
+TRANSFER_STATES = ("planned", "shipped", "received")
+
+
+class Transfer(db.Model):
+    """Stock sent from one warehouse to another: allocated, picked and shipped, received."""
+
+    __tablename__ = "transfers"
+    id = db.Column(db.Integer, primary_key=True)
+    source_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    dest_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
+    status = db.Column(db.String(10), nullable=False, default="planned")
+    note = db.Column(db.String(200))
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    shipped_at = db.Column(db.DateTime)
+    received_at = db.Column(db.DateTime)
+    source = db.relationship(Warehouse, foreign_keys=[source_id])
+    dest = db.relationship(Warehouse, foreign_keys=[dest_id])
+    lines = db.relationship("TransferLine", back_populates="transfer", order_by="TransferLine.line_no")
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(k) for k in TRANSFER_STATES)})", name="status"),
+        CheckConstraint("source_id <> dest_id", name="two_warehouses"),
+    )
+
+    @property
+    def number(self) -> str:
+        return f"TR-{self.id:06d}"
+
+    @property
+    def has_differences(self) -> bool:
+        return any(ln.missing or ln.extra or ln.damaged for ln in self.lines)
+
+
+class TransferLine(db.Model):
+    __tablename__ = "transfer_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    transfer_id = db.Column(db.Integer, db.ForeignKey("transfers.id"), nullable=False, index=True)
+    line_no = db.Column(db.Integer, nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    qty = db.Column(db.Integer, nullable=False)  # allocated at the source (0: arrived, never sent)
+    picked = db.Column(db.Integer, nullable=False, default=0)
+    shipped = db.Column(db.Integer, nullable=False, default=0)
+    received = db.Column(db.Integer, nullable=False, default=0)  # sellable, against the shipment
+    damaged = db.Column(db.Integer, nullable=False, default=0)  # arrived damaged, against the shipment
+    extra = db.Column(db.Integer, nullable=False, default=0)  # arrived beyond what was shipped
+    missing = db.Column(db.Integer, nullable=False, default=0)  # shipped, never arrived
+    transfer = db.relationship(Transfer, back_populates="lines")
+    item = db.relationship(Item)
+    __table_args__ = (
+        CheckConstraint("qty >= 0", name="qty"),
+        CheckConstraint(
+            "picked >= 0 AND shipped >= 0 AND received >= 0 AND damaged >= 0 AND extra >= 0 AND missing >= 0",
+            name="not_negative",
+        ),
+        CheckConstraint("received + damaged + missing <= shipped", name="not_more_than_shipped"),
     )

@@ -26,8 +26,8 @@ from .domain import stock as d
 from .domain import tasks as task_rules
 from .extensions import db
 from .floor import render
-from .models import Item, Order, PurchaseOrder, Task, User, Warehouse
-from .services import picking, putaway, receiving, returns, scans, shipping
+from .models import CountBin, CountSession, Item, Order, PurchaseOrder, Task, Transfer, User, Warehouse
+from .services import counting, picking, putaway, receiving, returns, scans, shipping, transfers
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -41,6 +41,9 @@ TITLES = {
     "return": "Returns",
     "inspect": "Return inspection",
     "damage": "Damage tagging",
+    "count": "Cycle count",
+    "transfer_out": "Transfer: pick and ship",
+    "transfer_in": "Transfer: receive",
 }
 
 
@@ -119,6 +122,22 @@ def step_for(task: Task) -> str:
         return "Restore or scrap" if state.get("current") else "Scan a returned item"
     if task.kind == "damage":
         return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
+    if task.kind == "count":
+        cb = db.session.get(CountBin, state["count_bin"]) if state.get("count_bin") else None
+        if cb is not None:
+            verb = "Recount" if cb.status == "recounting" else "Count"
+            return f"{verb} {cb.bin.code}: scan each item, then tap Bin counted"
+        nxt = counting.next_bin_for(db.session, task.count_session, task.created_by)
+        return f"Scan bin {nxt.bin.code}" if nxt else "No bins left: tap Finish"
+    if task.kind == "transfer_out":
+        line = picking.current_line(task)
+        if line is None:
+            return f"Scan {task.transfer.number} or tap Ship to send it"
+        if state.get("at_bin") != line.bin_id:
+            return f"Go to bin {line.bin.code} and scan it"
+        return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
+    if task.kind == "transfer_in":
+        return ("Damaged: scan the item" if state.get("damaged") else "Scan each item that arrived") + ", then Close"
     return ""
 
 
@@ -149,6 +168,16 @@ def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> di
         context["reasons"] = task_rules.RETURN_REASONS
     elif task.kind == "damage":
         context["reasons"] = task_rules.DAMAGE_REASONS
+    elif task.kind == "count":
+        cs = task.count_session
+        context["session"] = cs
+        context["count_bin"] = db.session.get(CountBin, (task.state or {}).get("count_bin") or 0)
+        context["progress"] = counting.bin_progress(cs)
+        context["next_bins"] = [cb for cb in cs.bins if cb.status == "pending"
+                                or cb.status == "recount" and cb.counter_id != task.created_by][:8]
+    elif task.kind in ("transfer_out", "transfer_in"):
+        context["transfer"] = task.transfer
+        context["line"] = picking.current_line(task) if task.kind == "transfer_out" else None
     elif task.kind == "inspect":
         current = (task.state or {}).get("current")
         context["current_item"] = s.get(Item, current["item_id"]) if current else None
@@ -223,6 +252,12 @@ def _start_screen(kind: str, message: str = "", status: int = 200, **extra):
             ).scalars().all()
         elif kind == "pick":
             context["orders"] = picking.pickable_orders(s, warehouse)
+        elif kind == "count":
+            context["sessions"] = counting.open_sessions(s, warehouse)
+        elif kind == "transfer_out":
+            context["transfers"] = transfers.to_pick(s, warehouse)
+        elif kind == "transfer_in":
+            context["transfers"] = transfers.to_receive(s, warehouse)
         elif kind == "ship":
             context["orders"] = [
                 o for o in s.execute(
@@ -397,3 +432,64 @@ def return_begin():
         return returns.start_return(s, wh, user, order)
 
     return _starting("return", make)
+
+
+@bp.get("/count")
+@login_required
+def count_start():
+    return _start_screen("count")
+
+
+@bp.post("/count")
+@login_required
+def count_begin():
+    session_id = request.form.get("session", "")
+
+    def make(s, wh, user):
+        cs = s.get(CountSession, int(session_id)) if session_id.isdigit() else None
+        if cs is None:
+            scan_ = _parse_start("count")
+            number = scan_.code.upper()
+            if number.startswith("CC-") and number[3:].isdigit():
+                cs = s.get(CountSession, int(number[3:]))
+            if cs is None:
+                raise task_service.TaskError(f"Scan a count session (CC-…) — that was {scan_.words}.")
+        return counting.start_task(s, wh, user, cs)
+
+    return _starting("count", make)
+
+
+@bp.get("/transfer-out")
+@login_required
+def transfer_out_start():
+    return _start_screen("transfer_out")
+
+
+@bp.post("/transfer-out")
+@login_required
+def transfer_out_begin():
+    return _starting("transfer_out", lambda s, wh, user: transfers.start_pick(s, wh, user, _transfer_chosen(s)))
+
+
+@bp.get("/transfer-in")
+@login_required
+def transfer_in_start():
+    return _start_screen("transfer_in")
+
+
+@bp.post("/transfer-in")
+@login_required
+def transfer_in_begin():
+    return _starting("transfer_in", lambda s, wh, user: transfers.start_receive(s, wh, user, _transfer_chosen(s)))
+
+
+def _transfer_chosen(s) -> Transfer:
+    chosen = request.form.get("transfer", "")
+    if chosen.isdigit() and s.get(Transfer, int(chosen)) is not None:
+        return s.get(Transfer, int(chosen))
+    scan_ = _parse_start("transfer")
+    number = scan_.code.upper()
+    found = s.get(Transfer, int(number[3:])) if number.startswith("TR-") and number[3:].isdigit() else None
+    if found is None:
+        raise task_service.TaskError(f"Scan a transfer (TR-…) — that was {scan_.words}.")
+    return found

@@ -50,6 +50,8 @@ class Kind(str, Enum):
     TRANSFER_RECEIVE = "transfer_receive"
     ADJUST = "adjust"  # a count found a different quantity in a bin
     RETURN_RECEIVE = "return_receive"
+    TRANSFER_RELEASE = "transfer_release"  # allocated to a transfer that will not ship it: back to sale
+    TRANSIT_LOSS = "transit_loss"  # shipped units that never arrived, written off at the destination
 
 
 class Condition(str, Enum):
@@ -422,6 +424,16 @@ def _return_receive(b: Buckets, r: Request) -> Decision:
     return Decision(r.kind, r.qty, Buckets(i=r.qty, u=r.qty), put=BinLeg(Condition.RETURNED, r.qty))
 
 
+def _transfer_release(b: Buckets, r: Request) -> Decision:
+    _need(b, "t", r.qty)
+    return Decision(r.kind, r.qty, Buckets(t=-r.qty, s=r.qty))
+
+
+def _transit_loss(b: Buckets, r: Request) -> Decision:
+    _need(b, "a", r.qty)
+    return Decision(r.kind, r.qty, Buckets(a=-r.qty))
+
+
 RULES = {
     Kind.RECEIVE: _receive,
     Kind.MOVE: _move,
@@ -440,6 +452,8 @@ RULES = {
     Kind.TRANSFER_RECEIVE: _transfer_receive,
     Kind.ADJUST: _adjust,
     Kind.RETURN_RECEIVE: _return_receive,
+    Kind.TRANSFER_RELEASE: _transfer_release,
+    Kind.TRANSIT_LOSS: _transit_loss,
 }
 
 # Which bins a movement needs: (from-bin, to-bin). A bin in the same place
@@ -462,6 +476,8 @@ BIN_ROLES: dict[Kind, tuple[bool, bool]] = {
     Kind.TRANSFER_RECEIVE: (False, True),
     Kind.ADJUST: (True, True),  # one bin: the counted one
     Kind.RETURN_RECEIVE: (False, True),
+    Kind.TRANSFER_RELEASE: (False, False),
+    Kind.TRANSIT_LOSS: (False, False),
 }
 
 

@@ -44,7 +44,8 @@ def _open_pick_lines(session, warehouse):
     return session.execute(
         select(TaskLine)
         .join(Task)
-        .where(Task.kind == "pick", Task.status == "open", Task.warehouse_id == warehouse.id, TaskLine.status == "open")
+        .where(Task.kind.in_(("pick", "transfer_out")), Task.status == "open", Task.warehouse_id == warehouse.id,
+               TaskLine.status == "open")
     ).scalars().all()
 
 

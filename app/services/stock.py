@@ -260,6 +260,9 @@ class MovementCommand:
     device: str | None = None
     doc_type: str | None = None
     doc_id: int | None = None
+    # A count adjustment by a variance found earlier: the bin's quantity at
+    # the time of posting plus this, read under the balance's lock.
+    adjust_by: int | None = None
 
 
 @dataclass
@@ -413,6 +416,13 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
             lot = lots[0] if lots else ""
         held = bin_held(session, from_bin.id, item.id, lot, take_condition)
     lot = lot or ""
+    if kind == d.Kind.ADJUST and cmd.adjust_by is not None:
+        qty = held + int(cmd.adjust_by)
+        if qty < 0:
+            raise d.StockError(
+                f"Bin {from_bin.code} now holds {held} of {item.sku}{f' lot {lot}' if lot else ''}: fewer than the "
+                f"{-int(cmd.adjust_by)} the count found missing. Count the bin again."
+            )
 
     request = d.Request(
         kind=kind,

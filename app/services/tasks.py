@@ -192,7 +192,7 @@ def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
 
 
 def handlers():
-    from . import damage, picking, putaway, receiving, returns, shipping
+    from . import counting, damage, picking, putaway, receiving, returns, shipping, transfers
 
     return {
         "receive": receiving.on_scan,
@@ -202,6 +202,9 @@ def handlers():
         "return": returns.on_return_scan,
         "inspect": returns.on_inspect_scan,
         "damage": damage.on_scan,
+        "count": counting.on_scan,
+        "transfer_out": transfers.on_pick_scan,
+        "transfer_in": transfers.on_receive_scan,
     }
 
 

@@ -1,0 +1,282 @@
+"""Transfers between warehouses: plan, pick and ship at the source, receive at the destination.
+
+Planning allocates (S->T at the source). Operators pick the transfer like an
+order, bin by bin into staging, then ship it: source I-q, T-q; destination
+A+q. Whatever was not picked goes back to sale (T->S). At the destination
+they receive it by scan (A-q, I+q, S+q, or U+q when damaged). Closing the
+receipt records the differences: units shipped that never came are written
+off the in-transit bucket (A-q), units beyond the shipment are received as
+extra, and the supervisor sees every difference as an exception.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..domain import stock as d
+from ..domain import tasks as task_rules
+from ..models import Task, TaskLine, Transfer, TransferLine, User, Warehouse, utcnow
+from . import picking, tasks
+from .stock import MovementCommand, apply_in, bin_of_type, get_item, get_warehouse
+
+MAX_LINES = 200
+
+
+def plan(session, source: Warehouse, dest_code: str, user: User, lines: list[tuple[str, object]], note: str = "") -> Transfer:
+    """A transfer with its units allocated at the source, all or nothing."""
+    dest = get_warehouse(session, dest_code)
+    if dest.id == source.id:
+        raise d.InputError("A transfer goes to another warehouse")
+    if not lines:
+        raise d.InputError("List at least one item and quantity")
+    if len(lines) > MAX_LINES:
+        raise d.InputError(f"A transfer has at most {MAX_LINES} lines")
+    tr = Transfer(source_id=source.id, dest_id=dest.id, created_by=user.id, note=(note or "").strip()[:200] or None)
+    session.add(tr)
+    session.flush()
+    merged: dict[str, int] = {}
+    for sku, qty in lines:
+        item = get_item(session, sku)
+        merged[item.sku] = merged.get(item.sku, 0) + d.parse_qty(qty)
+    for n, (sku, qty) in enumerate(merged.items(), 1):
+        item = get_item(session, sku)
+        try:
+            apply_in(session, MovementCommand(warehouse=source.code, kind="transfer_allocate", sku=sku, qty=qty,
+                                              user_id=user.id, device="office", doc_type="transfer", doc_id=tr.id,
+                                              reason=f"{tr.number} to {dest.code}"))
+        except d.NotEnoughStock as e:
+            raise d.InputError(f"{sku}: {e.message}") from None
+        session.add(TransferLine(transfer_id=tr.id, line_no=n, item_id=item.id, qty=qty))
+    session.flush()
+    session.refresh(tr)
+    return tr
+
+
+def _open_task(session, tr: Transfer, kind: str) -> Task | None:
+    return session.execute(
+        select(Task).where(Task.transfer_id == tr.id, Task.kind == kind, Task.status == "open")
+    ).scalars().first()
+
+
+def to_pick(session, warehouse: Warehouse) -> list[Transfer]:
+    return list(session.execute(
+        select(Transfer).where(Transfer.source_id == warehouse.id, Transfer.status == "planned").order_by(Transfer.id)
+    ).scalars())
+
+
+def to_receive(session, warehouse: Warehouse) -> list[Transfer]:
+    return list(session.execute(
+        select(Transfer).where(Transfer.dest_id == warehouse.id, Transfer.status == "shipped").order_by(Transfer.id)
+    ).scalars())
+
+
+# --------------------------------------------------------------------------
+# Pick and ship at the source
+# --------------------------------------------------------------------------
+
+
+def start_pick(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
+    if tr.source_id != warehouse.id:
+        raise tasks.TaskError(f"{tr.number} ships from {tr.source.code}, not from here.")
+    if tr.status != "planned":
+        raise tasks.TaskError(f"{tr.number} is {tr.status} already.")
+    existing = _open_task(session, tr, "transfer_out")
+    if existing is not None:
+        return existing
+    needs = [task_rules.Need(ln.id, ln.item_id, ln.qty) for ln in tr.lines if ln.qty > 0]
+    plans, _missing = task_rules.allocate(needs, picking._slots(session, warehouse, {n.item_id for n in needs}))
+    if not plans:
+        raise tasks.TaskError(f"None of {tr.number} is in a storage bin: count the bins, or cancel it.")
+    task = tasks.create(session, "transfer_out", warehouse, user, transfer_id=tr.id, note=f"{tr.number} → {tr.dest.code}")
+    for n, p in enumerate(plans, 1):
+        session.add(TaskLine(task_id=task.id, seq=n, item_id=p.item_id, lot=p.lot, bin_id=p.bin_id,
+                             transfer_line_id=p.ref, expected=p.qty))
+    session.flush()
+    session.refresh(task)
+    return task
+
+
+def on_pick_scan(ctx: tasks.Ctx):
+    inp, task = ctx.inp, ctx.task
+    tr = task.transfer
+    line = picking.current_line(task)
+    if inp.action == "ship":
+        return _ship(ctx, tr)
+    if inp.action == "short":
+        if line is None:
+            raise tasks.TaskError("Every line is done.")
+        line.short += line.remaining
+        line.status = "short"
+        line.bin.count_requested_at = utcnow()
+        line.bin.count_reason = f"Short transfer pick {task.number}: {line.item.sku}"[:200]
+        return "warn", f"Short: {line.done} of {line.expected} found; bin {line.bin.code} will be counted." + _next(task, line)
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+    scan = ctx.parse()
+    if scan.code.upper() == tr.number:
+        return _ship(ctx, tr)
+    if line is None:
+        raise tasks.TaskError(f"Everything is picked: scan {tr.number} or tap Ship.")
+    found = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    if found is not None:
+        if found.id != line.bin_id:
+            raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found.code}.")
+        ctx.set_state(at_bin=found.id)
+        return f"Bin {found.code}: now scan {line.item.name} ({line.remaining})"
+    hit = tasks.require_item(ctx.session, scan, "bin", "item")
+    if ctx.state().get("at_bin") != line.bin_id:
+        raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
+    if hit.item.id != line.item_id:
+        raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
+    qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    if qty > line.remaining:
+        raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {qty}.")
+    staging = bin_of_type(ctx.session, ctx.warehouse, "staging")
+    ctx.move("move", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=line.lot or None,
+             doc_type="transfer", doc_id=tr.id, reason=f"pick {tr.number}")
+    line.done += qty
+    line.transfer_line.picked += qty
+    message = f"Picked {qty} × {line.item.name} for {tr.number}"
+    if line.remaining == 0:
+        line.status = "done"
+        return message + _next(task, line)
+    return message + f" · {line.remaining} more"
+
+
+def _next(task: Task, done: TaskLine) -> str:
+    nxt = picking.current_line(task)
+    if nxt is None:
+        return f" · all picked: scan {task.transfer.number} or tap Ship"
+    return f" · next: bin {nxt.bin.code}" if nxt.bin_id != done.bin_id else f" · next: {nxt.item.name} here"
+
+
+def _ship(ctx, tr: Transfer):
+    task = ctx.task
+    if picking.current_line(task) is not None:
+        ctx.warn_unless("ship_partial", "Not everything is picked: the rest goes back to sale.")
+    picked = [ln for ln in task.lines if ln.done > 0]
+    if not picked:
+        raise tasks.TaskError("Nothing is picked yet.")
+    staging = bin_of_type(ctx.session, ctx.warehouse, "staging")
+    for ln in picked:
+        ctx.move("transfer_ship", ln.item, ln.done, from_bin=staging.code, lot=ln.lot or None,
+                 dest_warehouse=tr.dest.code, doc_type="transfer", doc_id=tr.id, reason=f"ship {tr.number}")
+        ln.transfer_line.shipped += ln.done
+    released = 0
+    for tl in tr.lines:
+        left = tl.qty - tl.shipped
+        if left > 0:
+            ctx.move("transfer_release", tl.item, left, doc_type="transfer", doc_id=tr.id,
+                     reason=f"{tr.number} shipped short")
+            released += left
+    for ln in task.lines:
+        if ln.status == "open":
+            ln.status = "short"
+            ln.short += ln.remaining
+    tr.status = "shipped"
+    tr.shipped_at = utcnow()
+    tasks.close(ctx)
+    shipped = sum(tl.shipped for tl in tr.lines)
+    message = f"{tr.number} shipped to {tr.dest.code}: {shipped} units in transit"
+    if released:
+        ctx.exception("transfer_difference", f"{tr.number} shipped {released} unit(s) short; they are back on sale at "
+                      f"{tr.source.code}", qty=released)
+        return "warn", message + f"; {released} not picked, back on sale."
+    return message
+
+
+# --------------------------------------------------------------------------
+# Receive at the destination
+# --------------------------------------------------------------------------
+
+
+def start_receive(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
+    if tr.dest_id != warehouse.id:
+        raise tasks.TaskError(f"{tr.number} goes to {tr.dest.code}, not here.")
+    if tr.status != "shipped":
+        raise tasks.TaskError(f"{tr.number} is {tr.status}: nothing to receive." if tr.status == "received"
+                              else f"{tr.number} has not shipped yet.")
+    existing = _open_task(session, tr, "transfer_in")
+    return existing or tasks.create(session, "transfer_in", warehouse, user, transfer_id=tr.id,
+                                    note=f"{tr.number} from {tr.source.code}")
+
+
+def on_receive_scan(ctx: tasks.Ctx):
+    inp, tr = ctx.inp, ctx.task.transfer
+    if inp.action == "damaged":
+        on = not ctx.state().get("damaged")
+        ctx.set_state(damaged=on or None)
+        return "Next scans arrived damaged" if on else "Next scans are in good condition"
+    if inp.action == "close":
+        return _close_receipt(ctx, tr)
+    if inp.action:
+        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+    scan = ctx.parse()
+    hit = tasks.require_item(ctx.session, scan, "item")
+    qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    damaged = bool(ctx.state().get("damaged"))
+    line = next((ln for ln in tr.lines if ln.item_id == hit.item.id), None)
+    room = (line.shipped - line.received - line.damaged) if line else 0
+    within = min(qty, room)
+    extra = qty - within
+    if extra:
+        what = f"{line.shipped} shipped" if line else f"not on {tr.number}"
+        ctx.warn_unless("extra", f"Extra: {hit.item.name} is {what}; this would be {extra} more.")
+    dock = bin_of_type(ctx.session, ctx.warehouse, "dock")
+    condition = "damaged" if damaged else None
+    if within:
+        ctx.move("transfer_receive", hit.item, within, to_bin=dock.code, lot=hit.lot, expiry=hit.expiry,
+                 condition=condition, doc_type="transfer", doc_id=tr.id, reason=f"receive {tr.number}")
+        if damaged:
+            line.damaged += within
+        else:
+            line.received += within
+    if extra:
+        ctx.move("receive", hit.item, extra, to_bin=dock.code, lot=hit.lot, expiry=hit.expiry, condition=condition,
+                 doc_type="transfer", doc_id=tr.id, reason=f"{tr.number} extra")
+        if line is None:
+            line = TransferLine(transfer_id=tr.id, line_no=len(tr.lines) + 1, item_id=hit.item.id, qty=0)
+            ctx.session.add(line)
+            tr.lines.append(line)
+        line.extra += extra
+    state = " damaged" if damaged else ""
+    return f"Received {qty} × {hit.item.name}{state}" + (f" ({extra} extra)" if extra else "")
+
+
+def _close_receipt(ctx, tr: Transfer):
+    diffs = []
+    for ln in tr.lines:
+        missing = ln.shipped - ln.received - ln.damaged
+        if missing > 0:
+            ctx.move("transit_loss", ln.item, missing, doc_type="transfer", doc_id=tr.id,
+                     reason=f"{tr.number} missing on arrival")
+            ln.missing += missing
+            diffs.append(f"{ln.item.sku} missing {missing}")
+        if ln.damaged:
+            diffs.append(f"{ln.item.sku} damaged {ln.damaged}")
+        if ln.extra:
+            diffs.append(f"{ln.item.sku} extra {ln.extra}")
+    tr.status = "received"
+    tr.received_at = utcnow()
+    tasks.close(ctx)
+    received = sum(ln.received for ln in tr.lines)
+    if diffs:
+        ctx.exception("transfer_difference", f"{tr.number} from {tr.source.code}: " + "; ".join(diffs),
+                      qty=sum(ln.missing + ln.damaged + ln.extra for ln in tr.lines))
+        return "warn", f"{tr.number} received: {received} units. Differences: {'; '.join(diffs)}."
+    return f"{tr.number} received in full: {received} units. Put them away from the dock."
+
+
+def transfer_dict(tr: Transfer) -> dict:
+    return {
+        "number": tr.number,
+        "from": tr.source.code,
+        "to": tr.dest.code,
+        "status": tr.status,
+        "lines": [
+            {"sku": ln.item.sku, "qty": ln.qty, "picked": ln.picked, "shipped": ln.shipped, "received": ln.received,
+             "damaged": ln.damaged, "extra": ln.extra, "missing": ln.missing}
+            for ln in tr.lines
+        ],
+    }
+
