@@ -26,8 +26,27 @@ from .domain import stock as d
 from .domain import tasks as task_rules
 from .extensions import db
 from .floor import render
-from .models import CountBin, CountSession, Item, Order, PurchaseOrder, Task, Transfer, User, Warehouse
-from .services import counting, picking, putaway, receiving, returns, scans, shipping, transfers
+from .models import (
+    CountBin,
+    CountSession,
+    Item,
+    Order,
+    PurchaseOrder,
+    Task,
+    Transfer,
+    User,
+    Warehouse,
+)
+from .services import (
+    counting,
+    picking,
+    putaway,
+    receiving,
+    returns,
+    scans,
+    shipping,
+    transfers,
+)
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 

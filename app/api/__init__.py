@@ -16,7 +16,16 @@ from sqlalchemy import func, select
 
 from ..domain import stock as d
 from ..extensions import db
-from ..models import ApiToken, Balance, Item, Movement, Order, PurchaseOrder, User, Warehouse
+from ..models import (
+    ApiToken,
+    Balance,
+    Item,
+    Movement,
+    Order,
+    PurchaseOrder,
+    User,
+    Warehouse,
+)
 from ..services import orders as order_service
 from ..services import purchasing
 from ..services import stock as stock_service

@@ -45,7 +45,7 @@ class Thresholds:
     """
 
     qty: int = 0
-    value: Decimal = Decimal("0")
+    value: Decimal = Decimal(0)
 
     @classmethod
     def parse(cls, qty, value) -> Thresholds:
@@ -64,7 +64,7 @@ def passes_threshold(variance: int, unit_cost: Decimal | None, limits: Threshold
         return False
     if abs(variance) > limits.qty:
         return True
-    return abs(variance) * (unit_cost or Decimal("0")) > limits.value
+    return abs(variance) * (unit_cost or Decimal(0)) > limits.value
 
 
 # How a counted line is settled. Each line ends as one of the final states.
@@ -201,7 +201,7 @@ class Usage:
 
     @property
     def value(self) -> Decimal:
-        return self.units * (self.unit_cost if self.unit_cost is not None else Decimal("1"))
+        return self.units * (self.unit_cost if self.unit_cost is not None else Decimal(1))
 
 
 def classify(usage: Iterable[Usage], shares: tuple[Decimal, Decimal] = DEFAULT_SHARES) -> dict[int, str]:
@@ -213,10 +213,10 @@ def classify(usage: Iterable[Usage], shares: tuple[Decimal, Decimal] = DEFAULT_S
     so the answer does not depend on the order rows came in.
     """
     rows = sorted(usage, key=lambda u: (-u.value, u.item_id))
-    total = sum((u.value for u in rows), Decimal("0"))
+    total = sum((u.value for u in rows), Decimal(0))
     a_cut, b_cut = shares
     classes: dict[int, str] = {}
-    running = Decimal("0")
+    running = Decimal(0)
     for u in rows:
         if total <= 0 or u.value <= 0:
             classes[u.item_id] = "C"

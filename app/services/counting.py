@@ -446,7 +446,7 @@ def post_adjustment(ctx_or_session, cs: CountSession, cb: CountBin, line: CountL
         ) from None
     reason = f"{cs.number} {why}"
     for lot, change in parts:
-        kw = dict(to_bin=cb.bin.code, lot=lot, adjust_by=change, doc_type="count", doc_id=cs.id, reason=reason)
+        kw = {"to_bin": cb.bin.code, "lot": lot, "adjust_by": change, "doc_type": "count", "doc_id": cs.id, "reason": reason}
         if hasattr(ctx_or_session, "move"):
             ctx_or_session.move("adjust", line.item, 0, **kw)
         else:

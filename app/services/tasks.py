@@ -192,7 +192,16 @@ def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
 
 
 def handlers():
-    from . import counting, damage, picking, putaway, receiving, returns, shipping, transfers
+    from . import (
+        counting,
+        damage,
+        picking,
+        putaway,
+        receiving,
+        returns,
+        shipping,
+        transfers,
+    )
 
     return {
         "receive": receiving.on_scan,
@@ -244,7 +253,8 @@ def handle(task_id: int, inp: ScanInput, rules: Rules) -> Outcome:
         except Warn as w:
             s.expire_all()
             code = clean_scan(inp.code)
-            ctx.set_state(confirm={"text": code, "qty": inp.qty, "allow": sorted(ctx.forced | {w.allow})})
+            ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
+                                   "allow": sorted(ctx.forced | {w.allow})})
             outcome = Outcome("warn", w.message)
         except (d.DomainError, ScanError) as e:
             s.expire_all()
@@ -313,10 +323,14 @@ def take_confirmation(ctx: Ctx) -> None:
             raise TaskError("There is nothing to confirm.")
         return
     ctx.set_state(confirm=None)
-    if ctx.inp.action == "confirm" or (ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text")):
+    same_scan = ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text")
+    same_tap = ctx.inp.action and ctx.inp.action == pending.get("action")
+    if ctx.inp.action == "confirm" or same_scan or same_tap:
         ctx.inp.code = pending.get("text", "")
         ctx.inp.qty = pending.get("qty", "") if ctx.inp.action == "confirm" or not ctx.inp.qty else ctx.inp.qty
-        ctx.inp.action = ""
+        # A warned tap (Ship with lines left) is repeated as that tap.
+        ctx.inp.action = pending.get("action") or ""
+        ctx.inp.value = pending.get("value") or ""
         ctx.forced = set(pending.get("allow", []))
     elif ctx.inp.action == "cancel":
         ctx.inp.action = "dropped"
