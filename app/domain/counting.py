@@ -54,7 +54,7 @@ class Thresholds:
             v = Decimal(str(value).strip() or "0")
         except (ValueError, ArithmeticError):
             raise InputError("Thresholds are a whole number of units and an amount of money") from None
-        if q < 0 or v < 0 or q > 1_000_000 or v > 10_000_000 or not v.is_finite():
+        if not v.is_finite() or q < 0 or v < 0 or q > 1_000_000 or v > 10_000_000:
             raise InputError("Thresholds are zero or more (at most 1,000,000 units)")
         return cls(q, v.quantize(Decimal("0.01")))
 
