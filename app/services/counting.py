@@ -400,18 +400,26 @@ def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
                 review.append(line.item.name)
         cb.recounted_at = now
         cb.status = "done"
+        s.flush()
+        maybe_close(s, cs)
         ctx.set_state(count_bin=None)
         left = _next_bin(s, cs, ctx.inp.user_id)
+        if cs.status == "closed":
+            left = f" {cs.number} is complete."
         if review:
             return "warn", f"Recount of {cb.bin.code} done: {', '.join(review)} still differs and goes to the supervisor.{left}"
         return f"Recount of {cb.bin.code} done: it matches.{left}"
     else:
         raise tasks.TaskError(f"Bin {cb.bin.code} is not being counted.")
+    s.flush()
+    maybe_close(s, cs)
     ctx.set_state(count_bin=None)
     left = _next_bin(s, cs, ctx.inp.user_id)
     if recounts:
         return "warn", f"Bin {cb.bin.code} counted. {', '.join(recounts)} differs: another operator will recount it.{left}"
     extra = f" {adjusted} units adjusted within tolerance." if adjusted else ""
+    if cs.status == "closed":
+        return f"Bin {cb.bin.code} counted.{extra} {cs.number} is complete."
     return f"Bin {cb.bin.code} counted.{extra}{left}"
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -102,6 +103,7 @@ def _items(rng: random.Random) -> list[dict]:
                         "pack": rng.choice([6, 10, 12, 24]),
                         "lots": lots,
                         "life": life,
+                        "cost": Decimal(rng.randint(50, 9000)) / 100,
                     }
                 )
     return items
@@ -130,7 +132,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None) -> d
                 s.add(Bin(warehouse_id=wh.id, code=bcode, type="storage", walk_order=order))
         specs = _items(rng)
         for spec in specs:
-            item = Item(sku=spec["sku"], name=spec["name"], unit=spec["unit"])
+            item = Item(sku=spec["sku"], name=spec["name"], unit=spec["unit"], unit_cost=spec["cost"])
             s.add(item)
             s.flush()
             s.add(Barcode(item_id=item.id, code=spec["ean"], kind="unit", pack_qty=1))
@@ -228,7 +230,97 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None) -> d
                                     lot=f"L{expiry:%y%m}01" if expiry else None, expiry=expiry))
         uow.commit()
     tick(1)
+    _count_history(rng, today)
+    tick(1)
     return {"loaded": True, "items": len(specs), "users": [u for u, _, _ in DEMO_USERS]}
 
 
-DEMO_STEPS = 300 + 4
+DEMO_STEPS = 300 + 5
+
+
+def _count_history(rng: random.Random, today: date) -> None:
+    """Five weekly cycle counts of MAIN, done through the floor task's own scans, so the KPIs have a trend.
+
+    Each counts a few bins; some lines are found off by a unit or two, one per
+    count is off by more and is recounted by a second operator and approved.
+    """
+    from ..models import CountBin, CountSession
+    from . import counting
+    from . import tasks as task_service
+    from scanners.parse import DEFAULT_RULES
+
+    with UnitOfWork(write=False) as uow:
+        s = uow.session
+        main_id = s.execute(select(Warehouse.id).where(Warehouse.code == "MAIN")).scalar_one()
+        users = dict(s.execute(select(User.username, User.id)).all())
+        codes = list(s.execute(
+            select(Bin.code).where(Bin.warehouse_id == main_id, Bin.type == "storage").order_by(Bin.walk_order)
+        ).scalars())
+    # Plain ids: a read-only unit of work ends in a rollback, which expires what it loaded.
+    counter, checker, boss = users["picker"], users["admin"], users["super"]
+    n = 0
+
+    def scan(task_id, user, code="", action="", qty=""):
+        nonlocal n
+        n += 1
+        inp = task_service.ScanInput(scan_id=f"demo-count-{n:05d}", code=code, action=action, qty=str(qty),
+                                     user_id=user, device="demo")
+        return task_service.handle(task_id, inp, DEFAULT_RULES)
+
+    for week in range(5, 0, -1):
+        bins = codes[(week * 37) % len(codes):][:6]
+        with UnitOfWork() as uow:
+            cs, _ = counting.create_session(uow.session, uow.session.get(Warehouse, main_id), uow.session.get(User, boss),
+                                            "bins", " ".join(bins), threshold_qty=2, threshold_value="50")
+            task = counting.start_task(uow.session, cs.warehouse, uow.session.get(User, counter), cs)
+            session_id, task_id = cs.id, task.id
+            uow.commit()
+        off_by_more = rng.randrange(len(bins))
+        for b_n, code in enumerate(bins):
+            scan(task_id, counter, code)
+            with UnitOfWork(write=False) as uow:
+                shelf = counting._sellable_by_item(uow.session, uow.session.execute(
+                    select(Bin.id).where(Bin.warehouse_id == main_id, Bin.code == code)).scalar_one())
+                barcodes = {i: uow.session.execute(select(Barcode.code).where(Barcode.item_id == i, Barcode.kind == "unit"))
+                            .scalar_one() for i in shelf}
+            for item_id, qty in shelf.items():
+                found = qty
+                if b_n == off_by_more:
+                    found = max(0, qty - 3 - week % 3)
+                elif rng.random() < 0.12 * week / 5 + 0.03:
+                    found = max(0, qty + rng.choice([-1, 1]))
+                if found:
+                    scan(task_id, counter, barcodes[item_id], qty=found)
+            scan(task_id, counter, action="close")
+        scan(task_id, counter, action="finish")
+        with UnitOfWork() as uow:
+            cs = uow.session.get(CountSession, session_id)
+            recount = [cb.id for cb in cs.bins if cb.status == "recount"]
+            recount_task = counting.start_task(uow.session, cs.warehouse, uow.session.get(User, checker), cs).id if recount else None
+            uow.commit()
+        for cb_id in recount:
+            with UnitOfWork(write=False) as uow:
+                cb = uow.session.get(CountBin, cb_id)
+                wanted = [(ln.item_id, ln.counted) for ln in cb.lines if ln.status == "recount"]
+                code = cb.bin.code
+                barcodes = {i: uow.session.execute(select(Barcode.code).where(Barcode.item_id == i, Barcode.kind == "unit"))
+                            .scalar_one() for i, _ in wanted}
+            scan(recount_task, checker, code)
+            for item_id, counted in wanted:
+                if counted:
+                    scan(recount_task, checker, barcodes[item_id], qty=counted)
+            scan(recount_task, checker, action="close")
+        with UnitOfWork() as uow:
+            s = uow.session
+            cs = s.get(CountSession, session_id)
+            for ln in counting.awaiting_approval(s, cs.warehouse):
+                counting.decide(s, ln.id, s.get(User, boss), approve=True)
+            # Back-dated, a week apart, so the trend reads like a real site's.
+            when = datetime.combine(today - timedelta(days=7 * week), datetime.min.time()) + timedelta(hours=9)
+            cs.created_at = when
+            cs.closed_at = when + timedelta(hours=2)
+            for cb in cs.bins:
+                cb.started_at = cb.counted_at = when + timedelta(hours=1)
+            for t in s.execute(select(task_service.Task).where(task_service.Task.count_session_id == cs.id)).scalars():
+                t.status, t.closed_at = "closed", when + timedelta(hours=2)
+            uow.commit()
