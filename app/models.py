@@ -445,6 +445,7 @@ class TaskLine(db.Model):
     order_line_id = db.Column(db.Integer, db.ForeignKey("order_lines.id"), index=True)
     po_line_id = db.Column(db.Integer, db.ForeignKey("purchase_order_lines.id"))
     transfer_line_id = db.Column(db.Integer, db.ForeignKey("transfer_lines.id"))
+    photo = db.Column(db.String(80))  # a damage photo's file name under the instance's photos folder
     expected = db.Column(db.Integer, nullable=False, default=0)
     done = db.Column(db.Integer, nullable=False, default=0)
     damaged = db.Column(db.Integer, nullable=False, default=0)

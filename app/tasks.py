@@ -10,6 +10,9 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
+    flash,
+    send_from_directory,
     make_response,
     redirect,
     render_template,
@@ -39,6 +42,7 @@ from .models import (
 )
 from .services import (
     counting,
+    damage,
     picking,
     putaway,
     receiving,
@@ -512,3 +516,39 @@ def _transfer_chosen(s) -> Transfer:
     if found is None:
         raise task_service.TaskError(f"Scan a transfer (TR-…) — that was {scan_.words}.")
     return found
+
+
+def _photos():
+    from pathlib import Path
+
+    return Path(current_app.instance_path) / "photos"
+
+
+@bp.post("/<int:task_id>/photo")
+@login_required
+def photo(task_id: int):
+    """A damage photo from the camera (or a file): a plain form post, so it works without JavaScript."""
+    task = _task_or_404(task_id)
+    upload = request.files.get("photo")
+    data = upload.read(damage_photo_limit() + 1) if upload else b""
+    try:
+        if len(data) > damage_photo_limit():
+            raise task_service.TaskError("That photo is larger than 12 MB.")
+        damage.attach_photo(task.id, current_user.id, data, _photos())
+    except d.DomainError as e:
+        db.session.rollback()
+        return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
+    flash("Photo added to the damage tag.")
+    return redirect(url_for("tasks.show", task_id=task_id), 303)
+
+
+def damage_photo_limit() -> int:
+    return 12 * 1024 * 1024
+
+
+@bp.get("/photos/<name>")
+@login_required
+def photo_file(name: str):
+    if not name.startswith("damage-") or not name.endswith(".jpg") or "/" in name or ".." in name:
+        abort(404)
+    return send_from_directory(_photos(), name, mimetype="image/jpeg", max_age=86400)

@@ -8,10 +8,14 @@ short, and an exception tells the supervisor.
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 from ..domain import tasks as rules
-from ..models import Order, TaskLine
+from ..models import Order, Task, TaskLine
 from . import tasks
 from .stock import bin_of_type
+from .uow import UnitOfWork
 
 
 def on_scan(ctx: tasks.Ctx):
@@ -60,3 +64,55 @@ def _tag(ctx, hit, state):
         )
         return "warn", f"{message}. Reserved stock: {numbers} now short."
     return message
+
+
+# --------------------------------------------------------------------------
+# A photo of the damage
+# --------------------------------------------------------------------------
+
+PHOTO_MAX_SIDE = 1280
+
+
+def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
+    """Keep a photo of the task's last tagged damage: checked to be an image, shrunk, stored as JPEG.
+
+    The file is written before the row names it, so a row never points at a
+    missing file; a file whose row failed is only an orphan.
+    """
+    import cv2
+    import numpy as np
+
+    from scanners.decoder import ImageError, _refuse_huge
+
+    with UnitOfWork() as uow:
+        s = uow.session
+        task = s.get(Task, task_id, with_for_update=True)
+        if task is None or task.kind != "damage":
+            raise tasks.TaskError("Photos belong to a damage tag.")
+        if task.created_by != user_id:
+            raise tasks.TaskError("Only whoever tagged the damage adds its photo.")
+        line = task.lines[-1] if task.lines else None
+        if line is None:
+            raise tasks.TaskError("Tag the damaged item first, then add its photo.")
+        if not data:
+            raise tasks.TaskError("Take or choose a photo first.")
+        try:
+            _refuse_huge(data)
+        except ImageError as e:
+            raise tasks.TaskError(f"That photo cannot be used: {e}.") from None
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        if image is None or image.size == 0:
+            raise tasks.TaskError("That file is not a photo (JPEG, PNG or WebP).")
+        h, w = image.shape[:2]
+        scale = PHOTO_MAX_SIDE / max(h, w)
+        if scale < 1:
+            image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if not ok:
+            raise tasks.TaskError("That photo could not be stored.")
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"damage-{line.id}-{secrets.token_hex(4)}.jpg"
+        (folder / name).write_bytes(jpeg.tobytes())
+        line.photo = name
+        uow.commit()
+        return name

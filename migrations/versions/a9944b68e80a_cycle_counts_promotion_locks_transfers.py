@@ -160,6 +160,7 @@ def upgrade():
 
     with op.batch_alter_table('task_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('transfer_line_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('photo', sa.String(length=80), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_task_lines_transfer_line_id_transfer_lines'), 'transfer_lines', ['transfer_line_id'], ['id'])
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
@@ -191,6 +192,7 @@ def downgrade():
 
     with op.batch_alter_table('task_lines', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_task_lines_transfer_line_id_transfer_lines'), type_='foreignkey')
+        batch_op.drop_column('photo')
         batch_op.drop_column('transfer_line_id')
 
     with op.batch_alter_table('items', schema=None) as batch_op:

@@ -460,5 +460,14 @@ def test_damage_tagging_that_breaks_a_reservation(app, live_server, page, api, s
     assert (after["I"], after["S"], after["O"], after["U"]) == (before["I"], 0, before["O"] - 1, before["U"] + 1)
     assert after["in"].get("QUAR-01:damaged", 0) == before["in"].get("QUAR-01:damaged", 0) + 1
     ledger_is_ok(app)
+    # A photo of it, as the camera's file picker hands it over.
+    import cv2
+    import numpy as np
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((480, 640, 3), (40, 90, 200), np.uint8))
+    page.set_input_files("input[data-photo-input]", files=[{"name": "damage.jpg", "mimeType": "image/jpeg",
+                                                            "buffer": jpeg.tobytes()}])
+    page.get_by_role("button", name="Add photo").tap()
+    expect(page.locator("#task-panel img.thumb")).to_have_count(1)
     settle(page)
     shot(page, "task-damage", full_page=False)

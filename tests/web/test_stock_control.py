@@ -439,3 +439,41 @@ def test_count_lines_are_unique_per_bin_and_item(people):
     ann.scan(tid, ean_for(1))
     ann.scan(tid, ean_for(1))
     assert len(db.session.execute(select(CountLine)).scalars().all()) == 1
+
+
+# ------------------------------------------------------------------ damage photo
+
+
+def test_a_damage_photo_is_shrunk_kept_and_shown_and_a_non_image_is_refused(people):
+    import cv2
+    import numpy as np
+
+    from app.models import TaskLine
+
+    ann, bob, _ = people
+    receive("SKU-1", 5, to_bin="A-01")
+    tid = ann.start("/tasks/damage")
+    r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(b"x"), "a.jpg")},
+               content_type="multipart/form-data")
+    assert r.status_code == 422 and "Tag the damaged item first" in r.text
+    ann.scan(tid, "A-01")
+    ann.scan(tid, ean_for(1))
+    r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(b"not a picture"), "a.jpg")},
+               content_type="multipart/form-data")
+    assert r.status_code == 422 and "not a photo" in r.text
+    ok, png = cv2.imencode(".png", np.full((2000, 3000, 3), 127, np.uint8))
+    r = bob.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(png.tobytes()), "d.png")},
+               content_type="multipart/form-data")
+    assert r.status_code == 422 and "whoever tagged" in r.text
+    r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(png.tobytes()), "d.png")},
+               content_type="multipart/form-data")
+    assert r.status_code == 303
+    db.session.rollback()
+    line = db.session.execute(select(TaskLine)).scalars().one()
+    page = ann.do("get", f"/tasks/{tid}").text
+    assert line.photo and f"/tasks/photos/{line.photo}" in page
+    image = ann.do("get", f"/tasks/photos/{line.photo}")
+    assert image.mimetype == "image/jpeg"
+    shrunk = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR)
+    assert shrunk.shape[:2] == (853, 1280)
+    assert ann.do("get", "/tasks/photos/..%2Fsecret.jpg").status_code == 404
