@@ -72,3 +72,75 @@ def test_one_scan_resent_eight_times_at_once_picks_once(any_app):
     assert db.session.execute(select(TaskLine.done).where(TaskLine.task_id == tid)).scalar_one() == 1
     assert db.session.execute(select(func.count()).select_from(Movement).where(Movement.kind == "pick")).scalar() == 1
     assert check_ledger(db.session) == []
+
+
+# ------------------------------------------------------------------ counts and locks
+
+
+def _count_setup(n_users):
+    from app.services import counting
+
+    make_site()
+    users = [make_user(f"c{i}") for i in range(n_users)]
+    boss = make_user("boss", role="supervisor")
+    receive(qty=10, to_bin="A-01")
+    with UnitOfWork() as uow:
+        s = uow.session
+        cs, _ = counting.create_session(s, s.get(Warehouse, 1), s.get(User, boss.id), "bins", "A-01",
+                                        threshold_qty=0, threshold_value="0")
+        tasks = [counting.start_task(s, cs.warehouse, s.get(User, u.id), cs).id for u in users]
+        sid = cs.id
+        uow.commit()
+    db.session.remove()
+    return sid, tasks, [u.id for u in users], boss.id
+
+
+def test_eight_counters_scanning_one_bin_at_once_leave_exactly_one_counting_it(any_app):
+    from app.models import CountBin
+
+    sid, tasks, uids, _ = _count_setup(8)
+
+    def claim(i):
+        return task_service.handle(tasks[i], task_service.ScanInput(f"claim-{i:04d}", "A-01", user_id=uids[i]),
+                                   DEFAULT_RULES).outcome
+
+    outcomes = _fire(any_app, 8, claim)
+    assert outcomes.count("ok") == 1 and outcomes.count("error") == 7
+    db.session.rollback()
+    cb = db.session.execute(select(CountBin).where(CountBin.session_id == sid)).scalar_one()
+    assert cb.status == "counting" and cb.counter_id in uids
+    assert len(cb.lines) == 1  # one snapshot of the bin, not one per claimant
+
+
+def test_a_variance_approved_from_two_screens_at_once_adjusts_once(any_app):
+    from app.models import CountLine
+    from app.services import counting
+
+    sid, tasks, uids, boss = _count_setup(2)
+    steps = [(0, "A-01", ""), (0, ean_for(1), "7"), (0, "", "close"), (1, "A-01", ""), (1, ean_for(1), "7"), (1, "", "close")]
+    for n, (who, code, extra) in enumerate(steps):
+        inp = task_service.ScanInput(f"step-{n:03d}", code, user_id=uids[who])
+        if code == "":
+            inp.action = extra
+        elif extra:
+            inp.qty = extra
+        assert task_service.handle(tasks[who], inp, DEFAULT_RULES).outcome in ("ok", "warn")
+    db.session.rollback()
+    line = db.session.execute(select(CountLine)).scalar_one()
+    assert line.status == "review" and line.variance == -3
+
+    def approve(i):
+        try:
+            with UnitOfWork() as uow:
+                counting.decide(uow.session, line.id, uow.session.get(User, boss), approve=True)
+                uow.commit()
+            return "ok"
+        except Exception as e:  # noqa: BLE001 - the loser's refusal, or PostgreSQL's serialisation error
+            return type(e).__name__
+
+    outcomes = _fire(any_app, 6, approve)
+    assert outcomes.count("ok") == 1
+    db.session.rollback()
+    adjusts = db.session.execute(select(Movement).where(Movement.kind == "adjust")).scalars().all()
+    assert [(m.qty, m.d_i) for m in adjusts] == [(3, -3)]
+    assert check_ledger(db.session) == []
