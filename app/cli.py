@@ -20,7 +20,8 @@ from .services.uow import UnitOfWork
 
 
 def register_cli(app) -> None:
-    for command in (init_db, demo_cmd, create_user, create_token, import_cmd, check_ledger_cmd, ensure_demo):
+    for command in (init_db, demo_cmd, create_user, create_token, import_cmd, check_ledger_cmd, ensure_demo,
+                    release_locks_cmd):
         app.cli.add_command(command)
 
 
@@ -147,3 +148,12 @@ def check_ledger_cmd():
         click.echo(f"{len(problems)} difference(s)")
         sys.exit(1)
     click.echo("ok")
+
+
+@click.command("release-locks")
+@with_appcontext
+def release_locks_cmd():
+    """End every promotion lock whose unlock date has come (for a daily cron job)."""
+    from .services.locks import release_expired
+
+    click.echo(f"{release_expired()} lock(s) ended")

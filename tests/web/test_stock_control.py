@@ -477,3 +477,17 @@ def test_a_damage_photo_is_shrunk_kept_and_shown_and_a_non_image_is_refused(peop
     shrunk = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR)
     assert shrunk.shape[:2] == (853, 1280)
     assert ann.do("get", "/tasks/photos/..%2Fsecret.jpg").status_code == 404
+
+
+def test_the_release_locks_command_ends_locks_whose_date_has_come(app, runner, people):
+    receive("SKU-1", 10, to_bin="A-01")
+    _, _, sue = people
+    end = (date.today() + timedelta(days=1)).isoformat()
+    sue.do("post", "/office/locks", data={"name": "Flash sale", "sku": "SKU-1", "qty": "2", "ends_on": end})
+    assert runner.invoke(args=["release-locks"]).output.strip() == "0 lock(s) ended"
+    db.session.rollback()
+    lock = db.session.execute(select(PromoLock)).scalars().one()
+    lock.ends_on = date.today()
+    db.session.commit()
+    assert runner.invoke(args=["release-locks"]).output.strip() == "1 lock(s) ended"
+    assert buckets("SKU-1")["L"] == 0
