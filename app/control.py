@@ -98,8 +98,14 @@ def overview():
         select(Transfer).where((Transfer.source_id == warehouse.id) | (Transfer.dest_id == warehouse.id))
         .where(Transfer.status == "received").order_by(Transfer.id.desc()).limit(50)
     ).scalars() if t.has_differences]
+    week_ago = datetime.combine(date.today() - timedelta(days=7), datetime.min.time())
+    damaged = s.execute(
+        select(Movement, Item.sku).join(Item, Item.id == Movement.item_id)
+        .where(Movement.warehouse_id == warehouse.id, Movement.kind == "damage", Movement.created_at >= week_ago)
+        .order_by(Movement.id.desc()).limit(20)
+    ).all()
     return render_template(
-        "office/overview.html", warehouse=warehouse, totals=totals,
+        "office/overview.html", warehouse=warehouse, totals=totals, damaged=damaged,
         exceptions=task_service.open_exceptions(s, warehouse),
         variances=counting.awaiting_approval(s, warehouse),
         differing=differing, expiring=expiring,

@@ -314,7 +314,7 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
         if won:
             for item_id, qty in _sellable_by_item(s, b.id).items():
                 if qty:
-                    s.add(CountLine(count_bin_id=cb.id, item_id=item_id, at_start=qty,
+                    s.add(CountLine(count_bin_id=cb.id, item_id=item_id, at_start=qty, counted=0, adjusted=0,
                                     unit_cost=s.get(Item, item_id).unit_cost))
             ctx.set_state(count_bin=cb.id)
             return f"Counting {b.code}: scan every item in it, then tap Bin counted"
@@ -358,7 +358,8 @@ def _count(ctx, cb: CountBin, hit) -> str:
         return f"{hit.item.name}: {line.recounted} counted"
     if line is None:
         # Found stock the record does not have here: its record at the start was 0.
-        line = CountLine(count_bin_id=cb.id, item_id=hit.item.id, at_start=0, unit_cost=hit.item.unit_cost)
+        line = CountLine(count_bin_id=cb.id, item_id=hit.item.id, at_start=0, counted=0, adjusted=0,
+                         unit_cost=hit.item.unit_cost)
         s.add(line)
         cb.lines.append(line)
     if line.held_first is None:

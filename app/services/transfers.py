@@ -235,7 +235,8 @@ def on_receive_scan(ctx: tasks.Ctx):
         ctx.move("receive", hit.item, extra, to_bin=dock.code, lot=hit.lot, expiry=hit.expiry, condition=condition,
                  doc_type="transfer", doc_id=tr.id, reason=f"{tr.number} extra")
         if line is None:
-            line = TransferLine(transfer_id=tr.id, line_no=len(tr.lines) + 1, item_id=hit.item.id, qty=0)
+            line = TransferLine(transfer_id=tr.id, line_no=len(tr.lines) + 1, item_id=hit.item.id, qty=0, picked=0,
+                                shipped=0, received=0, damaged=0, extra=0, missing=0)
             ctx.session.add(line)
             tr.lines.append(line)
         line.extra += extra
