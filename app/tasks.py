@@ -12,11 +12,11 @@ from flask import (
     abort,
     current_app,
     flash,
-    send_from_directory,
     make_response,
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_login import current_user, login_required

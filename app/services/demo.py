@@ -244,10 +244,11 @@ def _count_history(rng: random.Random, today: date) -> None:
     Each counts a few bins; some lines are found off by a unit or two, one per
     count is off by more and is recounted by a second operator and approved.
     """
+    from scanners.parse import DEFAULT_RULES
+
     from ..models import CountBin, CountSession
     from . import counting
     from . import tasks as task_service
-    from scanners.parse import DEFAULT_RULES
 
     with UnitOfWork(write=False) as uow:
         s = uow.session

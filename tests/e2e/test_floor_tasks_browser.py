@@ -464,7 +464,7 @@ def test_damage_tagging_that_breaks_a_reservation(app, live_server, page, api, s
     import cv2
     import numpy as np
 
-    ok, jpeg = cv2.imencode(".jpg", np.full((480, 640, 3), (40, 90, 200), np.uint8))
+    _, jpeg = cv2.imencode(".jpg", np.full((480, 640, 3), (40, 90, 200), np.uint8))
     page.set_input_files("input[data-photo-input]", files=[{"name": "damage.jpg", "mimeType": "image/jpeg",
                                                             "buffer": jpeg.tobytes()}])
     page.get_by_role("button", name="Add photo").tap()

@@ -14,9 +14,8 @@ from app.extensions import db
 from app.models import Bin, BinStock, Item, OrderLine, TaskLine, User
 from app.services import picking
 from tests.builders import make_token, make_user
-from tests.e2e.test_floor_tasks_browser import (  # noqa: F401 - fixtures
-    app,
-    demo_db,
+from tests.e2e import test_floor_tasks_browser as floor
+from tests.e2e.test_floor_tasks_browser import (
     feedback,
     ledger_is_ok,
     settle,
@@ -24,6 +23,9 @@ from tests.e2e.test_floor_tasks_browser import (  # noqa: F401 - fixtures
     unit_code,
     wedge,
 )
+
+# The demo site, loaded once per run and copied per test, as for the floor tasks.
+demo_db, app = floor.demo_db, floor.app
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 

@@ -116,7 +116,7 @@ def test_a_variance_approved_from_two_screens_at_once_adjusts_once(any_app):
     from app.models import CountLine
     from app.services import counting
 
-    sid, tasks, uids, boss = _count_setup(2)
+    _, tasks, uids, boss = _count_setup(2)
     steps = [(0, "A-01", ""), (0, ean_for(1), "7"), (0, "", "close"), (1, "A-01", ""), (1, ean_for(1), "7"), (1, "", "close")]
     for n, (who, code, extra) in enumerate(steps):
         inp = task_service.ScanInput(f"step-{n:03d}", code, user_id=uids[who])

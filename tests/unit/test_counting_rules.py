@@ -61,12 +61,12 @@ def test_rates_stay_between_zero_and_one_except_the_quantity_rate_which_can_exce
 
 def test_abc_puts_the_items_making_80_percent_of_the_value_in_a():
     usage = [
-        Usage(1, 100, Decimal("5")),  # 500: 50 %
-        Usage(2, 60, Decimal("5")),  # 300: cumulative 80 %
-        Usage(3, 100, Decimal("1")),  # 100: 90 %
-        Usage(4, 50, Decimal("1")),  # 50: 95 %
-        Usage(5, 50, Decimal("1")),  # 50: 100 %
-        Usage(6, 0, Decimal("9")),  # never moved
+        Usage(1, 100, Decimal(5)),  # 500: 50 %
+        Usage(2, 60, Decimal(5)),  # 300: cumulative 80 %
+        Usage(3, 100, Decimal(1)),  # 100: 90 %
+        Usage(4, 50, Decimal(1)),  # 50: 95 %
+        Usage(5, 50, Decimal(1)),  # 50: 100 %
+        Usage(6, 0, Decimal(9)),  # never moved
     ]
     # The share *before* an item decides: 0 and 50 % -> A; 80 and 90 % -> B; 95 % -> C.
     assert classify(usage) == {1: "A", 2: "A", 3: "B", 4: "B", 5: "C", 6: "C"}
@@ -111,11 +111,11 @@ def test_the_expected_quantity_is_the_start_plus_the_movements_since():
 
 
 def test_a_variance_passes_the_threshold_by_units_or_by_value():
-    limits = Thresholds(2, Decimal("50"))
-    assert not passes_threshold(2, Decimal("10"), limits)  # 2 units, 20 in value
-    assert passes_threshold(-3, Decimal("1"), limits)  # 3 units
-    assert passes_threshold(1, Decimal("60"), limits)  # 60 in value
-    assert not passes_threshold(0, Decimal("1000"), limits)
+    limits = Thresholds(2, Decimal(50))
+    assert not passes_threshold(2, Decimal(10), limits)  # 2 units, 20 in value
+    assert passes_threshold(-3, Decimal(1), limits)  # 3 units
+    assert passes_threshold(1, Decimal(60), limits)  # 60 in value
+    assert not passes_threshold(0, Decimal(1000), limits)
 
 
 def test_thresholds_are_parsed_and_checked():
@@ -126,7 +126,7 @@ def test_thresholds_are_parsed_and_checked():
 
 
 def test_a_line_is_settled_by_round_threshold_and_movement():
-    limits = Thresholds(2, Decimal("0"))
+    limits = Thresholds(2, Decimal(0))
     assert settle(0, None, limits, round_=1, moved_while_counting=False) == "match"
     assert settle(-1, None, limits, round_=1, moved_while_counting=False) == "accepted"
     assert settle(-3, None, limits, round_=1, moved_while_counting=False) == "recount"
