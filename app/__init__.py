@@ -56,6 +56,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
 
+    @app.before_request
+    def _end_due_locks():
+        from flask import request
+
+        if request.endpoint and request.endpoint != "static":
+            from .services.locks import release_expired_now_and_then
+
+            try:
+                release_expired_now_and_then()
+            except Exception:  # noqa: BLE001 - ending a promotion must never break a scan
+                app.logger.exception("ending due promotion locks failed")
+
     @app.teardown_request
     def _end_transaction(_exc=None):
         # No read snapshot may outlive its request: under SQLite's WAL an

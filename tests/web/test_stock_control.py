@@ -543,3 +543,18 @@ def test_any_scan_tap_or_quantity_on_count_and_transfer_tasks_is_answered_withou
 
     any_input()
     ledger_ok()
+
+
+def test_a_due_lock_ends_on_the_next_request_even_without_the_cron_job(app, people):
+    from app.services import locks as lock_service
+
+    receive("SKU-1", 10, to_bin="A-01")
+    _, _, sue = people
+    end = (date.today() + timedelta(days=1)).isoformat()
+    sue.do("post", "/office/locks", data={"name": "Flash", "sku": "SKU-1", "qty": "2", "ends_on": end})
+    db.session.rollback()
+    db.session.execute(select(PromoLock)).scalars().one().ends_on = date.today()
+    db.session.commit()
+    lock_service._last_check["at"] = 0.0  # as in a process that has not checked for five minutes
+    sue.do("get", "/")
+    assert buckets("SKU-1")["L"] == 0
