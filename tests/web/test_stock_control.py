@@ -558,3 +558,20 @@ def test_a_due_lock_ends_on_the_next_request_even_without_the_cron_job(app, peop
     lock_service._last_check["at"] = 0.0  # as in a process that has not checked for five minutes
     sue.do("get", "/")
     assert buckets("SKU-1")["L"] == 0
+
+
+def test_a_count_and_a_transfer_are_started_by_scanning_their_numbers(people):
+    ann, _, sue = people
+    receive("SKU-1", 5, to_bin="A-01")
+    sid = new_count(sue, "bins", "A-01")
+    db.session.rollback()
+    number = db.session.get(CountSession, sid).number
+    assert ann.start("/tasks/count", code=number)
+    r = ann.do("post", "/tasks/count", data={"code": "CC-999999"}, headers=HX)
+    assert r.status_code == 422 and "Scan a count session" in r.text
+    assert sue.do("post", "/office/transfers", data={"dest": "W2", "lines": "SKU-1 1"}).status_code == 303
+    db.session.rollback()
+    tr = db.session.execute(select(Transfer)).scalars().one()
+    assert ann.start("/tasks/transfer-out", code=tr.number)
+    r = ann.do("post", "/tasks/transfer-in", data={"code": tr.number}, headers=HX)
+    assert r.status_code == 422 and "goes to W2, not here" in r.text
