@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from scanners import Rules
 
 from ..models import ScanLog, Warehouse
+from .uow import UnitOfWork
 
 SCAN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -67,19 +68,26 @@ def find(session, scan_id: str) -> ScanLog | None:
 
 
 def record(session, **fields) -> tuple[ScanLog, bool]:
-    """Store a scan once. Returns (the row, whether it is new); a resent scan returns the first row."""
-    prior = find(session, fields["scan_id"])
-    if prior is not None:
-        return prior, False
+    """Store a scan once. Returns (the row, whether it is new); a resent scan returns the first row.
+
+    The row is written in a transaction of its own that asks for the write
+    lock first. Writing in `session` after it has read would, on SQLite,
+    turn a read snapshot into a write, which fails with "database is locked"
+    as soon as another handheld has committed in between.
+    """
     fields["text"] = fields["text"][:200]
     fields["message"] = (fields.get("message") or "")[:300]
-    row = ScanLog(**fields)
-    session.add(row)
+    session.rollback()  # end the read snapshot; the caller reads again after the write
     try:
-        session.commit()
+        with UnitOfWork() as uow:
+            prior = find(uow.session, fields["scan_id"])
+            if prior is not None:
+                return prior, False
+            row = ScanLog(**fields)
+            uow.session.add(row)
+            uow.commit()
     except IntegrityError:
-        # The same scan sent twice at once: the other request stored it first.
-        session.rollback()
+        # The same scan sent twice at once (PostgreSQL): the other request stored it first.
         return find(session, fields["scan_id"]), False
     return row, True
 
