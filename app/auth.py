@@ -5,10 +5,14 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -17,12 +21,13 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
-from .models import User, Warehouse
+from .models import SignInFailure, User, Warehouse, utcnow
+from .services.uow import UnitOfWork
 
 bp = Blueprint("auth", __name__)
 
@@ -56,16 +61,70 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = db.session.execute(select(User).where(User.username == form.username.data.strip())).scalar_one_or_none()
+        name = form.username.data.strip()
+        wait = _throttled(name, _client_ip())
+        if wait:
+            minutes = max(1, round(wait / 60))
+            response = make_response(render_template(
+                "auth/login.html", form=form,
+                error=f"Too many wrong passwords. Try again in {minutes} minute{'s' if minutes > 1 else ''}, "
+                      "or ask a supervisor to reset your password."), 429)
+            response.headers["Retry-After"] = str(int(wait))
+            return response
+        user = db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
         if user is not None and user.active and user.check_password(form.password.data):
+            _forget_failures(name)
             login_user(user, remember=True)
             session.pop("warehouse_id", None)
             return redirect(_safe_next(request.args.get("next")))
+        _remember_failure(name, _client_ip())
         error = "Wrong user name or password."
     elif request.method == "POST":
         error = "Enter your user name and password."
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+# Guessing passwords -----------------------------------------------------------------------------
+# Failures are rows in the database, so every server process counts the same ones.
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "?")[:45]
+
+
+def _throttled(username: str, ip: str) -> float:
+    """Seconds to wait before this user name or this address may try again; 0 when it may."""
+    conf = current_app.config
+    window = timedelta(seconds=conf["SIGN_IN_WINDOW_SECONDS"])
+    since = utcnow() - window
+    waits = []
+    for column, value, limit in ((SignInFailure.username, username[:64], conf["SIGN_IN_MAX_FAILURES_PER_USER"]),
+                                 (SignInFailure.ip, ip, conf["SIGN_IN_MAX_FAILURES_PER_IP"])):
+        times = db.session.execute(
+            select(SignInFailure.at).where(column == value, SignInFailure.at > since)
+            .order_by(SignInFailure.at.desc()).limit(limit)
+        ).scalars().all()
+        if len(times) >= limit:
+            # Free again when the oldest of the last `limit` failures leaves the window.
+            waits.append((times[-1] + window - utcnow()).total_seconds())
+    return max([w for w in waits if w > 0], default=0)
+
+
+def _remember_failure(username: str, ip: str) -> None:
+    db.session.rollback()  # the write gets a transaction of its own (SQLite: write lock first)
+    with UnitOfWork() as uow:
+        uow.session.add(SignInFailure(username=username[:64], ip=ip))
+        # Old failures are of no more use; dropping them here keeps the table small.
+        uow.session.execute(delete(SignInFailure).where(SignInFailure.at < utcnow() - timedelta(days=1)))
+        uow.commit()
+
+
+def _forget_failures(username: str) -> None:
+    db.session.rollback()
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(SignInFailure).where(SignInFailure.username == username[:64]))
+        uow.commit()
 
 
 @bp.route("/logout", methods=["POST"])

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -42,9 +43,16 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("HTTPS", "") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("HTTPS", "") == "1",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),  # a handheld left signed in does not stay so for a year
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is longer than an hour
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "API_PAGE_SIZE": 100,
+        # Wrong passwords allowed within the window, per user name and per address, before sign-in waits.
+        "SIGN_IN_WINDOW_SECONDS": 15 * 60,
+        "SIGN_IN_MAX_FAILURES_PER_USER": 5,
+        "SIGN_IN_MAX_FAILURES_PER_IP": 30,
         # Seconds a stock change must have settled before the change feed
         # shows it. PostgreSQL hands out ids before commit, so a change with
         # a lower id can become visible after a higher one; SQLite writes

@@ -699,3 +699,13 @@ class TransferLine(db.Model):
         ),
         CheckConstraint("received + damaged + missing <= shipped", name="not_more_than_shipped"),
     )
+
+
+class SignInFailure(db.Model):
+    """A wrong password, kept for a while so guessing can be slowed down across all server processes."""
+
+    __tablename__ = "sign_in_failures"
+    id = db.Column(BigId, primary_key=True, autoincrement=True)
+    username = db.Column(db.String(64), nullable=False, index=True)
+    ip = db.Column(db.String(45), nullable=False, index=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)

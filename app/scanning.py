@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ import scanners
 from scanners import Rules, labels
 from scanners.wedge import TEST_LABEL, analyse
 
+from . import CSP
 from .auth import current_warehouse, role_required
 from .extensions import db
 from .floor import render
@@ -192,8 +193,11 @@ def labels_print():
         {"label": lb, "src": url_for("scan.barcode_png", s=lb.symbology, d=lb.data), "size": labels.png_size_mm(lb)}
         for lb in chosen
     ]
-    return render_template("labels/sheet.html", cells=cells, paper=paper, paper_name=PAPER[paper], kind=kind,
-                           warehouse=warehouse)
+    resp = make_response(render_template("labels/sheet.html", cells=cells, paper=paper, paper_name=PAPER[paper],
+                                         kind=kind, warehouse=warehouse))
+    # Label sizes are millimetres computed per label, so this page alone allows style attributes; scripts stay files.
+    resp.headers["Content-Security-Policy"] = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    return resp
 
 
 def _labels_for(kind: str, args, warehouse: Warehouse) -> list[labels.Label]:

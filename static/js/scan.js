@@ -1,15 +1,23 @@
 // The keyboard wedge and the camera, feeding one ordered queue of scans.
 //
 // A scan gets its id the moment it is read and goes into a queue kept in
-// localStorage; the queue sends one scan at a time, in order, and a scan
-// leaves it only when the server has answered it. The field is emptied at
-// once, so the next scan never waits for the network, never merges with the
-// one before, and survives a reload or a dropped Wi-Fi.
+// IndexedDB; the queue sends one scan at a time, in order, and a scan leaves
+// it only when the server has answered it. The field is emptied at once, so
+// the next scan never waits for the network, never merges with the one
+// before, and survives a reload or a dropped Wi-Fi. The server applies each
+// scan id once, so a scan resent after a lost answer is not applied twice.
+//
+// A scan answered with an error after it had waited (offline, or behind
+// other scans) is kept in a second store, "to resolve", and listed above the
+// field until the operator has seen it: a scan that no longer fits is never
+// lost behind the answers to the scans that followed it.
 (function () {
   "use strict";
 
-  var STORE = "floor.scanQueue.v1";
+  var DB_NAME = "floor";
+  var OLD_STORE = "floor.scanQueue.v1";  // the localStorage queue of earlier versions
   var GS = "\x1d";
+  var LATE_MS = 3000;  // an answer this long after the scan is one the operator may not be watching for
 
   function newId() {
     // crypto.randomUUID needs a secure context; getRandomValues does not.
@@ -18,12 +26,50 @@
     return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
   }
 
-  function load() {
-    try { return JSON.parse(localStorage.getItem(STORE) || "[]"); } catch (e) { return []; }
+  // IndexedDB, or memory where a browser has none (private mode on some devices). -------------
+
+  function Store() {
+    var self = this;
+    this.db = null;
+    this.ready = new Promise(function (resolve) {
+      if (!window.indexedDB) { resolve(); return; }
+      var req;
+      try { req = indexedDB.open(DB_NAME, 1); } catch (e) { resolve(); return; }
+      req.onupgradeneeded = function () {
+        var db = req.result;
+        if (!db.objectStoreNames.contains("scans")) db.createObjectStore("scans", { keyPath: "seq", autoIncrement: true });
+        if (!db.objectStoreNames.contains("problems")) db.createObjectStore("problems", { keyPath: "id" });
+      };
+      req.onsuccess = function () { self.db = req.result; resolve(); };
+      req.onerror = function () { resolve(); };
+      req.onblocked = function () { resolve(); };
+    });
   }
-  function save(queue) {
-    try { localStorage.setItem(STORE, JSON.stringify(queue)); } catch (e) { /* private mode: memory only */ }
-  }
+
+  Store.prototype.tx = function (name, mode, work) {
+    var self = this;
+    return this.ready.then(function () {
+      if (!self.db) return undefined;
+      return new Promise(function (resolve, reject) {
+        var tx = self.db.transaction(name, mode);
+        var out = work(tx.objectStore(name));
+        tx.oncomplete = function () { resolve(out && "result" in out ? out.result : out); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  };
+  Store.prototype.all = function (name) {
+    return this.tx(name, "readonly", function (os) { return os.getAll(); }).then(function (rows) { return rows || []; });
+  };
+  Store.prototype.add = function (name, row) {
+    return this.tx(name, "readwrite", function (os) { return os.add(row); });
+  };
+  Store.prototype.put = function (name, row) {
+    return this.tx(name, "readwrite", function (os) { return os.put(row); });
+  };
+  Store.prototype.remove = function (name, key) {
+    return this.tx(name, "readwrite", function (os) { return os["delete"](key); });
+  };
 
   function csrfToken(form) {
     var field = form.querySelector("input[name=csrf_token]");
@@ -31,15 +77,40 @@
   }
 
   function Queue(form) {
+    var self = this;
     this.form = form;
     this.url = form.getAttribute("action");
     this.target = form.getAttribute("data-target");
     this.state = form.querySelector("[data-queue-state]");
+    this.problemBox = document.querySelector("[data-scan-problems]");
+    this.store = new Store();
     this.sending = false;
     this.retryMs = 0;
-    // Scans left from an earlier visit to this screen are sent first, in their order.
-    this.items = load();
-    this.show();
+    this.timer = null;
+    this.items = [];
+    this.problems = [];
+    // Scans left from an earlier visit (or an earlier version's localStorage queue) go first, in their order.
+    this.loaded = this.store.all("scans").then(function (rows) {
+      var old = [];
+      try { old = JSON.parse(localStorage.getItem(OLD_STORE) || "[]"); } catch (e) { old = []; }
+      rows.sort(function (a, b) { return a.seq - b.seq; });
+      rows.forEach(function (scan) { scan.late = true; });  // they waited through a reload
+      self.items = rows.concat(self.items);
+      return Promise.all(old.map(function (scan) { return self.keep(scan); })).then(function () {
+        try { localStorage.removeItem(OLD_STORE); } catch (e) { /* nothing kept there */ }
+      });
+    }).then(function () { return self.store.all("problems"); }).then(function (rows) {
+      self.problems = rows.sort(function (a, b) { return a.at - b.at; });
+    })["catch"](function () { /* a broken store must not stop scanning */ }).then(function () {
+      self.show();
+      self.pump();
+    });
+    this.problemBox && this.problemBox.addEventListener("click", function (e) {
+      var button = e.target.closest("[data-resolve]");
+      if (button) self.resolve(button.getAttribute("data-resolve"));
+    });
+    window.addEventListener("online", function () { self.retryNow(); });
+    window.addEventListener("offline", function () { self.show(); });
   }
 
   // Fields that go with the next scan (a quantity typed for it), read the
@@ -52,24 +123,86 @@
     return out;
   }
 
+  Queue.prototype.keep = function (scan) {
+    // The row is in memory at once (order is memory's); IndexedDB follows and gives it its key.
+    if (this.items.indexOf(scan) < 0) this.items.push(scan);
+    return this.store.add("scans", scan).then(function (seq) { if (seq !== undefined) scan.seq = seq; })
+      ["catch"](function () { /* memory only */ });
+  };
+
   Queue.prototype.add = function (text, source, fields) {
     var extra = fields || extras();
-    var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now(), extra: extra };
-    this.items.push(scan);
-    save(this.items);
+    var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now(), extra: extra,
+                 screen: document.title };
+    var self = this;
+    this.saving = this.keep(scan);
     this.show();
-    this.pump();
+    this.saving.then(function () { self.pump(); });
     return scan;
   };
 
+  Queue.prototype.offline = function () {
+    return this.retryMs > 0 || navigator.onLine === false;
+  };
+
   Queue.prototype.show = function () {
-    if (!this.state) return;
-    var waiting = this.items.length - (this.sending ? 1 : 0);
-    this.state.hidden = waiting <= 0 && this.retryMs === 0;
-    this.state.textContent = this.retryMs
-      ? "No connection — " + this.items.length + " scan(s) kept, retrying"
-      : waiting + " scan(s) waiting";
-    document.documentElement.setAttribute("data-scans-waiting", String(this.items.length));
+    var waiting = this.items.length;
+    if (this.state) {
+      this.state.hidden = waiting <= 0;
+      this.state.classList.toggle("offline", this.offline());
+      this.state.textContent = this.offline()
+        ? "Offline — " + waiting + " scan" + (waiting === 1 ? "" : "s") + " kept, sent when the connection is back"
+        : waiting + " scan" + (waiting === 1 ? "" : "s") + " waiting";
+    }
+    document.documentElement.setAttribute("data-scans-waiting", String(waiting));
+    document.documentElement.setAttribute("data-problem-count", String(this.problems.length));
+    this.showProblems();
+  };
+
+  Queue.prototype.showProblems = function () {
+    var box = this.problemBox;
+    if (!box) return;
+    box.hidden = !this.problems.length;
+    box.textContent = "";
+    if (!this.problems.length) return;
+    var head = document.createElement("p");
+    head.className = "problems-head";
+    head.textContent = this.problems.length + " scan" + (this.problems.length === 1 ? "" : "s") +
+      " sent late did not go through — check each one";
+    box.appendChild(head);
+    var list = document.createElement("ul");
+    this.problems.forEach(function (p) {
+      var li = document.createElement("li");
+      var what = document.createElement("div");
+      var code = document.createElement("code");
+      code.textContent = p.text || (p.extra && p.extra.action ? "tap " + p.extra.action : "?");
+      var msg = document.createElement("span");
+      msg.textContent = " " + (p.message || "Not accepted") + " (" + (p.screen || "") + ", " +
+        new Date(p.at).toLocaleTimeString() + ")";
+      what.appendChild(code);
+      what.appendChild(msg);
+      var ok = document.createElement("button");
+      ok.type = "button";
+      ok.textContent = "Seen";
+      ok.setAttribute("data-resolve", p.id);
+      li.appendChild(what);
+      li.appendChild(ok);
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+  };
+
+  Queue.prototype.resolve = function (id) {
+    this.problems = this.problems.filter(function (p) { return p.id !== id; });
+    this.store.remove("problems", id)["catch"](function () {});
+    this.show();
+  };
+
+  Queue.prototype.retryNow = function () {
+    clearTimeout(this.timer);
+    this.retryMs = 0;
+    this.show();
+    this.pump();
   };
 
   Queue.prototype.pump = function () {
@@ -77,7 +210,6 @@
     if (self.sending || !self.items.length) return;
     var scan = self.items[0];
     self.sending = true;
-    self.show();
     var body = new FormData();
     body.append("code", scan.text);
     body.append("scan_id", scan.id);
@@ -94,25 +226,42 @@
       return response.text().then(function (html) { return { status: response.status, html: html, redirect: next }; });
     }).then(function (answer) {
       self.items.shift();
-      save(self.items);
+      var removed = scan.seq !== undefined ? self.store.remove("scans", scan.seq) : Promise.resolve();
+      self.retryMs = 0;
+      self.sending = false;
+      var here = (scan.url || self.url) === self.url;
+      var verdict = answer.status < 400 ? "ok" : "error";
+      var message = "";
+      if (here && !answer.redirect) {
+        var rendered = self.render(answer.html, answer.status);
+        verdict = rendered.verdict;
+        message = rendered.message;
+      }
+      var late = scan.late || Date.now() - scan.at > LATE_MS || self.items.length > 0 || !here;
+      var kept = Promise.resolve();
+      if (verdict === "error" && late) {
+        var problem = { id: scan.id, text: scan.text, extra: scan.extra, message: message || "Not accepted",
+                        at: scan.at, screen: scan.screen || "", url: scan.url };
+        self.problems.push(problem);
+        kept = self.store.put("problems", problem)["catch"](function () {});
+      }
       if (answer.redirect) {
         // A start screen answered with the task it opened: the queue carries on there.
         window.floorFeedback && window.floorFeedback("ok", "");
-        window.location.assign(answer.redirect);
+        Promise.all([removed, kept])["catch"](function () {}).then(function () { window.location.assign(answer.redirect); });
         return;
       }
-      self.retryMs = 0;
-      self.sending = false;
-      if ((scan.url || self.url) === self.url) self.render(answer.html, answer.status);
-      else window.floorFeedback && window.floorFeedback(answer.status < 400 ? "ok" : "error", "Earlier scan sent");
+      if (!here) window.floorFeedback && window.floorFeedback(verdict, "Earlier scan sent");
       self.show();
       self.pump();
-    }).catch(function () {
+    })["catch"](function () {
       // Kept, in place, and tried again: a scan is never dropped for a bad connection.
+      self.items.forEach(function (s) { s.late = true; });
       self.sending = false;
       self.retryMs = Math.min((self.retryMs || 500) * 2, 10000);
       self.show();
-      setTimeout(function () { self.retryMs && self.pump(); }, self.retryMs);
+      clearTimeout(self.timer);
+      self.timer = setTimeout(function () { self.pump(); }, self.retryMs);
     });
   };
 
@@ -130,6 +279,7 @@
     var verdict = answered.getAttribute("data-feedback") || (status < 400 ? "ok" : "error");
     var message = answered.getAttribute("data-message") || "";
     window.floorFeedback && window.floorFeedback(verdict, message);
+    return { verdict: verdict, message: message };
   };
 
   // Keyboard wedge -----------------------------------------------------------------------------
@@ -344,7 +494,6 @@
         if (e.key === "Enter") { e.preventDefault(); wedge.field.focus(); }
       });
     });
-    queue.pump();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -56,3 +56,16 @@ def shot():
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
     return save
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(request):
+    """Every browser test also shows the pages break none of their Content-Security-Policy."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    seen = []
+    page.on("console", lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None)
+    yield
+    assert not seen, seen

@@ -117,7 +117,7 @@ def test_scans_made_while_the_server_is_unreachable_are_kept_and_sent_later(site
     for code in ["A-01", "A-02"]:
         page.keyboard.type(code, delay=5)
         page.keyboard.press("Enter")
-    expect(page.locator("[data-queue-state]")).to_contain_text("No connection")
+    expect(page.locator("[data-queue-state]")).to_contain_text("Offline — 2 scans kept")
     assert logged_scans() == []
     context.set_offline(False)
     expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=20_000)

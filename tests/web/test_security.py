@@ -1,0 +1,218 @@
+"""Who may reach what, sign-in guessing, cookies and the content security policy."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app import create_app
+from app.extensions import db
+from app.models import SignInFailure, User
+from tests.builders import make_site, make_token, make_user
+
+# What a floor operator uses. Every other endpoint is for supervisors (or admins) and must say 403.
+OPERATOR_ENDPOINTS = {
+    "floor.home", "floor.lookup", "floor.lookup_scan", "floor.choose_warehouse",
+    "auth.login", "auth.logout",
+    "scan.decode", "scan.setup", "scan.probe", "scan.barcode_png",
+    "tasks.index", "tasks.show", "tasks.scan", "tasks.photo", "tasks.photo_file",
+    "tasks.receive_start", "tasks.receive_begin", "tasks.putaway_start", "tasks.damage_start", "tasks.inspect_start",
+    "tasks.pick_start", "tasks.pick_begin", "tasks.ship_start", "tasks.ship_begin", "tasks.return_start",
+    "tasks.return_begin", "tasks.count_start", "tasks.count_begin", "tasks.transfer_out_start",
+    "tasks.transfer_out_begin", "tasks.transfer_in_start", "tasks.transfer_in_begin",
+    "static",
+}
+OPEN_ENDPOINTS = {"auth.login", "static"}  # all that answers without a session or a token
+
+
+def _routes(app):
+    """Every (endpoint, method, url) in the URL map, with made-up values for its arguments."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        args = {}
+        for name, conv in rule._converters.items():
+            args[name] = 1 if type(conv).__name__ == "IntegerConverter" else "x"
+        if rule.endpoint == "static":
+            args["filename"] = "css/app.css"
+        url = rule.build(args)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    assert len(out) > 50, "the walk must see the whole URL map"
+    return out
+
+
+def _call(client, method, url, **kw):
+    return client.open(url, method=method, data={} if method == "POST" else None, **kw)
+
+
+def test_nothing_but_sign_in_and_static_files_answers_without_a_session_or_token(app, client):
+    make_site()
+    for endpoint, method, url in _routes(app):
+        r = _call(client, method, url)
+        if endpoint in OPEN_ENDPOINTS:
+            assert r.status_code < 400 or endpoint == "auth.login", (endpoint, method, r.status_code)
+            continue
+        if url.startswith("/api/"):
+            assert r.status_code == 401, (endpoint, method, r.status_code)
+            assert r.get_json()["error"]["code"] == "unauthorized"
+        else:
+            assert r.status_code == 302 and "/login" in r.headers["Location"], (endpoint, method, r.status_code)
+
+
+def test_an_operator_reaches_no_supervisor_or_admin_screen_or_action(app, client):
+    make_site()
+    make_user("op", "op-pw", role="operator")
+    assert client.post("/login", data={"username": "op", "password": "op-pw"}).status_code == 302
+    walked = 0
+    for endpoint, method, url in _routes(app):
+        if endpoint in OPERATOR_ENDPOINTS or url.startswith("/api/"):
+            continue
+        r = _call(client, method, url)
+        assert r.status_code == 403, (endpoint, method, url, r.status_code)
+        walked += 1
+    assert walked >= 20  # office, control, labels and scanner settings
+
+
+def test_operator_screens_do_not_send_an_operator_away_for_his_role(app, client):
+    make_site()
+    make_user("op", "op-pw", role="operator")
+    client.post("/login", data={"username": "op", "password": "op-pw"})
+    for endpoint, method, url in _routes(app):
+        if endpoint in OPERATOR_ENDPOINTS and method == "GET" and "<" not in url and endpoint != "auth.login":
+            r = _call(client, method, url)
+            assert r.status_code != 403, (endpoint, url)
+
+
+def test_a_supervisor_reaches_the_office_screens(app, client):
+    make_site()
+    make_user("boss", "boss-pw", role="supervisor")
+    client.post("/login", data={"username": "boss", "password": "boss-pw"})
+    for endpoint, method, url in _routes(app):
+        if endpoint not in OPERATOR_ENDPOINTS and not url.startswith("/api/") and method == "GET":
+            assert _call(client, method, url).status_code != 403, (endpoint, url)
+
+
+def test_an_operators_api_token_cannot_lock_adjust_or_add_virtual_stock(app, client):
+    make_site()
+    token = make_token(make_user("op", "op-pw", role="operator"))
+    for kind in ("lock", "adjust", "virtual"):
+        r = client.post("/api/v1/movements", headers={"Authorization": f"Bearer {token}"},
+                        json={"warehouse": "W1", "kind": kind, "sku": "SKU-1", "qty": 1, "to_bin": "A-01"})
+        assert r.status_code == 403, (kind, r.status_code)
+
+
+# Sign-in guessing -------------------------------------------------------------------------------
+
+
+def _sign_in(client, user, password):
+    return client.post("/login", data={"username": user, "password": password})
+
+
+def test_five_wrong_passwords_make_that_user_wait_even_with_the_right_one(app, client):
+    make_user("picker", "pick-pw")
+    make_user("other", "other-pw")
+    for _ in range(5):
+        assert _sign_in(client, "picker", "guess").status_code == 401
+    r = _sign_in(client, "picker", "pick-pw")
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= 15 * 60
+    assert b"Too many wrong passwords" in r.data
+    # Another user on the same handheld is not held up by it.
+    assert _sign_in(client, "other", "other-pw").status_code == 302
+
+
+def test_the_wait_ends_when_the_failures_are_older_than_the_window(app, client):
+    make_user("picker", "pick-pw")
+    for _ in range(5):
+        _sign_in(client, "picker", "guess")
+    assert _sign_in(client, "picker", "pick-pw").status_code == 429
+    db.session.execute(update(SignInFailure).values(at=SignInFailure.at - timedelta(minutes=16)))
+    db.session.commit()
+    assert _sign_in(client, "picker", "pick-pw").status_code == 302
+
+
+def test_one_address_trying_many_user_names_is_slowed_down_too(app, client):
+    make_user("picker", "pick-pw")
+    for n in range(30):
+        _sign_in(client, f"nobody{n}", "guess")
+    assert _sign_in(client, "picker", "pick-pw").status_code == 429
+
+
+def test_a_good_sign_in_clears_earlier_wrong_passwords(app, client):
+    make_user("picker", "pick-pw")
+    for _ in range(4):
+        _sign_in(client, "picker", "guess")
+    assert _sign_in(client, "picker", "pick-pw").status_code == 302
+    assert db.session.execute(select(SignInFailure).where(SignInFailure.username == "picker")).first() is None
+
+
+def test_passwords_are_stored_only_as_salted_hashes(app):
+    make_user("a", "same-password")
+    make_user("b", "same-password")
+    hashes = db.session.execute(select(User.password_hash)).scalars().all()
+    assert all("same-password" not in h for h in hashes)
+    assert hashes[0] != hashes[1]  # salted
+    assert all(h.startswith(("scrypt:", "pbkdf2:")) for h in hashes)
+
+
+# Cookies and headers ------------------------------------------------------------------------------
+
+
+def _cookie_flags(response) -> dict[str, str]:
+    return {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+
+
+def test_session_cookies_are_http_only_and_same_site(app, client):
+    make_user("picker", "pick-pw")
+    cookies = _cookie_flags(_sign_in(client, "picker", "pick-pw"))
+    for name in ("session", "remember_token"):
+        assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name], cookies[name]
+        assert "Secure" not in cookies[name]  # plain HTTP on the LAN would lose it
+
+
+def test_under_https_the_cookies_are_secure(monkeypatch, tmp_path):
+    monkeypatch.setenv("HTTPS", "1")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 's.db'}"})
+    with app.app_context():
+        db.create_all()
+        make_user("picker", "pick-pw")
+        r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"},
+                                   base_url="https://localhost")
+        cookies = _cookie_flags(r)
+        assert all("Secure" in cookies[n] for n in ("session", "remember_token"))
+        db.engine.dispose()
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.I)
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor"])
+def test_every_screen_has_a_policy_that_runs_no_inline_script_and_contains_none(app, client, role):
+    make_site()
+    make_user("u", "u-pw", role=role)
+    client.post("/login", data={"username": "u", "password": "u-pw"})
+    seen = 0
+    for endpoint, method, url in _routes(app):
+        if method != "GET" or url.startswith("/api/") or endpoint == "static":
+            continue
+        r = client.get(url)
+        if r.status_code >= 400 or not r.mimetype == "text/html":
+            continue
+        csp = r.headers["Content-Security-Policy"]
+        script_src = re.search(r"script-src ([^;]+)", csp).group(1)
+        assert script_src.strip() == "'self'", (url, csp)
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert not INLINE_SCRIPT.search(r.get_data(as_text=True)), url
+        seen += 1
+    assert seen >= (5 if role == "operator" else 15)
+
+
+def test_the_sign_in_page_itself_carries_the_policy(client):
+    r = client.get("/login")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert not INLINE_SCRIPT.search(r.get_data(as_text=True))
