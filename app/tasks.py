@@ -332,6 +332,10 @@ def _starting(kind: str, make):
     except d.DomainError as e:
         _record_start(kind, "error", e.message)
         return _start_failed(kind, e.message)
+    except ScanError as e:
+        # A code that cannot be what it looks like (found by a service deeper down).
+        _record_start(kind, "error", str(e))
+        return _start_failed(kind, str(e))
     _record_start(kind, "ok", f"task T{task_id}")
     return _go(url_for("tasks.show", task_id=task_id))
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from .text import GS
 
 TEST_LABEL = "]C1" + "0104006381333931" + "10TEST-LOT" + GS + "21SN0001"  # has a variable field, so a GS
 TEST_DATA = TEST_LABEL[3:]  # what a scanner sends when it is set not to prefix the AIM identifier
+
+
+def _ms(value) -> float:
+    """A key's time stamp; anything that is not a finite number (a tampered report) counts as 0."""
+    try:
+        t = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return t if math.isfinite(t) else 0.0
 
 
 def analyse(keys: list[dict], settings: dict) -> dict:
@@ -20,7 +30,7 @@ def analyse(keys: list[dict], settings: dict) -> dict:
     text, terminator, gaps, gs_as = "", "pause", [], None
     last = None
     for k in keys[:600]:
-        key, t = str(k.get("key", "")), float(k.get("t", 0))
+        key, t = str(k.get("key", "")), _ms(k.get("t", 0))
         if last is not None:
             gaps.append(max(0.0, t - last))
         last = t

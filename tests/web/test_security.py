@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from werkzeug.routing import IntegerConverter
 
 from app import create_app
 from app.extensions import db
@@ -34,7 +35,7 @@ def _routes(app):
     for rule in app.url_map.iter_rules():
         args = {}
         for name, conv in rule._converters.items():
-            args[name] = 1 if type(conv).__name__ == "IntegerConverter" else "x"
+            args[name] = 1 if isinstance(conv, IntegerConverter) else "x"
         if rule.endpoint == "static":
             args["filename"] = "css/app.css"
         url = rule.build(args)[1]
