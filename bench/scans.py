@@ -314,8 +314,8 @@ class Handheld:
         m = GO_TO_BIN.search(panel)
         self.pick_bin = m.group(1).decode() if m else None
 
-    async def scan(self, path: str, code: str):
-        return await self.request("POST", path, {"code": code, "scan_id": secrets.token_hex(16),
+    async def scan(self, path: str, code: str, scan_id: str | None = None):
+        return await self.request("POST", path, {"code": code, "scan_id": scan_id or secrets.token_hex(16),
                                                  "csrf_token": self.csrf}, htmx=True)
 
     def step(self, what: str) -> tuple[str, str]:
