@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -24,6 +25,34 @@ CSP = (
 )
 
 
+def _static_fingerprints(folder: Path):
+    """filename -> a short hash of its bytes, read once per process (files change only with a release)."""
+    cache: dict[str, str | None] = {}
+
+    def fingerprint(filename: str) -> str | None:
+        if filename not in cache:
+            path = (folder / filename).resolve()
+            try:
+                path.relative_to(folder.resolve())
+                cache[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            except (OSError, ValueError):
+                cache[filename] = None
+        return cache[filename]
+
+    return fingerprint
+
+
+class VersionedStatic(Flask):
+    def get_send_file_max_age(self, filename):
+        # A URL with the file's hash never changes meaning: cache it for a year.
+        # Without one (an old page, a typed URL) the browser asks again each time.
+        from flask import request
+
+        if request.args.get("v"):
+            return 365 * 24 * 3600
+        return None
+
+
 class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
@@ -42,7 +71,7 @@ def security_headers(response):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = VersionedStatic(
         __name__,
         # Tests and side-by-side sites keep their own instance folder.
         instance_path=os.environ.get("WH_INSTANCE_PATH") or None,
@@ -97,8 +126,22 @@ def create_app(test_config: dict | None = None) -> Flask:
             except Exception:  # noqa: BLE001 - ending a promotion must never break a scan
                 app.logger.exception("ending due promotion locks failed")
 
+    fingerprint = _static_fingerprints(Path(app.static_folder))
+
+    @app.url_defaults
+    def _versioned_static(endpoint, values):
+        # Each static URL carries its file's hash, so a browser keeps the file until it changes.
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = fingerprint(values["filename"])
+            if version:
+                values["v"] = version
+
     @app.after_request
     def _security_headers(response):
+        from flask import request
+
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.immutable = True  # not even a revalidation on reload
         return security_headers(response)
 
     @app.teardown_request
