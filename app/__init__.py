@@ -123,7 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
             try:
                 release_expired_now_and_then()
-            except Exception:  # noqa: BLE001 - ending a promotion must never break a scan
+            except Exception:  # ending a promotion must never break a scan
                 app.logger.exception("ending due promotion locks failed")
 
     fingerprint = _static_fingerprints(Path(app.static_folder))

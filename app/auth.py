@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
-
-from datetime import timedelta
 
 from flask import (
     Blueprint,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scans import free_port, start_gunicorn  # noqa: E402
-from tests.e2e.conftest import LAUNCH_ARGS  # noqa: E402
+from bench.scans import free_port, start_gunicorn
+from tests.e2e.conftest import LAUNCH_ARGS
 
 HANDHELD = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 ENTRIES = """() => [

@@ -63,7 +63,15 @@ def prepare_site(database_url: str, instance: Path, handhelds: int) -> list[dict
 
     from app import create_app
     from app.extensions import db
-    from app.models import Barcode, Bin, Item, PurchaseOrder, PurchaseOrderLine, User, Warehouse
+    from app.models import (
+        Barcode,
+        Bin,
+        Item,
+        PurchaseOrder,
+        PurchaseOrderLine,
+        User,
+        Warehouse,
+    )
     from app.services import counting, demo
     from app.services import orders as order_service
     from app.services.stock import MovementCommand, apply_movement

@@ -13,7 +13,13 @@ from app.services import picking
 from app.services.uow import UnitOfWork
 from tests.builders import make_token
 from tests.e2e import test_floor_tasks_browser as floor
-from tests.e2e.test_floor_tasks_browser import feedback, ledger_is_ok, sign_in, unit_code, wedge
+from tests.e2e.test_floor_tasks_browser import (
+    feedback,
+    ledger_is_ok,
+    sign_in,
+    unit_code,
+    wedge,
+)
 
 demo_db, app, api = floor.demo_db, floor.app, floor.api
 

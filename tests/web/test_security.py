@@ -188,7 +188,7 @@ def test_under_https_the_cookies_are_secure(monkeypatch, tmp_path):
         db.engine.dispose()
 
 
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.I)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor"])
@@ -201,7 +201,7 @@ def test_every_screen_has_a_policy_that_runs_no_inline_script_and_contains_none(
         if method != "GET" or url.startswith("/api/") or endpoint == "static":
             continue
         r = client.get(url)
-        if r.status_code >= 400 or not r.mimetype == "text/html":
+        if r.status_code >= 400 or r.mimetype != "text/html":
             continue
         csp = r.headers["Content-Security-Policy"]
         script_src = re.search(r"script-src ([^;]+)", csp).group(1)
