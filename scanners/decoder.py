@@ -190,8 +190,6 @@ def _ladder(gray: np.ndarray):
         yield (lambda: clahe.apply(_up(gray, 3))), 3.0
     yield (lambda: clahe.apply(gray)), 1.0
     yield (lambda: _sharpen(gray)), 1.0
-    if small:
-        yield (lambda: _sharpen(_up(gray, 2))), 2.0
     yield (lambda: cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]), 1.0
     yield (lambda: cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5)), 1.0
 
