@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -18,14 +19,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, inspect, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
-from .models import SignInFailure, User, Warehouse, utcnow
+from .models import ROLES, SignInFailure, User, Warehouse, utcnow
 from .services.uow import UnitOfWork
 
 bp = Blueprint("auth", __name__)
@@ -34,11 +35,35 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
 
 
+class SignedIn(UserMixin):
+    """Who sent this request: the few fields pages and checks read, loaded on every request.
+
+    A plain object rather than a User row, because it is read on every scan;
+    it is read afresh each time, so a deactivated account stops at its next request.
+    """
+
+    __slots__ = ("id", "username", "role", "active")
+
+    def __init__(self, id: int, username: str, role: str, active: bool):
+        self.id, self.username, self.role, self.active = id, username, role, active
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+_USER_COLUMNS = select(User.id, User.username, User.role, User.active).where(User.id == bindparam("uid"))
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
-    if not user_id.isdigit():
+    if not user_id.isdigit() or len(user_id) > 10:
         return None
-    return db.session.get(User, int(user_id))
+    row = db.session.execute(_USER_COLUMNS, {"uid": int(user_id)}).first()
+    return SignedIn(*row) if row is not None else None
 
 
 class LoginForm(FlaskForm):
@@ -150,7 +175,19 @@ def role_required(role: str):
 
 
 def current_warehouse() -> Warehouse | None:
-    """The warehouse this handheld works in: chosen in the header, else the first."""
+    """The warehouse this handheld works in: chosen in the header, else the first.
+
+    Kept for the request: a row nobody holds on to leaves the session's
+    identity map, and each call would read it again.
+    """
+    wh = g.get("warehouse")
+    if wh is not None and inspect(wh).session is db.session():
+        return wh
+    g.warehouse = wh = _current_warehouse()
+    return wh
+
+
+def _current_warehouse() -> Warehouse | None:
     wid = session.get("warehouse_id")
     wh = db.session.get(Warehouse, wid) if isinstance(wid, int) else None
     if wh is None:

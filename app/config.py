@@ -35,10 +35,13 @@ def secret_key(instance_path: str) -> str:
 
 
 def defaults(instance_path: str) -> dict:
+    url = database_url(instance_path)
     return {
         "SECRET_KEY": secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        # A database server can restart under the app; a ping on checkout finds the dead
+        # connection first. An SQLite file cannot go away like that, and the ping costs every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not url.startswith("sqlite")},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("HTTPS", "") == "1",

@@ -1,8 +1,9 @@
 """Floor task screens: receiving, putaway, picking, shipping, returns and inspection.
 
 Routes only translate: a scan or a tap becomes a ScanInput for
-services.tasks.handle, and the task is drawn again from the database, so
-any handheld that opens the task sees the same step.
+services.tasks.handle, and the task is drawn from the database as that
+scan's transaction left it, so any handheld that opens the task sees the
+same step.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from scanners import ScanError, clean_scan, parse
 
@@ -146,11 +148,11 @@ def step_for(task: Task) -> str:
     if task.kind == "damage":
         return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
     if task.kind == "count":
-        cb = db.session.get(CountBin, state["count_bin"]) if state.get("count_bin") else None
+        cb = object_session(task).get(CountBin, state["count_bin"]) if state.get("count_bin") else None
         if cb is not None:
             verb = "Recount" if cb.status == "recounting" else "Count"
             return f"{verb} {cb.bin.code}: scan each item, then tap Bin counted"
-        nxt = counting.next_bin_for(db.session, task.count_session, task.created_by)
+        nxt = counting.next_bin_for(object_session(task), task.count_session, task.created_by)
         return f"Scan bin {nxt.bin.code}" if nxt else "No bins left: tap Finish"
     if task.kind == "transfer_out":
         line = picking.current_line(task)
@@ -165,7 +167,7 @@ def step_for(task: Task) -> str:
 
 
 def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> dict:
-    s = db.session
+    s = object_session(task) or db.session
     context = {
         "task": task,
         "title": TITLES[task.kind],
@@ -194,7 +196,7 @@ def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> di
     elif task.kind == "count":
         cs = task.count_session
         context["session"] = cs
-        context["count_bin"] = db.session.get(CountBin, (task.state or {}).get("count_bin") or 0)
+        context["count_bin"] = s.get(CountBin, (task.state or {}).get("count_bin") or 0)
         context["progress"] = counting.bin_progress(cs)
         context["next_bins"] = [cb for cb in cs.bins if cb.status == "pending"
                                 or cb.status == "recount" and cb.counter_id != task.created_by][:8]
@@ -239,14 +241,16 @@ def scan(task_id: int):
     inp = _input()
     if not inp.code.strip() and not inp.action:
         return _panel(task, task_service.Outcome("error", "Nothing was scanned."), 422)
+
+    def answer(task_now: Task, outcome: task_service.Outcome):
+        # Drawn in the scan's own session, right after its commit: what it wrote, no re-read.
+        return _panel(task_now, outcome, 422 if outcome.outcome == "error" else 200)
+
     try:
-        outcome = task_service.handle(task.id, inp, scans.rules_for(task.warehouse))
+        return task_service.handle(task.id, inp, scans.rules_for(task.warehouse), then=answer)
     except d.DomainError as e:
-        outcome = task_service.Outcome("error", e.message)
-    # A new snapshot: the scan was written in the unit of work's own connection.
-    db.session.rollback()
-    task = db.session.get(Task, task_id)
-    return _panel(task, outcome, 422 if outcome.outcome == "error" else 200)
+        db.session.rollback()
+        return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
 
 
 # --------------------------------------------------------------------------

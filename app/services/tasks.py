@@ -224,59 +224,70 @@ def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Ta
     return task
 
 
-def handle(task_id: int, inp: ScanInput, rules: Rules) -> Outcome:
-    """One scan or tap on a task: applied once, logged once, in one transaction."""
+def handle(task_id: int, inp: ScanInput, rules: Rules, then=None):
+    """One scan or tap on a task: applied once, logged once, in one transaction.
+
+    Returns the Outcome, or, given `then`, what then(task, outcome) returns: it
+    runs after the commit in the same session, so a screen drawn there shows
+    the task exactly as this scan left it, from objects already loaded.
+    """
     with UnitOfWork() as uow:
         s = uow.session
         task = s.get(Task, task_id, with_for_update=True)
         if task is None:
             raise TaskError(f"There is no task {task_id}")
-        # Checked under the task's lock: a resend waiting on the first send sees it.
-        prior = s.execute(select(ScanLog).where(ScanLog.scan_id == inp.scan_id)).scalar_one_or_none()
-        if prior is not None:
-            return Outcome(prior.outcome, prior.message, replayed=True)
-        ctx = Ctx(s, task, inp, rules)
-        text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
-        kind = "tap" if inp.action and not inp.code else "scan"
-        try:
-            with s.begin_nested():
-                if task.status != "open":
-                    raise TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
-                take_confirmation(ctx)
-                if ctx.inp.action == "dropped":
-                    message = "Not booked. Scan the next one."
-                else:
-                    message = handlers()[task.kind](ctx)
-                # A handler says "ok" by returning its message, or ("warn", message) when it
-                # did what was asked but the operator should notice.
-                outcome = Outcome("ok", message) if isinstance(message, str) else Outcome(*message)
-        except Warn as w:
-            s.expire_all()
-            code = clean_scan(inp.code)
-            ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
-                                   "allow": sorted(ctx.forced | {w.allow})})
-            outcome = Outcome("warn", w.message)
-        except (d.DomainError, ScanError) as e:
-            s.expire_all()
-            outcome = Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
-        task.updated_by = inp.user_id
-        task.updated_at = utcnow()
-        s.add(
-            ScanLog(
-                scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
-                task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
-                message=outcome.message[:300], device=inp.device[:80],
-            )
+        outcome = _apply(uow, task, inp, rules)
+        return then(task, outcome) if then is not None else outcome
+
+
+def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome:
+    s = uow.session
+    # Checked under the task's lock: a resend waiting on the first send sees it.
+    prior = s.execute(select(ScanLog.outcome, ScanLog.message).where(ScanLog.scan_id == inp.scan_id)).first()
+    if prior is not None:
+        return Outcome(prior.outcome, prior.message, replayed=True)
+    ctx = Ctx(s, task, inp, rules)
+    text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
+    kind = "tap" if inp.action and not inp.code else "scan"
+    try:
+        with s.begin_nested():
+            if task.status != "open":
+                raise TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
+            take_confirmation(ctx)
+            if ctx.inp.action == "dropped":
+                message = "Not booked. Scan the next one."
+            else:
+                message = handlers()[task.kind](ctx)
+            # A handler says "ok" by returning its message, or ("warn", message) when it
+            # did what was asked but the operator should notice.
+            outcome = Outcome("ok", message) if isinstance(message, str) else Outcome(*message)
+    except Warn as w:
+        s.expire_all()
+        code = clean_scan(inp.code)
+        ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
+                               "allow": sorted(ctx.forced | {w.allow})})
+        outcome = Outcome("warn", w.message)
+    except (d.DomainError, ScanError) as e:
+        s.expire_all()
+        outcome = Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
+    task.updated_by = inp.user_id
+    task.updated_at = utcnow()
+    s.add(
+        ScanLog(
+            scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
+            task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
+            message=outcome.message[:300], device=inp.device[:80],
         )
-        try:
-            uow.commit()
-        except IntegrityError:
-            uow.rollback()
-            prior = s.execute(select(ScanLog).where(ScanLog.scan_id == inp.scan_id)).scalar_one_or_none()
-            if prior is None:
-                raise
-            return Outcome(prior.outcome, prior.message, replayed=True)
-        return outcome
+    )
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        prior = s.execute(select(ScanLog.outcome, ScanLog.message).where(ScanLog.scan_id == inp.scan_id)).first()
+        if prior is None:
+            raise
+        return Outcome(prior.outcome, prior.message, replayed=True)
+    return outcome
 
 
 def close(ctx: Ctx, note: str | None = None) -> None:
