@@ -1,6 +1,9 @@
 """Database engine behaviour that the stock rules rely on."""
 
+import fcntl
+import os
 import sqlite3
+import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -36,3 +39,63 @@ def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+class WriteGate:
+    """Stock writers on one SQLite file wait their turn here, before BEGIN IMMEDIATE.
+
+    SQLite lets one writer in at a time and makes the others poll, sleeping
+    1, 2, 5, 10 ms and longer between tries: under load a waiting scan
+    sleeps on past the moment the lock came free. A blocking flock() on a
+    file beside the database wakes the next writer as soon as the last one
+    commits. The busy timeout still covers writers that do not pass here
+    (the command line, a second program). The lock is a thread lock (threads
+    of one process share a file descriptor, and flock does not tell them
+    apart) plus the flock, taken anew in each process: a forked worker must
+    not share its parent's lock. A process that dies loses its lock with it.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd = None
+        self._pid = None
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                if self._pid != os.getpid():
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(engine: Engine) -> WriteGate | None:
+    """The gate of an SQLite file database; None for PostgreSQL (row locks) and in-memory databases."""
+    url = engine.url
+    if os.environ.get("WH_NO_GATE"):
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = os.path.abspath(url.database) + ".writer"
+    with _gates_lock:
+        gate = _gates.get(path)
+        if gate is None:
+            gate = _gates[path] = WriteGate(path)
+        return gate

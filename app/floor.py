@@ -94,13 +94,14 @@ def _lookup(code: str, warehouse, log):
     recent = []
     if log is not None:
         scan_id, prior = log
+        logged = None
         if code.strip() and prior is None:
-            scans.record(
+            logged, _ = scans.record(
                 db.session, scan_id=scan_id, user_id=current_user.id, warehouse_id=warehouse.id if warehouse else None,
                 screen="lookup", text=clean_scan(code) or "?", kind=kind or "none", outcome=outcome, message=message,
                 device=request.headers.get("User-Agent", "")[:80],
             )
-        recent = scans.recent(db.session, current_user.id, "lookup")
+        recent = scans.recent(db.session, current_user.id, "lookup", just_logged=logged)
     status = 200 if result or not code.strip() else 404 if kind is None and "Nothing is known" in message else 422
     return (
         render(

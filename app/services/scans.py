@@ -6,11 +6,11 @@ import re
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from scanners import Rules
 
-from ..models import ScanLog, Warehouse
+from ..models import ScanLog, Warehouse, utcnow
+from . import sql
 from .uow import UnitOfWork
 
 SCAN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -63,37 +63,47 @@ def scan_id_from(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def find(session, scan_id: str) -> ScanLog | None:
-    return session.execute(select(ScanLog).where(ScanLog.scan_id == scan_id)).scalar_one_or_none()
+_LOG_COLUMNS = ("scan_id", "user_id", "warehouse_id", "screen", "text", "kind", "outcome", "message", "device",
+                "received_at", "task_id")
+
+
+def find(session, scan_id: str):
+    """The logged scan with this id (a row with the log's columns), or None."""
+    return sql.one(session, f"SELECT id, {', '.join(_LOG_COLUMNS)} FROM scan_log WHERE scan_id = ?", (scan_id,))
 
 
 def record(session, **fields) -> tuple[ScanLog, bool]:
     """Store a scan once. Returns (the row, whether it is new); a resent scan returns the first row.
 
     The row is written in a transaction of its own that asks for the write
-    lock first. Writing in `session` after it has read would, on SQLite,
+    lock first: writing in `session` after it has read would, on SQLite,
     turn a read snapshot into a write, which fails with "database is locked"
-    as soon as another handheld has committed in between.
+    as soon as another handheld has committed in between. `session` keeps
+    its snapshot and what it loaded; a list drawn from it afterwards misses
+    this row, so the caller adds it (see `recent`).
     """
-    fields["text"] = fields["text"][:200]
-    fields["message"] = (fields.get("message") or "")[:300]
-    session.rollback()  # end the read snapshot; the caller reads again after the write
-    try:
-        with UnitOfWork() as uow:
-            prior = find(uow.session, fields["scan_id"])
-            if prior is not None:
-                return prior, False
-            row = ScanLog(**fields)
-            uow.session.add(row)
-            uow.commit()
-    except IntegrityError:
-        # The same scan sent twice at once (PostgreSQL): the other request stored it first.
-        return find(session, fields["scan_id"]), False
-    return row, True
+    values = {"task_id": None, "warehouse_id": None, **fields, "received_at": utcnow()}
+    values["text"] = values["text"][:200]
+    values["message"] = (values.get("message") or "")[:300]
+    values["device"] = (values.get("device") or "")[:80]
+    with UnitOfWork() as uow:
+        row_id = sql.value(
+            uow.session,
+            f"INSERT INTO scan_log ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join('?' * len(_LOG_COLUMNS))}) "
+            "ON CONFLICT (scan_id) DO NOTHING RETURNING id",
+            tuple(sql.stamp(uow.session, values[c]) if c == "received_at" else values[c] for c in _LOG_COLUMNS),
+        )
+        if row_id is None:  # sent before (or at the same moment by a resend): the first answer stands
+            prior = dict(find(uow.session, values["scan_id"])._mapping)
+            prior["received_at"] = sql.as_datetime(prior["received_at"])
+            return ScanLog(**prior), False
+        uow.commit()
+    return ScanLog(id=row_id, **{c: values[c] for c in _LOG_COLUMNS}), True
 
 
-def recent(session, user_id: int, screen: str, limit: int = 8) -> list[ScanLog]:
-    return (
+def recent(session, user_id: int, screen: str, limit: int = 8, just_logged: ScanLog | None = None) -> list[ScanLog]:
+    """The user's last scans on a screen, newest first; `just_logged` is a row written after `session` began."""
+    rows = (
         session.execute(
             select(ScanLog)
             .where(ScanLog.user_id == user_id, ScanLog.screen == screen)
@@ -103,3 +113,6 @@ def recent(session, user_id: int, screen: str, limit: int = 8) -> list[ScanLog]:
         .scalars()
         .all()
     )
+    if just_logged is not None and all(r.id != just_logged.id for r in rows):
+        rows = [just_logged, *rows][:limit]
+    return rows

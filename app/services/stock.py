@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +29,9 @@ from ..models import (
     Order,
     OrderLine,
     Warehouse,
+    utcnow,
 )
+from . import sql
 from .uow import UnitOfWork
 
 # --------------------------------------------------------------------------
@@ -74,6 +76,46 @@ def get_bin(session, warehouse: Warehouse, code) -> Bin:
     return b
 
 
+def _warehouse_ref(session, code):
+    """(id, code) of a warehouse by code: what a movement needs, without loading the row."""
+    if not code or not isinstance(code, str):
+        raise d.InputError("A warehouse code is required")
+    row = sql.one(session, "SELECT id, code FROM warehouses WHERE code = ?", (code.strip(),))
+    if row is None:
+        raise NotFound(f"Unknown warehouse {code[:40]!r}")
+    return row
+
+
+def _item_ref(session, sku):
+    """(id, sku) of an item by SKU, or by any of its barcodes."""
+    if not sku or not isinstance(sku, str):
+        raise d.InputError("An item SKU is required")
+    sku = sku.strip()
+    row = sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,)) or sql.one(
+        session, "SELECT items.id, items.sku FROM items JOIN barcodes ON barcodes.item_id = items.id "
+        "WHERE barcodes.code = ?", (sku,))
+    if row is None:
+        raise NotFound(f"Unknown item {sku[:40]!r}")
+    return row
+
+
+def _bin_ref(session, warehouse, code):
+    if not isinstance(code, str) or not code.strip():
+        raise d.InputError("A bin code is required")
+    row = sql.one(session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND code = ?", (warehouse.id, code.strip()))
+    if row is None:
+        raise NotFound(f"Unknown bin {code[:40]!r} in warehouse {warehouse.code}")
+    return row
+
+
+def _bin_of_type_ref(session, warehouse, bin_type: str):
+    row = sql.one(session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND type = ? ORDER BY walk_order, id",
+                  (warehouse.id, bin_type))
+    if row is None:
+        raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
+    return row
+
+
 def bin_of_type(session, warehouse: Warehouse, bin_type: str) -> Bin:
     b = session.execute(
         select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == bin_type).order_by(Bin.walk_order, Bin.id)
@@ -92,100 +134,103 @@ def _insert(session, table):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+# The balance and bin reads and writes below are plain SQL (see sql.py): they run on
+# every scan. Rows the session had loaded before are expired after a write, so a
+# screen drawn afterwards reads the new numbers.
+
+_BALANCE_COLUMNS = ", ".join(d.BUCKETS)
+
+
+def _forget(session, *classes) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, classes):
+            session.expire(obj)
+
+
 def lock_balance(session, warehouse_id: int, item_id: int) -> d.Buckets:
     """The buckets of (warehouse, item), locked until commit; a new pair starts at zero."""
-    # populate_existing: the values must come from this locked read, not
-    # from an object the session loaded earlier.
-    q = (
-        select(Balance)
-        .where(Balance.warehouse_id == warehouse_id, Balance.item_id == item_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    row = session.execute(q).scalar_one_or_none()
+    read = f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE warehouse_id = ? AND item_id = ?" + sql.for_update(session)
+    row = sql.one(session, read, (warehouse_id, item_id))
     if row is None:
-        session.execute(
-            _insert(session, Balance.__table__)
-            .values(warehouse_id=warehouse_id, item_id=item_id, **{b: 0 for b in d.BUCKETS})
-            .on_conflict_do_nothing(index_elements=["warehouse_id", "item_id"])
+        sql.run(
+            session,
+            f"INSERT INTO balances (warehouse_id, item_id, {_BALANCE_COLUMNS}) VALUES (?, ?, 0, 0, 0, 0, 0, 0, 0, 0) "
+            "ON CONFLICT (warehouse_id, item_id) DO NOTHING",
+            (warehouse_id, item_id),
         )
-        row = session.execute(q).scalar_one()
-    return row.buckets()
+        row = sql.one(session, read, (warehouse_id, item_id))
+    return d.Buckets(*row)
 
 
 def add_to_balance(session, warehouse_id: int, item_id: int, deltas: d.Buckets) -> None:
     if not deltas:
         return
     # Relative update: the database adds, and its CHECKs refuse a negative.
-    values = {b: getattr(Balance, b) + getattr(deltas, b) for b in d.BUCKETS if getattr(deltas, b)}
-    session.execute(
-        update(Balance).where(Balance.warehouse_id == warehouse_id, Balance.item_id == item_id).values(**values)
+    changed = [b for b in d.BUCKETS if getattr(deltas, b)]
+    sql.run(
+        session,
+        "UPDATE balances SET " + ", ".join(f"{b} = {b} + ?" for b in changed) + " WHERE warehouse_id = ? AND item_id = ?",
+        (*(getattr(deltas, b) for b in changed), warehouse_id, item_id),
     )
+    _forget(session, Balance)
 
 
 def bin_held(session, bin_id: int, item_id: int, lot: str, condition: str) -> int:
-    q = (
-        select(BinStock.qty)
-        .where(
-            BinStock.bin_id == bin_id,
-            BinStock.item_id == item_id,
-            BinStock.lot == lot,
-            BinStock.condition == condition,
-        )
-        .with_for_update()
-    )
-    return session.execute(q).scalar_one_or_none() or 0
+    return sql.value(
+        session,
+        "SELECT qty FROM bin_stock WHERE bin_id = ? AND item_id = ? AND lot = ? AND condition = ?"
+        + sql.for_update(session),
+        (bin_id, item_id, lot, condition),
+    ) or 0
 
 
 def lots_in_bin(session, bin_id: int, item_id: int, condition: str) -> list[str]:
-    q = (
-        select(BinStock.lot)
-        .outerjoin(Lot, and_(Lot.item_id == BinStock.item_id, Lot.number == BinStock.lot))
-        .where(BinStock.bin_id == bin_id, BinStock.item_id == item_id, BinStock.condition == condition, BinStock.qty > 0)
-        .order_by(Lot.expiry.is_(None), Lot.expiry, BinStock.lot)
+    """The lots of an item in a bin, soonest expiry first."""
+    rows = sql.run(
+        session,
+        "SELECT bs.lot FROM bin_stock bs LEFT JOIN lots l ON l.item_id = bs.item_id AND l.number = bs.lot "
+        "WHERE bs.bin_id = ? AND bs.item_id = ? AND bs.condition = ? AND bs.qty > 0 "
+        "ORDER BY (l.expiry IS NULL), l.expiry, bs.lot",
+        (bin_id, item_id, condition),
     )
-    return list(session.execute(q).scalars())
+    return [r[0] for r in rows]
 
 
-def take_from_bin(session, bin_: Bin, item: Item, lot: str, condition: str, qty: int) -> None:
-    result = session.execute(
-        update(BinStock)
-        .where(
-            BinStock.bin_id == bin_.id,
-            BinStock.item_id == item.id,
-            BinStock.lot == lot,
-            BinStock.condition == condition,
-            BinStock.qty >= qty,
-        )
-        .values(qty=BinStock.qty - qty)
+def take_from_bin(session, bin_, item, lot: str, condition: str, qty: int) -> None:
+    """`bin_` and `item`: rows or objects with .id and .code / .sku."""
+    result = sql.run(
+        session,
+        "UPDATE bin_stock SET qty = qty - ? WHERE bin_id = ? AND item_id = ? AND lot = ? AND condition = ? AND qty >= ?",
+        (qty, bin_.id, item.id, lot, condition, qty),
     )
     if result.rowcount != 1:  # the guard: never below zero, lock or no lock
         raise d.BinShortage(bin_.code, item.sku, bin_held(session, bin_.id, item.id, lot, condition), qty, condition)
+    _forget(session, BinStock)
 
 
-def put_into_bin(session, bin_: Bin, item: Item, lot: str, condition: str, qty: int) -> None:
-    stmt = _insert(session, BinStock.__table__).values(
-        bin_id=bin_.id, item_id=item.id, lot=lot, condition=condition, qty=qty
+def put_into_bin(session, bin_, item, lot: str, condition: str, qty: int) -> None:
+    sql.run(
+        session,
+        "INSERT INTO bin_stock (bin_id, item_id, lot, condition, qty) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (bin_id, item_id, lot, condition) DO UPDATE SET qty = bin_stock.qty + excluded.qty",
+        (bin_.id, item.id, lot, condition, qty),
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["bin_id", "item_id", "lot", "condition"],
-        set_={"qty": BinStock.__table__.c.qty + stmt.excluded.qty},
-    )
-    session.execute(stmt)
+    _forget(session, BinStock)
 
 
-def ensure_lot(session, item: Item, number: str, expiry: date | None) -> None:
+def ensure_lot(session, item, number: str, expiry: date | None) -> None:
     if not number:
         return
-    lot = session.execute(select(Lot).where(Lot.item_id == item.id, Lot.number == number)).scalar_one_or_none()
-    if lot is None:
-        session.execute(
-            _insert(session, Lot.__table__)
-            .values(item_id=item.id, number=number, expiry=expiry)
-            .on_conflict_do_nothing(index_elements=["item_id", "number"])
+    found = sql.one(session, "SELECT id, expiry FROM lots WHERE item_id = ? AND number = ?", (item.id, number))
+    if found is None:
+        sql.run(
+            session,
+            "INSERT INTO lots (item_id, number, expiry) VALUES (?, ?, ?) ON CONFLICT (item_id, number) DO NOTHING",
+            (item.id, number, sql.day(session, expiry)),
         )
-    elif expiry and lot.expiry is None:
-        lot.expiry = expiry
+    elif expiry and found.expiry is None:
+        sql.run(session, "UPDATE lots SET expiry = ? WHERE id = ?", (sql.day(session, expiry), found.id))
+        _forget(session, Lot)
 
 
 def release_reservations(session, warehouse_id: int, item_id: int, qty: int) -> list[int]:
@@ -293,9 +338,9 @@ def movement_dict(m: Movement, warehouse_code: str, sku: str, bins: dict[int, st
 
 
 def _replayed(session, scan_id: str) -> MovementResult | None:
-    m = session.execute(select(Movement).where(Movement.scan_id == scan_id)).scalar_one_or_none()
-    if m is None:
+    if sql.value(session, "SELECT id FROM movements WHERE scan_id = ?", (scan_id,)) is None:
         return None
+    m = session.execute(select(Movement).where(Movement.scan_id == scan_id)).scalar_one()
     bins = {b.id: b.code for b in (m.from_bin, m.to_bin) if b is not None}
     return MovementResult(movement_dict(m, m.warehouse.code, m.item.sku, bins), m.after_buckets(), replayed=True)
 
@@ -358,35 +403,35 @@ def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> Movem
 
 
 def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, device) -> MovementResult:
-    wh = get_warehouse(session, cmd.warehouse)
-    item = get_item(session, cmd.sku)
+    wh = _warehouse_ref(session, cmd.warehouse)
+    item = _item_ref(session, cmd.sku)
     need_from, need_to = d.BIN_ROLES[kind]
     from_bin = to_bin = None
     if kind == d.Kind.ADJUST:
         code = cmd.to_bin or cmd.from_bin
         if not code:
             raise d.InputError("A count adjustment needs the counted bin (to_bin)")
-        from_bin = to_bin = get_bin(session, wh, code)
+        from_bin = to_bin = _bin_ref(session, wh, code)
     else:
         if need_from:
             if cmd.from_bin:
-                from_bin = get_bin(session, wh, cmd.from_bin)
+                from_bin = _bin_ref(session, wh, cmd.from_bin)
             elif kind in _DEFAULT_FROM:
-                from_bin = bin_of_type(session, wh, _DEFAULT_FROM[kind])
+                from_bin = _bin_of_type_ref(session, wh, _DEFAULT_FROM[kind])
             else:
                 raise d.InputError(f"A {kind.value} needs the bin to take the stock from (from_bin)")
         if need_to:
             if cmd.to_bin:
-                to_bin = get_bin(session, wh, cmd.to_bin)
+                to_bin = _bin_ref(session, wh, cmd.to_bin)
             elif kind in _DEFAULT_TO:
-                to_bin = bin_of_type(session, wh, _DEFAULT_TO[kind])
+                to_bin = _bin_of_type_ref(session, wh, _DEFAULT_TO[kind])
             elif kind in (d.Kind.DAMAGE, d.Kind.RESTORE):
                 to_bin = from_bin  # in place
             else:
                 raise d.InputError(f"A {kind.value} needs the bin to put the stock into (to_bin)")
     dest = None
     if kind == d.Kind.TRANSFER_SHIP:
-        dest = get_warehouse(session, cmd.dest_warehouse)
+        dest = _warehouse_ref(session, cmd.dest_warehouse)
         if dest.id == wh.id:
             raise d.InputError("A transfer goes to another warehouse")
 
@@ -446,30 +491,37 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     if decision.released.o:
         flagged = release_reservations(session, wh.id, item.id, decision.released.o)
 
-    m = Movement(
-        scan_id=scan_id,
-        kind=kind.value,
-        warehouse_id=wh.id,
-        item_id=item.id,
-        lot=lot,
-        qty=decision.qty,
-        from_bin_id=from_bin.id if decision.take else None,
-        from_condition=decision.take.condition.value if decision.take else None,
-        to_bin_id=to_bin.id if decision.put else None,
-        to_condition=decision.put.condition.value if decision.put else None,
-        dest_warehouse_id=dest.id if dest else None,
-        dest_d_a=decision.dest_deltas.a,
-        after=json.dumps(after.as_dict(upper=True)),
-        s_after=after.s,
-        doc_type=cmd.doc_type,
-        doc_id=cmd.doc_id,
-        reason=reason,
-        user_id=cmd.user_id,
-        device=device,
+    row = {
+        "scan_id": scan_id,
+        "kind": kind.value,
+        "warehouse_id": wh.id,
+        "item_id": item.id,
+        "lot": lot,
+        "qty": decision.qty,
+        "from_bin_id": from_bin.id if decision.take else None,
+        "from_condition": decision.take.condition.value if decision.take else None,
+        "to_bin_id": to_bin.id if decision.put else None,
+        "to_condition": decision.put.condition.value if decision.put else None,
+        "dest_warehouse_id": dest.id if dest else None,
+        "dest_d_a": decision.dest_deltas.a,
+        "after": json.dumps(after.as_dict(upper=True)),
+        "s_after": after.s,
+        "doc_type": cmd.doc_type,
+        "doc_id": cmd.doc_id,
+        "reason": reason,
+        "user_id": cmd.user_id,
+        "device": device,
         **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
-    )
-    session.add(m)
+        "created_at": utcnow(),
+    }
+    # What the caller added before this movement gets its ids and defaults now, as it would
+    # if the movement were an ORM row: code after a move relies on that.
     session.flush()
+    movement_id = sql.value(
+        session,
+        f"INSERT INTO movements ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) RETURNING id",
+        tuple(sql.stamp(session, v) if k == "created_at" else v for k, v in row.items()),
+    )
     add_to_balance(session, wh.id, item.id, decision.deltas)
     if dest is not None:
         add_to_balance(session, dest.id, item.id, decision.dest_deltas)
@@ -479,8 +531,8 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
         put_into_bin(session, to_bin, item, lot, decision.put.condition.value, decision.put.qty)
 
     bins = {b.id: b.code for b in (from_bin, to_bin) if b is not None}
-    result = MovementResult(movement_dict(m, wh.code, item.sku, bins), after.as_dict(upper=True), flagged_orders=flagged)
-    return result
+    m = Movement(id=movement_id, **row)  # not added to the session: the row is written above
+    return MovementResult(movement_dict(m, wh.code, item.sku, bins), after.as_dict(upper=True), flagged_orders=flagged)
 
 
 # --------------------------------------------------------------------------

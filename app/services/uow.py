@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..db_setup import WRITE
+from ..db_setup import WRITE, write_gate
 from ..extensions import db
 
 
@@ -23,22 +23,45 @@ class UnitOfWork:
         self.committed = False
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self.engine or db.engine, expire_on_commit=False, autoflush=False)
-        if self.write:
-            self.session.connection(execution_options=WRITE)
+        engine = self.engine or db.engine
+        self.session = Session(engine, expire_on_commit=False, autoflush=False)
+        self._gate = write_gate(engine) if self.write else None
+        if self._gate is not None:
+            self._gate.acquire()
+        try:
+            if self.write:
+                self.session.connection(execution_options=WRITE)
+        except BaseException:
+            self._open_gate()
+            raise
         return self
 
+    def _open_gate(self) -> None:
+        if self._gate is not None:
+            gate, self._gate = self._gate, None
+            gate.release()
+
     def commit(self) -> None:
-        self.session.commit()
-        self.committed = True
+        try:
+            self.session.commit()
+            self.committed = True
+        finally:
+            # Whatever runs after the commit (drawing the screen) reads; the next writer may go.
+            self._open_gate()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        try:
+            self.session.rollback()
+        finally:
+            self._open_gate()
 
     def __exit__(self, *exc) -> None:
-        if not self.committed:
-            self.session.rollback()
-        self.session.close()
+        try:
+            if not self.committed:
+                self.session.rollback()
+            self.session.close()
+        finally:
+            self._open_gate()
 
     @property
     def dialect(self) -> str:
