@@ -7,6 +7,7 @@ import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 WRITE = {"stock_write": True}
 
@@ -99,3 +100,21 @@ def write_gate(engine: Engine) -> WriteGate | None:
         if gate is None:
             gate = _gates[path] = WriteGate(path)
         return gate
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session, instance):
+    keep = session.info.get("keep_loaded")
+    if keep is not None:
+        keep.append(instance)
+
+
+def keep_loaded(session) -> None:
+    """Hold every row this session loads until it closes.
+
+    The session's identity map holds rows weakly: a row the code read and let
+    go (a task's bin, say) is read again by the next lookup. A scan's
+    session is short and loads a few dozen rows, so keeping them is cheap;
+    a session that streams a large result must not call this.
+    """
+    session.info.setdefault("keep_loaded", [])

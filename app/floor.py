@@ -9,6 +9,7 @@ from sqlalchemy import select
 from scanners import ScanError, clean_scan
 
 from .auth import current_warehouse
+from .db_setup import keep_loaded
 from .extensions import db
 from .models import Warehouse
 from .services import lookup as lookup_service
@@ -71,6 +72,7 @@ def lookup():
 @login_required
 def lookup_scan():
     """A scan from the handheld's queue (or a form without JavaScript): answered once per scan id."""
+    keep_loaded(db.session())  # the answer reads the same few rows more than once
     warehouse = current_warehouse()
     settings = scans.settings_for(warehouse)
     scan_id = scans.scan_id_from(request.form.get("scan_id"))

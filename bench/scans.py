@@ -373,9 +373,10 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
     async def measure():
         await asyncio.sleep(warmup)
         phase["measuring"] = True
-        cpu0, t0 = cpu_seconds(cpu_pids), time.monotonic()
+        cpu0, t0, own0 = cpu_seconds(cpu_pids), time.monotonic(), time.process_time()
         await asyncio.sleep(seconds)
         phase["measuring"] = False
+        counts["client_cpu"] = time.process_time() - own0
         return cpu_seconds(cpu_pids) - cpu0, time.monotonic() - t0
 
     runners = [asyncio.create_task(loop(h, i)) for i, h in enumerate(hands)]
@@ -383,7 +384,7 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
     await asyncio.gather(*runners)
     for h in hands:
         h._close()
-    return latencies, errors, counts["scans"], cpu, elapsed
+    return latencies, errors, counts["scans"], cpu, elapsed, counts["client_cpu"]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -430,7 +431,7 @@ def main(argv=None) -> int:
         if pg is not None:
             cpu_pids |= {int(open(os.path.join(pg.data, "postmaster.pid")).readline())}
         try:
-            latencies, errors, scans, cpu, elapsed = asyncio.run(
+            latencies, errors, scans, cpu, elapsed, client_cpu = asyncio.run(
                 run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -455,6 +456,8 @@ def main(argv=None) -> int:
             "error_kinds": errors,
             "server_cpu_s": round(cpu, 2),
             "server_cpu_ms_per_scan": round(cpu / scans * 1000, 2) if scans else None,
+            # The simulated handhelds share the machine's two cores with the server.
+            "client_cpu_ms_per_scan": round(client_cpu / scans * 1000, 2) if scans else None,
             "check_ledger": check.stdout.strip().splitlines()[-1] if check.stdout.strip() else check.stderr[-200:],
         }
         print(json.dumps(summary))

@@ -72,6 +72,16 @@ def find(session, scan_id: str):
     return sql.one(session, f"SELECT id, {', '.join(_LOG_COLUMNS)} FROM scan_log WHERE scan_id = ?", (scan_id,))
 
 
+def log(session, on_conflict: str = "", **values):
+    """Insert one scan log row in the session's transaction; returns its id (None if it was there: `on_conflict`)."""
+    return sql.value(
+        session,
+        f"INSERT INTO scan_log ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join('?' * len(_LOG_COLUMNS))}) "
+        + (f"ON CONFLICT (scan_id) {on_conflict} " if on_conflict else "") + "RETURNING id",
+        tuple(sql.stamp(session, values.get(c)) if c == "received_at" else values.get(c) for c in _LOG_COLUMNS),
+    )
+
+
 def record(session, **fields) -> tuple[ScanLog, bool]:
     """Store a scan once. Returns (the row, whether it is new); a resent scan returns the first row.
 
@@ -87,12 +97,7 @@ def record(session, **fields) -> tuple[ScanLog, bool]:
     values["message"] = (values.get("message") or "")[:300]
     values["device"] = (values.get("device") or "")[:80]
     with UnitOfWork() as uow:
-        row_id = sql.value(
-            uow.session,
-            f"INSERT INTO scan_log ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join('?' * len(_LOG_COLUMNS))}) "
-            "ON CONFLICT (scan_id) DO NOTHING RETURNING id",
-            tuple(sql.stamp(uow.session, values[c]) if c == "received_at" else values[c] for c in _LOG_COLUMNS),
-        )
+        row_id = log(uow.session, on_conflict="DO NOTHING", **values)
         if row_id is None:  # sent before (or at the same moment by a resend): the first answer stands
             prior = dict(find(uow.session, values["scan_id"])._mapping)
             prior["received_at"] = sql.as_datetime(prior["received_at"])

@@ -29,6 +29,7 @@ from ..models import (
     Warehouse,
     utcnow,
 )
+from . import scans, sql
 from .lookup import find_barcode
 from .stock import MovementCommand, apply_in
 from .uow import UnitOfWork
@@ -231,7 +232,7 @@ def handle(task_id: int, inp: ScanInput, rules: Rules, then=None):
     runs after the commit in the same session, so a screen drawn there shows
     the task exactly as this scan left it, from objects already loaded.
     """
-    with UnitOfWork() as uow:
+    with UnitOfWork(keep=True) as uow:
         s = uow.session
         task = s.get(Task, task_id, with_for_update=True)
         if task is None:
@@ -271,15 +272,11 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
         s.expire_all()
         outcome = Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
     task.updated_by = inp.user_id
-    task.updated_at = utcnow()
-    s.add(
-        ScanLog(
-            scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
-            task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
-            message=outcome.message[:300], device=inp.device[:80],
-        )
-    )
+    task.updated_at = now = utcnow()
     try:
+        scans.log(s, scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
+                  task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
+                  message=outcome.message[:300], device=inp.device[:80], received_at=now)
         uow.commit()
     except IntegrityError:
         uow.rollback()
@@ -305,12 +302,13 @@ def open_tasks(session, warehouse: Warehouse, kind: str | None = None) -> list[T
     return list(session.execute(q.order_by(Task.updated_at.desc())).scalars())
 
 
-def scans_of(session, task: Task, limit: int = 10) -> list[ScanLog]:
-    return list(
-        session.execute(
-            select(ScanLog).where(ScanLog.task_id == task.id).order_by(ScanLog.id.desc()).limit(limit)
-        ).scalars()
-    )
+def scans_of(session, task: Task, limit: int = 10) -> list:
+    """The task's last scans, newest first: rows with scan_id, text, outcome and message."""
+    return sql.run(
+        session,
+        "SELECT id, scan_id, text, kind, outcome, message FROM scan_log WHERE task_id = ? ORDER BY id DESC LIMIT ?",
+        (task.id, limit),
+    ).all()
 
 
 def open_exceptions(session, warehouse: Warehouse) -> list[FloorException]:

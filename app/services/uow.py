@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..db_setup import WRITE, write_gate
+from ..db_setup import WRITE, keep_loaded, write_gate
 from ..extensions import db
 
 
@@ -16,15 +16,18 @@ class UnitOfWork:
     SQLite it begins with BEGIN IMMEDIATE: the write lock comes first.
     """
 
-    def __init__(self, engine=None, write: bool = True):
+    def __init__(self, engine=None, write: bool = True, keep: bool = False):
         self.engine = engine
         self.write = write
+        self.keep = keep  # hold what it loads (see db_setup.keep_loaded); not for sessions that stream
         self.session: Session | None = None
         self.committed = False
 
     def __enter__(self) -> UnitOfWork:
         engine = self.engine or db.engine
         self.session = Session(engine, expire_on_commit=False, autoflush=False)
+        if self.keep:
+            keep_loaded(self.session)
         self._gate = write_gate(engine) if self.write else None
         if self._gate is not None:
             self._gate.acquire()
