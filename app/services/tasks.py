@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from scanners import Rules, Scan, ScanError, clean_scan, parse
@@ -238,7 +238,20 @@ def handle(task_id: int, inp: ScanInput, rules: Rules, then=None):
         if task is None:
             raise TaskError(f"There is no task {task_id}")
         outcome = _apply(uow, task, inp, rules)
-        return then(task, outcome) if then is not None else outcome
+        if then is None:
+            return outcome
+        _expire_relations(s)
+        return then(task, outcome)
+
+
+def _expire_relations(session) -> None:
+    """Let relations load again after the scan: its rows stay, but a collection loaded
+    before the scan added to it by key (a new task line, say) would miss the new row."""
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        loaded = [rel.key for rel in state.mapper.relationships if rel.key not in state.unloaded]
+        if loaded:
+            session.expire(obj, loaded)
 
 
 def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome:

@@ -466,6 +466,8 @@ def test_damage_tagging_books_unsellable_in_place_or_in_quarantine(operator):
     tap(operator, tid, "reason:wet")
     r = scan(operator, tid, ean_for(1))
     assert "Damaged 1 × Test item 1 (Wet) in A-01 (stays in the bin)" in r.text
+    # The answer to the scan already lists the tag it made, and offers its photo.
+    assert 'class="sku">SKU-1<' in r.text and "data-photo-input" in r.text
     tap(operator, tid, "quarantine")
     scan(operator, tid, ean_for(1), qty="2")
     assert buckets("SKU-1") == {**buckets("SKU-1"), "I": 5, "S": 2, "U": 3}
