@@ -1,7 +1,7 @@
 """Many handhelds scanning at once, against a real server: scans/s, latency, server CPU per scan.
 
     python bench/scans.py [--handhelds 32] [--seconds 20] [--db sqlite|postgres] [--workers 4]
-                          [--threads N] [--warmup 3] [--url http://host:port --users-from-setup]
+                          [--threads N] [--warmup 3] [--pace SECONDS] [--keep]
 
 By default it does what `make run` does on a fresh machine: a new database
 (an SQLite file, or a throwaway PostgreSQL server with --db postgres) with the
@@ -19,6 +19,12 @@ scan id, the CSRF token and HX-Request: true; the answer is the HTML partial
 the page swaps in). A handheld waits for each answer before its next scan, as
 the page's ordered queue does. Any answer other than 200 is an error.
 
+By default each handheld sends its next scan as soon as the answer is in: the
+most the server can take. --pace 2 has each one scan every 2 seconds on
+average (spread at random between half and one and a half times that), as an
+operator on the floor does, to show the latency a site of that many handhelds
+sees.
+
 Prints one JSON summary. Server CPU is the user+system time of gunicorn and
 its workers (and PostgreSQL's processes with --db postgres) over the measured
 seconds, divided by the scans answered.
@@ -30,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -337,7 +344,8 @@ class Handheld:
         return self.tasks[what] + "/scan", p["ean"]
 
 
-async def run_load(host: str, port: int, plans: list[dict], seconds: float, warmup: float, cpu_pids: set[int]):
+async def run_load(host: str, port: int, plans: list[dict], seconds: float, warmup: float, cpu_pids: set[int],
+                   pace: float = 0.0):
     hands = [Handheld(host, port, p) for p in plans]
     await asyncio.gather(*(h.sign_in() for h in hands))
     await asyncio.gather(*(h.open_tasks() for h in hands))
@@ -349,6 +357,9 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
 
     async def loop(h: Handheld, offset: int):
         n = offset
+        rng = random.Random(offset)
+        if pace:
+            await asyncio.sleep(rng.uniform(0, pace))  # handhelds do not all scan on the same tick
         while time.monotonic() < stop_at:
             path, code = h.step(CYCLE[n % len(CYCLE)])
             n += 1
@@ -360,6 +371,8 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
             took = time.perf_counter() - t0
             if path == h.tasks.get("pick"):
                 h.follow(body)
+            if pace:
+                await asyncio.sleep(max(0.0, rng.uniform(0.5 * pace, 1.5 * pace) - took))
             if not phase["measuring"]:
                 continue
             counts["scans"] += 1
@@ -402,12 +415,16 @@ def main(argv=None) -> int:
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: as make run)")
     ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: as make run)")
+    ap.add_argument("--pace", type=float, default=0.0,
+                    help="seconds between one handheld's scans, on average (default 0: as fast as answers come)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server log)")
     args = ap.parse_args(argv)
     if not 1 <= args.handhelds <= 250:
         ap.error("--handhelds is 1 to 250")
     if not 1 <= args.seconds <= 600:
         ap.error("--seconds is 1 to 600: the bench is bounded")
+    if not 0 <= args.pace <= 60:
+        ap.error("--pace is 0 to 60 seconds")
     workers = args.workers or int(os.environ.get("WORKERS", "4"))
 
     tmp = Path(tempfile.mkdtemp(prefix="wh-bench-"))
@@ -432,7 +449,7 @@ def main(argv=None) -> int:
             cpu_pids |= {int(open(os.path.join(pg.data, "postmaster.pid")).readline())}
         try:
             latencies, errors, scans, cpu, elapsed, client_cpu = asyncio.run(
-                run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids))
+                run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids, args.pace))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
@@ -444,6 +461,7 @@ def main(argv=None) -> int:
             "handhelds": args.handhelds,
             "workers": workers,
             "threads": args.threads or 1,
+            "pace_s": args.pace,
             "seconds": round(elapsed, 2),
             "scans": scans,
             "scans_per_s": round(scans / elapsed, 1),
