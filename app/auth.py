@@ -19,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, delete, inspect, select
 from wtforms import PasswordField, StringField
@@ -33,6 +33,24 @@ bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
+
+SIGNED_OUT = "You are signed out. Sign in again: scans waiting on this handheld are kept and sent then."
+
+
+@login_manager.unauthorized_handler
+def _signed_out():
+    """No session: a page goes to the sign-in screen; a scan or a fragment is told so.
+
+    A scan queue that followed a redirect would take the sign-in page for the
+    scan's answer and drop the scan; a 401 keeps it queued until the operator
+    signs in again.
+    """
+    from .errors import error_response, wants_json
+
+    if request.headers.get("HX-Request") == "true" or wants_json():
+        return error_response(401, SIGNED_OUT, "signed_out")
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 class SignedIn(UserMixin):

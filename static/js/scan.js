@@ -11,6 +11,11 @@
 // other scans) is kept in a second store, "to resolve", and listed above the
 // field until the operator has seen it: a scan that no longer fits is never
 // lost behind the answers to the scans that followed it.
+//
+// A scan answered 401 (the session ended: signed out on another screen, the
+// account paused) was not taken: it stays first in the queue, the notice
+// offers a sign-in that comes back to this page, and the queue goes on from
+// there.
 (function () {
   "use strict";
 
@@ -85,6 +90,7 @@
     this.problemBox = document.querySelector("[data-scan-problems]");
     this.store = new Store();
     this.sending = false;
+    this.signedOut = false;
     this.retryMs = 0;
     this.timer = null;
     this.items = [];
@@ -134,6 +140,9 @@
     var extra = fields || extras();
     var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now(), extra: extra,
                  screen: document.title };
+    // Read while the connection is down, it waits: an error in its answer is listed, not only buzzed,
+    // however soon the connection comes back.
+    if (this.offline() || this.signedOut) scan.late = true;
     var self = this;
     this.saving = this.keep(scan);
     this.show();
@@ -147,12 +156,24 @@
 
   Queue.prototype.show = function () {
     var waiting = this.items.length;
+    var scans = waiting + " scan" + (waiting === 1 ? "" : "s");
     if (this.state) {
       this.state.hidden = waiting <= 0;
-      this.state.classList.toggle("offline", this.offline());
-      this.state.textContent = this.offline()
-        ? "Offline — " + waiting + " scan" + (waiting === 1 ? "" : "s") + " kept, sent when the connection is back"
-        : waiting + " scan" + (waiting === 1 ? "" : "s") + " waiting";
+      this.state.classList.toggle("offline", this.offline() || this.signedOut);
+      if (this.signedOut && waiting) {
+        this.state.textContent = "Signed out — " + scans + " kept, sent once you sign in again ";
+        var link = document.createElement("a");
+        link.className = "button";
+        link.setAttribute("data-sign-in", "");
+        link.href = (this.form.getAttribute("data-login") || "/login") + "?next=" +
+          encodeURIComponent(window.location.pathname + window.location.search);
+        link.textContent = "Sign in";
+        this.state.appendChild(link);
+      } else {
+        this.state.textContent = this.offline()
+          ? "Offline — " + scans + " kept, sent when the connection is back"
+          : scans + " waiting";
+      }
     }
     document.documentElement.setAttribute("data-scans-waiting", String(waiting));
     document.documentElement.setAttribute("data-problem-count", String(this.problems.length));
@@ -222,9 +243,17 @@
       headers: { "HX-Request": "true", "X-Scan-Id": scan.id, "X-CSRFToken": csrfToken(self.form) }
     }).then(function (response) {
       if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+      if (response.status === 401 || (response.redirected && /\/login$/.test(new URL(response.url).pathname))) {
+        // The session ended (signed out elsewhere, account paused, cookie gone): this is no answer
+        // to the scan. It stays first in the queue until the operator has signed in again.
+        var signedOut = new Error("signed out");
+        signedOut.signedOut = true;
+        throw signedOut;
+      }
       var next = response.headers.get("HX-Redirect");
       return response.text().then(function (html) { return { status: response.status, html: html, redirect: next }; });
     }).then(function (answer) {
+      self.signedOut = false;
       self.items.shift();
       var removed = scan.seq !== undefined ? self.store.remove("scans", scan.seq) : Promise.resolve();
       self.retryMs = 0;
@@ -254,10 +283,18 @@
       if (!here) window.floorFeedback && window.floorFeedback(verdict, "Earlier scan sent");
       self.show();
       self.pump();
-    })["catch"](function () {
-      // Kept, in place, and tried again: a scan is never dropped for a bad connection.
+    })["catch"](function (err) {
+      // Kept, in place, and tried again: a scan is never dropped for a bad connection or a lost session.
       self.items.forEach(function (s) { s.late = true; });
       self.sending = false;
+      if (err && err.signedOut) {
+        if (!self.signedOut) window.floorFeedback && window.floorFeedback("error", "Signed out: sign in again");
+        self.signedOut = true;
+        self.show();
+        clearTimeout(self.timer);
+        self.timer = setTimeout(function () { self.pump(); }, 10000);  // a sign-in in another tab counts too
+        return;
+      }
       self.retryMs = Math.min((self.retryMs || 500) * 2, 10000);
       self.show();
       clearTimeout(self.timer);

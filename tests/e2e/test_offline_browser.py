@@ -177,3 +177,48 @@ def test_offline_scans_that_no_longer_fit_are_listed_for_the_operator_until_seen
     page.locator("[data-scan-problems]").get_by_role("button", name="Seen").tap()
     expect(page.locator("[data-scan-problems]")).to_be_hidden()
     ledger_is_ok(app)
+
+
+def test_scans_waiting_when_the_session_ended_are_kept_until_the_operator_signs_in_again(app, live_server, page,
+                                                                                          context, api):
+    start_receiving(page, live_server)
+    code = unit_code("HEX-0003")
+    before = api("HEX-0003")["in"].get("DOCK-01", 0)
+    task_url = page.url
+
+    context.set_offline(True)
+    wedge(page, code, wait=False)
+    wedge(page, code, wait=False)
+    expect(waiting(page)).to_have_attribute("data-scans-waiting", "2")
+    # While the handheld is out of reach its session ends (signed out on another screen, say).
+    context.clear_cookies()
+    context.set_offline(False)
+
+    state = page.locator("[data-queue-state]")
+    expect(state).to_contain_text("Signed out — 2 scans kept", timeout=20_000)
+    expect(waiting(page)).to_have_attribute("data-scans-waiting", "2")
+    # The sign-in page was not taken for the scans' answer: the task stays on screen, nothing booked.
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    assert api("HEX-0003")["in"].get("DOCK-01", 0) == before
+    ids = page.evaluate("""() => new Promise(done => {
+        const req = indexedDB.open('floor');
+        req.onsuccess = () => {
+            const all = req.result.transaction('scans').objectStore('scans').getAll();
+            all.onsuccess = () => done(all.result.map(s => s.id));
+        };
+    })""")
+    assert len(ids) == 2 and movements_of(ids) == 0
+
+    sign_in_button = state.get_by_role("link", name="Sign in")
+    box = sign_in_button.bounding_box()
+    assert box["height"] >= 44  # a glove can hit it
+    sign_in_button.tap()
+    page.fill("input[name=username]", "picker")
+    page.fill("input[name=password]", "picker")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(task_url)  # back to the task, where the queue goes on
+    expect(waiting(page)).to_have_attribute("data-scans-waiting", "0", timeout=20_000)
+    assert api("HEX-0003")["in"].get("DOCK-01", 0) == before + 2
+    assert movements_of(ids) == 2
+    assert page.locator("[data-scan-problems]").is_hidden()
+    ledger_is_ok(app)

@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
 from app.extensions import db
-from app.models import SignInFailure, User
+from app.models import ScanLog, SignInFailure, User
 from tests.builders import make_site, make_token, make_user
 
 # What a floor operator uses. Every other endpoint is for supervisors (or admins) and must say 403.
@@ -61,6 +61,28 @@ def test_nothing_but_sign_in_and_static_files_answers_without_a_session_or_token
             assert r.get_json()["error"]["code"] == "unauthorized"
         else:
             assert r.status_code == 302 and "/login" in r.headers["Location"], (endpoint, method, r.status_code)
+            # What a handheld's scan queue or htmx sends is told it is signed out, not redirected:
+            # a followed redirect would hand the sign-in page back as the scan's answer.
+            r = _call(client, method, url, headers={"HX-Request": "true"})
+            assert r.status_code == 401, (endpoint, method, r.status_code)
+            assert "signed out" in r.get_data(as_text=True), (endpoint, method)
+
+
+def test_a_scan_sent_after_the_session_ended_is_refused_with_401_and_changes_nothing(app, client):
+    make_site()
+    r = client.post("/lookup", data={"code": "HEX-0001", "scan_id": "a" * 32}, headers={"HX-Request": "true"})
+    assert r.status_code == 401
+    assert "Sign in again" in r.get_data(as_text=True)
+    assert "Location" not in r.headers and "HX-Redirect" not in r.headers
+    assert db.session.execute(select(func.count()).select_from(ScanLog)).scalar() == 0
+    r = client.post("/scan/decode", data={}, headers={"Accept": "application/json"})
+    assert r.status_code == 401
+    assert r.get_json()["error"]["code"] == "signed_out"
+    # A page without htmx (a form without JavaScript) still goes to the sign-in screen, and back.
+    r = client.get("/tasks/7")
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("/login?next=")
+    assert "%2Ftasks%2F7" in r.headers["Location"]
 
 
 def test_an_operator_reaches_no_supervisor_or_admin_screen_or_action(app, client):
