@@ -142,6 +142,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
             response.cache_control.immutable = True  # not even a revalidation on reload
+        if request.endpoint == "static" and request.path == "/static/sw.js":
+            # The offline copies serve the whole site, so the worker's scope is the whole site.
+            response.headers["Service-Worker-Allowed"] = "/"
+            response.cache_control.no_cache = True
         return security_headers(response)
 
     @app.teardown_request

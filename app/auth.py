@@ -172,8 +172,10 @@ def _forget_failures(username: str) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    # In this order: logout_user() marks the remember-me cookie for deletion in the session,
+    # and clearing the session after it would keep that cookie, and the operator signed in.
     session.clear()
+    logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))
 

@@ -3,6 +3,12 @@
 (function () {
   "use strict";
 
+  // Screens opened here open again with no network (static/sw.js). Browsers allow a
+  // service worker only on HTTPS or this machine itself: `HTTPS=1 make run` on the LAN.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/static/sw.js", { scope: "/" })["catch"](function () { /* pages work without it */ });
+  }
+
   function scanField() { return document.querySelector("[data-scan-field]"); }
 
   function refocus() {

@@ -2,9 +2,13 @@
 out in order when the network is back, are applied once each, and those that no longer fit are
 listed for the operator instead of being lost behind later answers."""
 
+import re
+import threading
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Movement, ScanLog, Task, User
@@ -222,3 +226,78 @@ def test_scans_waiting_when_the_session_ended_are_kept_until_the_operator_signs_
     assert movements_of(ids) == 2
     assert page.locator("[data-scan-problems]").is_hidden()
     ledger_is_ok(app)
+
+
+class _Server:
+    """A server that can go away and come back on the same address, as a site's does in a Wi-Fi dead spot."""
+
+    def __init__(self, app):
+        self.app, self.server = app, None
+        self.port = 0
+        self.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def test_a_screen_reloaded_with_no_server_at_all_opens_from_the_handhelds_copy_and_keeps_scanning(app, page, api):
+    server = _Server(app)
+    try:
+        start_receiving(page, server.url)
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+        page.reload()  # opened under the service worker: this copy is kept
+        expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+        expect(page.locator("body")).not_to_have_attribute("data-offline-copy", re.compile(".*"))
+        code = unit_code("HEX-0003")
+        before = api("HEX-0003")["in"].get("DOCK-01", 0)
+
+        server.stop()
+        page.reload()
+        # Not the browser's "No internet" page: the task, marked as a copy, with its scan field.
+        expect(page.locator("body")).to_have_attribute("data-offline-copy", re.compile(r"^\d\d:\d\d$"))
+        expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+        wedge(page, code, wait=False)
+        wedge(page, code, wait=False)
+        expect(waiting(page)).to_have_attribute("data-scans-waiting", "2")
+        expect(page.locator("[data-queue-state]")).to_contain_text("Offline — 2 scans kept")
+        assert api("HEX-0003")["in"].get("DOCK-01", 0) == before
+
+        # A screen never opened on this handheld says so, instead of the browser's error page.
+        other = page.context.new_page()
+        response = other.goto(server.url + "/tasks/putaway")
+        assert response.status == 503
+        expect(other.locator("h1")).to_have_text("No connection")
+        other.close()
+
+        server.start()
+        expect(waiting(page)).to_have_attribute("data-scans-waiting", "0", timeout=30_000)
+        assert api("HEX-0003")["in"].get("DOCK-01", 0) == before + 2
+        assert page.locator("[data-scan-problems]").is_hidden()
+        ledger_is_ok(app)
+    finally:
+        server.stop()
+
+
+def test_signing_out_forgets_the_screens_kept_for_offline_use(app, page):
+    server = _Server(app)
+    try:
+        start_receiving(page, server.url)
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+        page.reload()
+        kept = "() => caches.open('floor-pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
+        expect_kept = page.evaluate(kept)
+        assert any(p.startswith("/tasks/") for p in expect_kept), expect_kept
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("input[name=username]")).to_be_visible()
+        page.wait_for_function(f"({kept})().then(k => k.length === 0)")
+    finally:
+        server.stop()

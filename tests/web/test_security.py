@@ -196,6 +196,19 @@ def test_session_cookies_are_http_only_and_same_site(app, client):
         assert "Secure" not in cookies[name]  # plain HTTP on the LAN would lose it
 
 
+def test_signing_out_ends_the_session_and_the_remember_me_cookie_too(app, client):
+    make_user("picker", "pick-pw")
+    _sign_in(client, "picker", "pick-pw")
+    assert client.get("/tasks/").status_code == 200
+    r = client.post("/logout")
+    assert r.status_code == 302
+    gone = _cookie_flags(r)["remember_token"]
+    assert "Expires=Thu, 01 Jan 1970" in gone or "Max-Age=0" in gone, gone
+    # Neither the session nor a remembered sign-in lets the next person in.
+    assert client.get("/tasks/").status_code == 302
+    assert client.get("/login").status_code == 200
+
+
 def test_under_https_the_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("HTTPS", "1")
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
