@@ -140,7 +140,12 @@ def _gs1(raw: str) -> Scan:
             raise ScanError(f"This GS1 code cannot be read: {exc}") from None
         elements = message.element_strings
     else:
-        result = biip.parse(raw)
+        try:
+            result = biip.parse(raw)
+        except biip.ParseError:
+            # A broken symbology identifier ("]" and a control character) fails before any reading.
+            raise ScanError("This scan starts with “]” but no scanner symbology follows it. Scan it again, "
+                            "or check the scanner on the set-up screen.") from None
         source = result.gs1_digital_link_uri or result.gs1_message
         if source is None:
             error = result.gs1_digital_link_uri_error or result.gs1_message_error or "not a GS1 code"

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from scanners import GS, Rules, ScanError, parse
@@ -82,6 +82,7 @@ def test_a_broken_site_pattern_is_refused_with_a_message():
         ("\x00\x07\x1b", "Nothing was scanned"),
         ("x" * 4000, "4000 characters"),
         ("]C1991234", "names neither an item"),
+        ("]\x1d0", "no scanner symbology follows it"),
     ],
 )
 def test_bad_scans_are_refused_with_a_message_the_operator_can_act_on(text, message):
@@ -90,6 +91,7 @@ def test_bad_scans_are_refused_with_a_message_the_operator_can_act_on(text, mess
 
 
 @given(st.text(max_size=300))
+@example("]\x1d0")  # a symbology identifier with a control character where its letter goes
 def test_any_text_either_parses_or_is_refused_with_a_scan_error(text):
     try:
         scan = parse(text)
