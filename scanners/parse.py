@@ -169,6 +169,8 @@ def _gs1(raw: str) -> Scan:
         elif ai == "21":
             scan.serial = e.value
         elif ai in ("30", "37"):
+            if not (e.value.isascii() and e.value.isdigit()):
+                raise ScanError(f"This GS1 code has a count that is not a number: ({ai}) {e.value or 'empty'}.")
             scan.count = int(e.value)
         elif ai == "00":
             scan.sscc = e.value

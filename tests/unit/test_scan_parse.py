@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scanners import GS, Rules, ScanError, parse
@@ -83,6 +83,7 @@ def test_a_broken_site_pattern_is_refused_with_a_message():
         ("x" * 4000, "4000 characters"),
         ("]C1991234", "names neither an item"),
         ("]\x1d0", "no scanner symbology follows it"),
+        ("]C130", r"count that is not a number: \(30\) empty"),
     ],
 )
 def test_bad_scans_are_refused_with_a_message_the_operator_can_act_on(text, message):
@@ -90,8 +91,17 @@ def test_bad_scans_are_refused_with_a_message_the_operator_can_act_on(text, mess
         parse(text)
 
 
-@given(st.text(max_size=300))
+# Plain random text seldom looks like a GS1 code; these start like one and then go wrong.
+GS1_LIKE = st.tuples(
+    st.sampled_from(["]C1", "]e0", "]d2", "]Q3", "]", "(01)", "(00)", "https://id.example/01/", ""]),
+    st.text(alphabet="0123456789()\x1d ABC/", max_size=60),
+).map("".join)
+
+
+@given(st.one_of(st.text(max_size=300), GS1_LIKE))
+@settings(max_examples=500)
 @example("]\x1d0")  # a symbology identifier with a control character where its letter goes
+@example("]C130")  # a count (30) with no digits
 def test_any_text_either_parses_or_is_refused_with_a_scan_error(text):
     try:
         scan = parse(text)

@@ -61,7 +61,7 @@ CODES = st.one_of(
     st.text(max_size=300),
     st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
     st.sampled_from(["A-01", "DOCK", "QUAR", ean_for(1), gtin.case_gtin(ean_for(2)), "PO-2026-0001", "SO-000001",
-                     "CC-000001", "TR-000001", "LP00000001", "BADGE:op", "]C10104006381333931\x1d10L1", "]\x1d0",
+                     "CC-000001", "TR-000001", "LP00000001", "BADGE:op", "]C10104006381333931\x1d10L1", "]\x1d0", "]C130",
                      "]C1" + "01" + gtin.to_gtin14(ean_for(1)) + "17991399", "\x00", "%s%n", "<script>", "' OR 1=1 --"]),
 )
 
