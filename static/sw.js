@@ -73,7 +73,9 @@ function asset(request, url) {
 function page(request) {
   return fetch(request).then(function (response) {
     var type = response.headers.get("Content-Type") || "";
-    if (response.ok && !response.redirected && type.indexOf("text/html") === 0) {
+    if (response.redirected && new URL(response.url).pathname === "/login") {
+      caches["delete"](PAGES);  // the session ended: whoever signs in next starts with no copies
+    } else if (response.ok && !response.redirected && type.indexOf("text/html") === 0) {
       keep(request.url, response.clone());
     }
     return response;

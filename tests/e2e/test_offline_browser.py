@@ -294,9 +294,19 @@ def test_signing_out_forgets_the_screens_kept_for_offline_use(app, page):
         page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
         page.reload()
         kept = "() => caches.open('floor-pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))"
-        expect_kept = page.evaluate(kept)
-        assert any(p.startswith("/tasks/") for p in expect_kept), expect_kept
+        paths = page.evaluate(kept)
+        assert any(p.startswith("/tasks/") for p in paths), paths
         page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("input[name=username]")).to_be_visible()
+        page.wait_for_function(f"({kept})().then(k => k.length === 0)")
+
+        # A session that ends on its own (cookies gone) forgets them too, at the next screen opened.
+        start_receiving(page, server.url)
+        task_url = page.url
+        page.reload()
+        page.wait_for_function(f"({kept})().then(k => k.length > 0)")
+        page.context.clear_cookies()
+        page.goto(task_url)
         expect(page.locator("input[name=username]")).to_be_visible()
         page.wait_for_function(f"({kept})().then(k => k.length === 0)")
     finally:
