@@ -249,7 +249,8 @@ class _Server:
             self.server = None
 
 
-def test_a_screen_reloaded_with_no_server_at_all_opens_from_the_handhelds_copy_and_keeps_scanning(app, page, api):
+def test_a_screen_reloaded_with_no_server_at_all_opens_from_the_handhelds_copy_and_keeps_scanning(app, page, api,
+                                                                                                    shot):
     server = _Server(app)
     try:
         start_receiving(page, server.url)
@@ -269,6 +270,18 @@ def test_a_screen_reloaded_with_no_server_at_all_opens_from_the_handhelds_copy_a
         wedge(page, code, wait=False)
         expect(waiting(page)).to_have_attribute("data-scans-waiting", "2")
         expect(page.locator("[data-queue-state]")).to_contain_text("Offline — 2 scans kept")
+        # Neither the band nor the queue's notice pushes the step or the scan field off a handheld's
+        # screen, or covers them.
+        for what in ("#task-panel .step", "#scan"):
+            box = page.locator(what).bounding_box()
+            assert box["y"] + box["height"] <= 640, (what, box)
+            on_top = page.evaluate("""(sel) => {
+                const el = document.querySelector(sel), r = el.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                return el === hit || el.contains(hit);
+            }""", what)
+            assert on_top, f"{what} is covered"
+        shot(page, "offline-copy", full_page=False)
         assert api("HEX-0003")["in"].get("DOCK-01", 0) == before
 
         # A screen never opened on this handheld says so, instead of the browser's error page.
