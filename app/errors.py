@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +35,11 @@ def error_response(status: int, message: str, code: str | None = None):
 def register_errors(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return error_response(400, "The form expired. Reload the page and try again.", "csrf")
+        response, status = error_response(400, "The form expired. Reload the page and try again.", "csrf")
+        response = make_response(response, status)
+        # The handheld's scan queue keeps a scan refused for this and asks for a reload.
+        response.headers["X-Floor-Error"] = "csrf"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(e):

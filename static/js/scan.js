@@ -90,7 +90,7 @@
     this.problemBox = document.querySelector("[data-scan-problems]");
     this.store = new Store();
     this.sending = false;
-    this.signedOut = false;
+    this.held = "";  // "signed-out" or "stale": the server cannot take scans until the operator acts
     this.retryMs = 0;
     this.timer = null;
     this.items = [];
@@ -142,7 +142,7 @@
                  screen: document.title };
     // Read while the connection is down, it waits: an error in its answer is listed, not only buzzed,
     // however soon the connection comes back.
-    if (this.offline() || this.signedOut) scan.late = true;
+    if (this.offline() || this.held) scan.late = true;
     var self = this;
     this.saving = this.keep(scan);
     this.show();
@@ -159,15 +159,20 @@
     var scans = waiting + " scan" + (waiting === 1 ? "" : "s");
     if (this.state) {
       this.state.hidden = waiting <= 0;
-      this.state.classList.toggle("offline", this.offline() || this.signedOut);
-      if (this.signedOut && waiting) {
-        this.state.textContent = "Signed out — " + scans + " kept, sent once you sign in again ";
+      this.state.classList.toggle("offline", this.offline() || !!this.held);
+      if (this.held && waiting) {
+        var here = window.location.pathname + window.location.search;
         var link = document.createElement("a");
         link.className = "button";
-        link.setAttribute("data-sign-in", "");
-        link.href = (this.form.getAttribute("data-login") || "/login") + "?next=" +
-          encodeURIComponent(window.location.pathname + window.location.search);
-        link.textContent = "Sign in";
+        if (this.held === "signed-out") {
+          this.state.textContent = "Signed out — " + scans + " kept, sent once you sign in again ";
+          link.href = (this.form.getAttribute("data-login") || "/login") + "?next=" + encodeURIComponent(here);
+          link.textContent = "Sign in";
+        } else {
+          this.state.textContent = "This screen is out of date — " + scans + " kept, sent once it is reloaded ";
+          link.href = here;
+          link.textContent = "Reload";
+        }
         this.state.appendChild(link);
       } else {
         this.state.textContent = this.offline()
@@ -243,17 +248,24 @@
       headers: { "HX-Request": "true", "X-Scan-Id": scan.id, "X-CSRFToken": csrfToken(self.form) }
     }).then(function (response) {
       if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+      var held = "";
       if (response.status === 401 || (response.redirected && /\/login$/.test(new URL(response.url).pathname))) {
-        // The session ended (signed out elsewhere, account paused, cookie gone): this is no answer
-        // to the scan. It stays first in the queue until the operator has signed in again.
-        var signedOut = new Error("signed out");
-        signedOut.signedOut = true;
-        throw signedOut;
+        // The session ended (signed out elsewhere, account paused, cookie gone).
+        held = "signed-out";
+      } else if (response.headers.get("X-Floor-Error") === "csrf") {
+        // This page's form token belongs to an earlier sign-in (signed in again in another tab).
+        held = "stale";
+      }
+      if (held) {
+        // No answer to the scan: it stays first in the queue until the operator has acted.
+        var hold = new Error(held);
+        hold.held = held;
+        throw hold;
       }
       var next = response.headers.get("HX-Redirect");
       return response.text().then(function (html) { return { status: response.status, html: html, redirect: next }; });
     }).then(function (answer) {
-      self.signedOut = false;
+      self.held = "";
       self.items.shift();
       var removed = scan.seq !== undefined ? self.store.remove("scans", scan.seq) : Promise.resolve();
       self.retryMs = 0;
@@ -287,9 +299,12 @@
       // Kept, in place, and tried again: a scan is never dropped for a bad connection or a lost session.
       self.items.forEach(function (s) { s.late = true; });
       self.sending = false;
-      if (err && err.signedOut) {
-        if (!self.signedOut) window.floorFeedback && window.floorFeedback("error", "Signed out: sign in again");
-        self.signedOut = true;
+      if (err && err.held) {
+        if (!self.held) {
+          window.floorFeedback && window.floorFeedback("error", err.held === "stale"
+            ? "Screen out of date: reload it" : "Signed out: sign in again");
+        }
+        self.held = err.held;
         self.show();
         clearTimeout(self.timer);
         self.timer = setTimeout(function () { self.pump(); }, 10000);  // a sign-in in another tab counts too
@@ -304,6 +319,15 @@
 
   Queue.prototype.render = function (html, status) {
     var target = document.querySelector(this.target);
+    if (target && target.id && html.indexOf('id="' + target.id + '"') < 0) {
+      // Not this screen's panel but a bare message (an error page's): said, not swapped in, so
+      // the panel and the scans after this one stay where they are.
+      var text = new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
+      var said = status < 400 ? "ok" : "error";
+      text = text || "Not accepted (" + status + ")";
+      window.floorFeedback && window.floorFeedback(said, text);
+      return { verdict: said, message: text };
+    }
     if (target) {
       if (window.htmx && htmx.swap) {
         window.floorQueueSwap = true;  // app.js: this swap's feedback is given below, once

@@ -324,3 +324,46 @@ def test_signing_out_forgets_the_screens_kept_for_offline_use(app, page):
         page.wait_for_function(f"({kept})().then(k => k.length === 0)")
     finally:
         server.stop()
+
+
+def test_a_scan_refused_for_an_earlier_sign_in_waits_for_a_reload_and_is_then_booked_once(app, live_server, page,
+                                                                                           context, api):
+    app.config["WTF_CSRF_ENABLED"] = True  # as served: the test apps leave it off
+    start_receiving(page, live_server)
+    code = unit_code("HEX-0003")
+    before = api("HEX-0003")["in"].get("DOCK-01", 0)
+    # The operator signs out and in again in another tab: this tab's form token is the old sign-in's.
+    other = context.new_page()
+    other.goto(live_server + "/tasks/")
+    other.get_by_role("button", name="Sign out").click()
+    sign_in(other, live_server)
+    other.close()
+
+    wedge(page, code, wait=False)
+    state = page.locator("[data-queue-state]")
+    expect(state).to_contain_text("This screen is out of date — 1 scan kept")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "1")
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    assert api("HEX-0003")["in"].get("DOCK-01", 0) == before
+
+    state.get_by_role("link", name="Reload").tap()
+    expect(waiting(page)).to_have_attribute("data-scans-waiting", "0", timeout=20_000)
+    assert api("HEX-0003")["in"].get("DOCK-01", 0) == before + 1
+    assert page.locator("[data-scan-problems]").is_hidden()
+    ledger_is_ok(app)
+
+
+def test_an_answer_that_is_only_a_message_is_said_and_leaves_the_task_on_screen(app, live_server, page):
+    start_receiving(page, live_server)
+    # What the server's error pages answer a scan with (here a 404): a message, not a task panel.
+    page.route(SCAN_URL, lambda route: route.fulfill(
+        status=404, content_type="text/html",
+        body='<p id="flash" class="flash error" role="alert">There is no such page.</p>'))
+    wedge(page, unit_code("HEX-0003"), wait=False)
+    expect(page.locator("#feedback")).to_have_text("There is no such page.")
+    expect(page.locator("html")).to_have_attribute("data-last-feedback", "error")
+    page.unroute(SCAN_URL)
+    # The panel is still there, and the next scan is answered in it.
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    wedge(page, unit_code("HEX-0003"))
+    assert feedback(page) == "ok"

@@ -93,5 +93,7 @@ def test_forms_need_a_csrf_token(tmp_path):
         make_user("picker", "pick-pw")
         r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"})
         assert r.status_code == 400 and b"form expired" in r.data
+        # Marked, so a handheld's scan queue keeps the scan and asks for a reload instead.
+        assert r.headers["X-Floor-Error"] == "csrf"
         db.session.remove()
         db.engine.dispose()
