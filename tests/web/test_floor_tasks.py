@@ -436,8 +436,15 @@ def test_any_scan_tap_or_quantity_on_any_task_is_answered_without_a_server_error
         task_from(operator.post("/tasks/putaway", headers=HX)),
         task_from(operator.post("/tasks/pick", data={"order": str(order["id"])}, headers=HX)),
     ]
+    # GS1 labels of real items with lots, dates, serials and counts, well and badly formed.
+    gs1 = st.tuples(
+        st.sampled_from([gtin.to_gtin14(ean_for(1)), gtin.to_gtin14(gtin.case_gtin(ean_for(2)))]),
+        st.lists(st.tuples(st.sampled_from(["10", "17", "15", "21", "30", "37", "3103"]),
+                           st.text(alphabet="0123456789ABL-", max_size=12)), max_size=4),
+    ).map(lambda t: "]C101" + t[0] + "".join(ai + v + "\x1d" for ai, v in t[1]))
     codes = st.one_of(
         st.text(max_size=250),
+        gs1,
         st.sampled_from(["A-01", "DOCK", ean_for(1), gtin.case_gtin(ean_for(2)), "PO-2026-0007", "LP00000001",
                          f"SO-{order['id']:06d}", "]C1" + "01" + gtin.to_gtin14(ean_for(1)) + "10" + "L\x1d17"]),
     )
