@@ -43,7 +43,7 @@ from .models import (
     User,
     Warehouse,
 )
-from .services import counting, locks, transfers
+from .services import counting, locks, resolve, transfers
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -176,10 +176,10 @@ def count_session(session_id: int):
         else:
             line_id = f.get("line", "")
             decision = f.get("decision", "")
-            if not line_id.isdigit() or decision not in ("approve", "reject"):
+            if not line_id or decision not in ("approve", "reject"):
                 error, message = "Choose a variance and approve or reject it", ""
             else:
-                line, error = _in_uow(lambda s, wh, user: _decide(s, cs, int(line_id), user, decision == "approve"))
+                line, error = _in_uow(lambda s, wh, user: _decide(s, cs, line_id, user, decision == "approve"))
                 message = line
         if error is None:
             flash(message)
@@ -193,11 +193,11 @@ def count_session(session_id: int):
     ), status
 
 
-def _decide(s, cs: CountSession, line_id: int, user: User, approve: bool) -> str:
-    line = s.get(CountLine, line_id)
-    if line is None or line.count_bin.session_id != cs.id:
+def _decide(s, cs: CountSession, line_id, user: User, approve: bool) -> str:
+    line = resolve.owned(s, CountLine, line_id, s.get(Warehouse, cs.warehouse_id), "variance")
+    if line.count_bin.session_id != cs.id:
         raise d.InputError("No such variance in this count")
-    line = counting.decide(s, line_id, user, approve)
+    line = counting.decide(s, line.id, user, approve)
     bin_code = line.count_bin.bin.code
     if approve:
         return f"Approved: {line.item.sku} in {bin_code} adjusted by {line.variance:+d}."
@@ -254,8 +254,8 @@ def promo_locks():
     errors, status = [], 200
     if request.method == "POST":
         f = request.form
-        if f.get("unlock", "").isdigit():
-            lock_id = int(f["unlock"])
+        if f.get("unlock"):
+            lock_id = f["unlock"]
             _, error = _in_uow(lambda s, wh, user: _unlock(s, wh, user, lock_id))
             message = "Unlocked: the units are back on sale."
         else:
@@ -272,11 +272,9 @@ def promo_locks():
                            errors=errors, form=request.form, today=date.today()), status
 
 
-def _unlock(s, wh, user, lock_id: int):
-    lock = s.get(PromoLock, lock_id)
-    if lock is None or lock.warehouse_id != wh.id:
-        raise d.InputError("No such lock here")
-    return locks.release(s, lock_id, user.id)
+def _unlock(s, wh, user, lock_id):
+    lock = resolve.owned(s, PromoLock, lock_id, wh, "lock")
+    return locks.release(s, lock.id, user.id)
 
 
 @bp.route("/virtual", methods=["GET", "POST"])
@@ -437,8 +435,11 @@ def ledger():
         return _ledger_csv(where, warehouse.code, bins)
     before = request.args.get("before", "")
     query = _ledger_query(where)
-    if before.isdigit():
-        query = query.where(Movement.id < int(before))
+    if before:
+        try:
+            query = query.where(Movement.id < d.parse_whole(before, "before", 1, 2**63 - 1))
+        except d.InputError as e:
+            errors = [*errors, e.message]
     rows = db.session.execute(query.limit(LEDGER_PAGE + 1)).all() if not errors else []
     more = len(rows) > LEDGER_PAGE
     rows = [_ledger_row(m, sku, u, warehouse.code, bins) for m, sku, u in rows[:LEDGER_PAGE]]

@@ -75,8 +75,7 @@ def lookup_scan():
     keep_loaded(db.session())  # the answer reads the same few rows more than once
     warehouse = current_warehouse()
     settings = scans.settings_for(warehouse)
-    scan_id = scans.scan_id_from(request.form.get("scan_id"))
-    prior = scans.find(db.session, scan_id)
+    scan_id, prior = scans.own(db.session, scans.scan_id_from(request.form.get("scan_id")), current_user.id, "lookup")
     code = prior.text if prior else scans.strip_affixes(request.form.get("code", ""), settings)
     return _lookup(code, warehouse, log=(scan_id, prior))
 

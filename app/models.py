@@ -450,7 +450,7 @@ class TaskLine(db.Model):
     done = db.Column(db.Integer, nullable=False, default=0)
     damaged = db.Column(db.Integer, nullable=False, default=0)
     short = db.Column(db.Integer, nullable=False, default=0)
-    status = db.Column(db.String(8), nullable=False, default="open")
+    status = db.Column(db.String(10), nullable=False, default="open")  # cancelled: its order was cancelled
     task = db.relationship(Task, back_populates="lines")
     item = db.relationship(Item)
     bin = db.relationship(Bin)
@@ -459,7 +459,7 @@ class TaskLine(db.Model):
     transfer_line = db.relationship("TransferLine")
     __table_args__ = (
         CheckConstraint("expected >= 0 AND done >= 0 AND damaged >= 0 AND short >= 0", name="not_negative"),
-        CheckConstraint("status IN ('open','done','short')", name="status"),
+        CheckConstraint("status IN ('open','done','short','cancelled')", name="status"),
     )
 
     @property

@@ -11,7 +11,7 @@ from .domain import stock as d
 from .extensions import db
 from .models import FloorException, Order, PurchaseOrder, utcnow
 from .services import orders as order_service
-from .services import purchasing
+from .services import purchasing, resolve
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -145,7 +145,7 @@ def exceptions():
     errors, status = [], 200
     if request.method == "POST":
         try:
-            resolve(request.form.get("id", ""), request.form.get("resolution", ""))
+            resolve_exception(warehouse, request.form.get("id", ""), request.form.get("resolution", ""))
             return redirect(url_for("office.exceptions"), 303)
         except d.DomainError as e:
             errors, status = [e.message], 422
@@ -160,15 +160,13 @@ RESOLUTIONS = {
 }
 
 
-def resolve(exception_id: str, resolution: str) -> None:
-    if not exception_id.isdigit():
-        raise d.InputError("No such exception")
+def resolve_exception(warehouse, exception_id: str, resolution: str) -> None:
     if resolution not in RESOLUTIONS:
         raise d.InputError("Choose how it was resolved")
     with UnitOfWork() as uow:
         s = uow.session
-        row = s.get(FloorException, int(exception_id), with_for_update=True)
-        if row is None or row.status != "open":
+        row = resolve.owned(s, FloorException, exception_id, warehouse, "exception", lock=True)
+        if row.status != "open":
             raise d.InputError("That exception is already resolved")
         if resolution == "backorder":
             if row.kind != "short_pick" or row.order_id is None:

@@ -53,6 +53,7 @@ from .services import (
     shipping,
     transfers,
 )
+from .services import resolve
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -121,6 +122,10 @@ def step_for(task: Task) -> str:
     """The one line the operator reads: what to do, and what to scan next."""
     state = task.state or {}
     if task.status != "open":
+        if state.get("ended"):
+            return state["ended"]
+        if task.kind == "pick" and picking.unplaced_words(task):
+            return "Picked, but " + picking.unplaced_words(task)
         return "Done" if task.status == "closed" else "Cancelled"
     if state.get("confirm"):
         return "Confirm or scan the next one"
@@ -291,7 +296,8 @@ def _start_screen(kind: str, message: str = "", status: int = 200, **extra):
                     select(Order).where(Order.warehouse_id == warehouse.id, Order.status == "open").order_by(Order.id)
                 ).scalars() if any(ln.staged for ln in o.lines)
             ]
-    return render(f"tasks/start-{kind}.html", "tasks/partials/start-result.html", **context), status
+    page = "tasks/start-own.html" if kind in OWN_TASKS else f"tasks/start-{kind}.html"
+    return render(page, "tasks/partials/start-result.html", **context), status
 
 
 def _start_failed(kind: str, message: str):
@@ -358,10 +364,8 @@ def receive_begin():
     po_id = request.form.get("po", "")
 
     def make(s, wh, user):
-        if po_id.isdigit():
-            po = s.get(PurchaseOrder, int(po_id))
-            if po is None:
-                raise task_service.TaskError("No such purchase order.")
+        if po_id:
+            po = resolve.owned(s, PurchaseOrder, po_id, wh, "purchase order")
             return receiving.start(s, wh, user, receiving.find_po(s, wh, po.number))
         scan_ = _parse_start("receive")
         if scan_.kind != "po":
@@ -369,6 +373,10 @@ def receive_begin():
         return receiving.start(s, wh, user, receiving.find_po(s, wh, scan_.code))
 
     return _starting("receive", make)
+
+
+# One task per operator, resumed where it was left: started from a button, never by opening a link.
+OWN_TASKS = ("putaway", "damage", "inspect")
 
 
 def _own_task(kind: str):
@@ -379,21 +387,39 @@ def _own_task(kind: str):
     return _starting(kind, make)
 
 
-@bp.route("/putaway", methods=["GET", "POST"])
+@bp.get("/putaway")
 @login_required
 def putaway_start():
+    return _start_screen("putaway")
+
+
+@bp.post("/putaway")
+@login_required
+def putaway_begin():
     return _own_task("putaway")
 
 
-@bp.route("/damage", methods=["GET", "POST"])
+@bp.get("/damage")
 @login_required
 def damage_start():
+    return _start_screen("damage")
+
+
+@bp.post("/damage")
+@login_required
+def damage_begin():
     return _own_task("damage")
 
 
-@bp.route("/inspect", methods=["GET", "POST"])
+@bp.get("/inspect")
 @login_required
 def inspect_start():
+    return _start_screen("inspect")
+
+
+@bp.post("/inspect")
+@login_required
+def inspect_begin():
     return _own_task("inspect")
 
 
@@ -406,10 +432,10 @@ def pick_start():
 @bp.post("/pick")
 @login_required
 def pick_begin():
-    ids = [int(x) for x in request.form.getlist("order") if x.isdigit()]
+    ids = request.form.getlist("order")[: picking.MAX_ORDERS + 1]
 
     def make(s, wh, user):
-        chosen = ids
+        chosen = [resolve.owned(s, Order, x, wh, "order").id for x in ids]
         if not chosen:
             scan_ = _parse_start("pick")
             chosen = [shipping.find_order(s, wh, scan_).id]
@@ -431,8 +457,8 @@ def ship_begin():
     order_id = request.form.get("order_id", "")
 
     def make(s, wh, user):
-        if order_id.isdigit() and s.get(Order, int(order_id)) is not None:
-            order = s.get(Order, int(order_id))
+        if order_id:
+            order = resolve.owned(s, Order, order_id, wh, "order")
         else:
             order = shipping.find_order(s, wh, _parse_start("ship"))
         return shipping.start(s, wh, user, order)
@@ -454,7 +480,8 @@ def return_begin():
     def make(s, wh, user):
         if reference:
             order = s.execute(
-                select(Order).where(Order.external_id == reference[:80]).order_by(Order.id.desc())
+                select(Order).where(Order.external_id == reference[:80], Order.warehouse_id == wh.id)
+                .order_by(Order.id.desc())
             ).scalars().first()
             if order is None:
                 raise task_service.TaskError(f"No order with the reference {reference[:40]!r}.")
@@ -477,14 +504,14 @@ def count_begin():
     session_id = request.form.get("session", "")
 
     def make(s, wh, user):
-        cs = s.get(CountSession, int(session_id)) if session_id.isdigit() else None
-        if cs is None:
+        if session_id:
+            cs = resolve.owned(s, CountSession, session_id, wh, "count session")
+        else:
             scan_ = _parse_start("count")
             number = scan_.code.upper()
-            if number.startswith("CC-") and number[3:].isdigit():
-                cs = s.get(CountSession, int(number[3:]))
-            if cs is None:
+            if not (number.startswith("CC-") and number[3:].isdigit()):
                 raise task_service.TaskError(f"Scan a count session (CC-…) — that was {scan_.words}.")
+            cs = resolve.owned(s, CountSession, number[3:], wh, f"count session {scan_.raw}")
         return counting.start_task(s, wh, user, cs)
 
     return _starting("count", make)
@@ -515,15 +542,15 @@ def transfer_in_begin():
 
 
 def _transfer_chosen(s) -> Transfer:
+    warehouse = s.get(Warehouse, current_warehouse().id)
     chosen = request.form.get("transfer", "")
-    if chosen.isdigit() and s.get(Transfer, int(chosen)) is not None:
-        return s.get(Transfer, int(chosen))
+    if chosen:
+        return resolve.owned(s, Transfer, chosen, warehouse, "transfer")
     scan_ = _parse_start("transfer")
     number = scan_.code.upper()
-    found = s.get(Transfer, int(number[3:])) if number.startswith("TR-") and number[3:].isdigit() else None
-    if found is None:
+    if not (number.startswith("TR-") and number[3:].isdigit()):
         raise task_service.TaskError(f"Scan a transfer (TR-…) — that was {scan_.words}.")
-    return found
+    return resolve.owned(s, Transfer, number[3:], warehouse, f"transfer {scan_.raw}")
 
 
 def _photos():

@@ -22,6 +22,8 @@ Always: S = I - O - U - L + V - T, every bucket >= 0, every bin >= 0.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from enum import Enum
 
@@ -142,26 +144,48 @@ class VirtualWouldOversell(StockError):
 # --------------------------------------------------------------------------
 
 
-def parse_qty(value, *, allow_zero: bool = False) -> int:
-    """A whole, positive (or, for counts, zero) number of units, or InvalidQuantity."""
+# The largest id the database stores (an INTEGER column, 32 bits on PostgreSQL).
+MAX_ID = 2**31 - 1
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+def parse_whole(value, what: str, low: int, high: int, error=None) -> int:
+    """The one reading of a whole number from a form, a JSON body, a CSV cell, a scan or the command line.
+
+    ASCII digits with at most one sign, or a JSON integer (or a float with no fraction); anything else
+    (`--5`, `0x10`, `1e400`, `٣`, empty, a 10 KB string) is an InputError that names the field and
+    changes nothing. The range is checked, so nothing reaches the database that it cannot store.
+    """
+    error = error or InputError
     if isinstance(value, bool) or value is None:
-        raise InvalidQuantity("Quantity is required and must be a whole number")
+        raise error(f"{what} is required and must be a whole number")
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit() or not text.isascii():
-            raise InvalidQuantity(f"Quantity must be a whole number, not {value[:20]!r}")
+        if not text.isascii() or not _WHOLE.fullmatch(text):
+            shown = value[:20] + ("…" if len(value) > 20 else "")
+            raise error(f"{what} must be a whole number, not {shown!r}")
         value = int(text)
     elif isinstance(value, float):
         if not value.is_integer():
-            raise InvalidQuantity(f"Quantity must be a whole number, not {value}")
+            raise error(f"{what} must be a whole number, not {value}")
         value = int(value)
     elif not isinstance(value, int):
-        raise InvalidQuantity("Quantity must be a whole number")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise InvalidQuantity(f"Quantity must be {'zero or more' if allow_zero else 'at least 1'}, not {value}")
-    if value > MAX_QTY:
-        raise InvalidQuantity(f"Quantity {value} is too large (at most {MAX_QTY:,})")
+        raise error(f"{what} must be a whole number")
+    if not low <= value <= high:
+        if value < low:
+            raise error(f"{what} must be {'zero or more' if low == 0 else f'at least {low:,}'}, not {value}")
+        raise error(f"{what} {value} is too large (at most {high:,})")
     return value
+
+
+def parse_id(value, what: str = "id") -> int:
+    """A record's id as sent in a URL, a form or a body: 1 to MAX_ID, else InputError (never a 500)."""
+    return parse_whole(value, what, 1, MAX_ID)
+
+
+def parse_qty(value, *, allow_zero: bool = False) -> int:
+    """A whole, positive (or, for counts, zero) number of units, or InvalidQuantity."""
+    return parse_whole(value, "Quantity", 0 if allow_zero else 1, MAX_QTY, error=InvalidQuantity)
 
 
 # --------------------------------------------------------------------------

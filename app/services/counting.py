@@ -34,7 +34,7 @@ from ..models import (
     Warehouse,
     utcnow,
 )
-from . import tasks
+from . import resolve, tasks
 from .stock import MovementCommand, apply_in
 
 DEFAULTS = {"threshold_qty": 2, "threshold_value": "25.00", "blind": True, "frequency": rules.DEFAULT_FREQUENCY}
@@ -285,14 +285,14 @@ def on_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    found = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found is not None:
         if cb is not None and cb.bin_id != found.id:
             raise tasks.TaskError(f"Finish bin {cb.bin.code} first: tap Bin counted — that was {found.code}.")
         if cb is not None:
             return f"Still counting {found.code}: scan what is in it"
         return _claim(ctx, cs, found)
-    hit = tasks.require_item(ctx.session, scan, "bin", "item")
+    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if cb is None:
         raise tasks.TaskError(f"Scan the bin first — that was {hit.item.name}.")
     return _count(ctx, cb, hit)
@@ -334,6 +334,9 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
                     line.recounted = 0
                     names.append(line.item.name)
             ctx.set_state(count_bin=cb.id)
+            if cs.blind:
+                # Blind: the recounter counts the whole bin and learns neither which items differ nor how many.
+                return f"Recount {b.code}: scan every item in it, then tap Bin counted"
             return f"Recount {b.code}: scan every {', '.join(names)} in it, then tap Bin counted"
     if cb.status == "counting" and cb.counter_id == me or cb.status == "recounting" and cb.recounter_id == me:
         ctx.set_state(count_bin=cb.id)
@@ -352,6 +355,9 @@ def _count(ctx, cb: CountBin, hit) -> str:
     line = next((ln for ln in cb.lines if ln.item_id == hit.item.id), None)
     if cb.status == "recounting":
         if line is None or line.status != "recount":
+            if cb.session.blind:
+                # Not under recount, but a blind recount must not say which items are.
+                return f"{hit.item.name}: counted"
             wanted = ", ".join(ln.item.name for ln in cb.lines if ln.status == "recount")
             raise tasks.TaskError(f"Only {wanted} needs a recount here — that was {hit.item.name}.")
         line.recounted = (line.recounted or 0) + qty
@@ -417,6 +423,10 @@ def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
     ctx.set_state(count_bin=None)
     left = _next_bin(s, cs, ctx.inp.user_id)
     if recounts:
+        if cs.blind:
+            # Blind: how many lines differ, never which items (nor one the counter did not scan).
+            lines = f"{len(recounts)} line{'s' if len(recounts) != 1 else ''} differ{'s' if len(recounts) == 1 else ''}"
+            return "warn", f"Bin {cb.bin.code} counted. {lines} — another operator will recount.{left}"
         return "warn", f"Bin {cb.bin.code} counted. {', '.join(recounts)} differs: another operator will recount it.{left}"
     extra = f" {adjusted} units adjusted within tolerance." if adjusted else ""
     if cs.status == "closed":

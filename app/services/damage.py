@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..domain import tasks as rules
 from ..models import Order, Task, TaskLine
-from . import tasks
+from . import resolve, tasks
 from .stock import bin_of_type
 from .uow import UnitOfWork
 
@@ -34,11 +34,11 @@ def on_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    found = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found is not None:
         ctx.set_state(bin=found.code)
         return f"Bin {found.code}: scan the damaged item"
-    hit = tasks.require_item(ctx.session, scan, "bin", "item")
+    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if not state.get("bin"):
         raise tasks.TaskError(f"Scan the bin first — that was {hit.item.name}.")
     return _tag(ctx, hit, state)

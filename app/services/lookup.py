@@ -10,7 +10,8 @@ from scanners import DEFAULT_RULES, Rules, Scan, parse
 from scanners.parse import expect
 
 from ..domain.stock import ZERO
-from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Warehouse
+from ..models import Balance, Bin, BinStock, Item, Lot, Warehouse
+from . import resolve
 
 
 @dataclass
@@ -32,44 +33,22 @@ def lookup(session, code: str, warehouse: Warehouse | None, rules: Rules = DEFAU
     """What a code stands for: an ItemView, a BinView or None. Raises ScanError for a code
     that cannot be right (a bad check digit) or that is neither an item nor a bin."""
     scan = parse(code, rules)
-    expect(scan, "item", "gs1", "bin", "unknown")
-    return lookup_scan(session, scan, warehouse)
+    found = lookup_scan(session, scan, warehouse)
+    if found is None:
+        expect(scan, "item", "gs1", "bin", "unknown")
+    return found
 
 
 def lookup_scan(session, scan: Scan, warehouse: Warehouse | None) -> ItemView | BinView | None:
+    """The same answer a task screen gives (services.resolve): an exact barcode or SKU is the item,
+    even where it fits the bin pattern; else a bin, this warehouse's first, then any other's."""
+    hit = resolve.find_item(session, scan)
+    if hit is not None:
+        return item_view(session, hit.item, hit.pack_qty, lot=hit.lot)
     if scan.kind in ("item", "gs1"):
-        barcode = find_barcode(session, scan.gtin)
-        if barcode is not None:
-            return item_view(session, barcode.item, barcode.pack_qty, lot=scan.lot)
         return None
-    if scan.kind == "bin":
-        return find_bin(session, scan.code, warehouse)
-    # An in-house code: a barcode stored as printed, a SKU typed by hand, or a bin outside the pattern.
-    code = scan.code
-    barcode = session.execute(select(Barcode).where(Barcode.code == code)).scalar_one_or_none()
-    if barcode is not None:
-        return item_view(session, barcode.item, barcode.pack_qty)
-    item = session.execute(select(Item).where(Item.sku == code)).scalar_one_or_none()
-    if item is not None:
-        return item_view(session, item)
-    return find_bin(session, code, warehouse)
-
-
-def gtin_forms(gtin14: str) -> list[str]:
-    """The ways one GTIN-14 can be stored: as GTIN-14, EAN-13, UPC-A or EAN-8."""
-    forms = [gtin14]
-    for n in (13, 12, 8):
-        if gtin14[: 14 - n] == "0" * (14 - n):
-            forms.append(gtin14[14 - n :])
-    return forms
-
-
-def find_barcode(session, gtin14: str | None) -> Barcode | None:
-    if not gtin14:
-        return None
-    return session.execute(
-        select(Barcode).where(Barcode.code.in_(gtin_forms(gtin14))).order_by(Barcode.id).limit(1)
-    ).scalar_one_or_none()
+    here = resolve.find_bin(session, warehouse, scan)
+    return bin_view(session, here) if here is not None else find_bin(session, scan.code, warehouse)
 
 
 def find_bin(session, code: str, warehouse: Warehouse | None) -> BinView | None:

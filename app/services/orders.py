@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
-from ..models import Movement, Order, OrderLine
+from ..models import FloorException, Item, Movement, Order, OrderLine, Task, TaskLine, utcnow
 from .stock import _clean, add_to_balance, get_item, get_warehouse, lock_balance
 from .uow import UnitOfWork
 
@@ -228,10 +228,46 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
                 ln.reserved = 0
             ln.backordered = 0
         order.status = "cancelled"
+        _end_floor_work(s, order, user_id)
         s.flush()
         result = order_dict(order)
         uow.commit()
         return result
+
+
+def _end_floor_work(s, order: Order, user_id) -> None:
+    """A cancelled order leaves the floor: its open pick lines end (the next scan on such a list says why),
+    and what was already picked into staging is raised for putaway, lot by lot."""
+    from .shipping import staged_lots
+    from .stock import bin_of_type
+
+    lines = s.execute(
+        select(TaskLine).join(Task).join(OrderLine, OrderLine.id == TaskLine.order_line_id)
+        .where(OrderLine.order_id == order.id, Task.kind == "pick", Task.status == "open", TaskLine.status == "open")
+    ).scalars().all()
+    for tl in lines:
+        tl.status = "cancelled"
+    for task in {tl.task for tl in lines}:
+        notice = f"{order.number} was cancelled: its lines are off this pick list."
+        if all(ln.status != "open" for ln in task.lines):
+            task.status = "closed" if any(ln.done for ln in task.lines) else "cancelled"
+            task.closed_at = utcnow()
+            task.state = {**(task.state or {}), "ended": notice, "at_bin": None}
+        else:
+            task.state = {**(task.state or {}), "notice": notice, "at_bin": None}
+    staging = None
+    for item_id, by_lot in staged_lots(s, order).items():
+        for lot, qty in by_lot.items():
+            if qty <= 0:
+                continue
+            staging = staging or bin_of_type(s, order.warehouse, "staging")
+            item = s.get(Item, item_id)
+            s.add(FloorException(
+                kind="cancelled_staged", warehouse_id=order.warehouse_id, order_id=order.id, item_id=item_id,
+                bin_id=staging.id, qty=qty, code=lot or "", created_by=user_id,
+                message=(f"{order.number} was cancelled with {qty} × {item.sku}{f' lot {lot}' if lot else ''} "
+                         f"picked into {staging.code}: put it away")[:300],
+            ))
 
 
 class OrderNotFound(d.InputError):

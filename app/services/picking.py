@@ -17,6 +17,7 @@ from ..domain import tasks as rules
 from ..models import (
     Bin,
     BinStock,
+    FloorException,
     LicencePlate,
     Lot,
     Order,
@@ -25,7 +26,7 @@ from ..models import (
     TaskLine,
     utcnow,
 )
-from . import tasks
+from . import resolve, tasks
 from .stock import bin_held, bin_of_type
 
 MAX_ORDERS = 20
@@ -88,6 +89,20 @@ def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[in
     for n, plan in enumerate(plans, 1):
         session.add(TaskLine(task_id=task.id, seq=n, item_id=plan.item_id, lot=plan.lot, bin_id=plan.bin_id,
                              order_line_id=plan.ref, expected=plan.qty))
+    unplaced = []
+    for line_id, qty in missing.items():
+        # Reserved, but in no storage bin (still at the dock, say): the list says so to the end, and the
+        # supervisor gets an exception, so nothing reports the order picked while units are missing.
+        ol = session.get(OrderLine, line_id)
+        unplaced.append({"order": ol.order.number, "name": ol.item.name, "qty": qty})
+        session.add(FloorException(
+            kind="unplaced_pick", warehouse_id=warehouse.id, task_id=task.id, order_id=ol.order_id,
+            item_id=ol.item_id, qty=qty, created_by=user.id,
+            message=f"{ol.order.number}: {qty} × {ol.item.sku} reserved but in no storage bin: put it away, "
+                    f"then pick again",
+        ))
+    if unplaced:
+        task.state = {"unplaced": unplaced}
     session.flush()
     session.refresh(task)
     return task, missing
@@ -118,9 +133,18 @@ def current_line(task: Task) -> TaskLine | None:
 
 def on_scan(ctx: tasks.Ctx):
     inp, task = ctx.inp, ctx.task
+    notice = ctx.state().get("notice")
+    if notice and inp.action != "confirm":
+        # An order on this list was cancelled since the last scan: this scan is not booked, and says why.
+        ctx.set_state(notice=None)
+        line = current_line(task)
+        nxt = f" Next: bin {line.bin.code}." if line is not None else ""
+        return "error", f"{notice} Nothing booked.{nxt}"
     line = current_line(task)
     if line is None:
         raise tasks.TaskError("Every line is done.")
+    if line.order_line.order.status != "open":
+        raise tasks.TaskError(f"{line.order_line.order.number} is {line.order_line.order.status}: nothing booked.")
     if inp.action == "short":
         return _short(ctx, line)
     if inp.action:
@@ -129,13 +153,13 @@ def on_scan(ctx: tasks.Ctx):
     at_bin = ctx.state().get("at_bin")
     if scan.kind == "plate":
         return _tote(ctx, line, scan.code)
-    found_bin = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    found_bin = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found_bin is not None:
         if found_bin.id != line.bin_id:
             raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found_bin.code}.")
         ctx.set_state(at_bin=found_bin.id)
         return f"Bin {found_bin.code}: now scan {line.item.name} ({line.remaining})"
-    hit = tasks.require_item(ctx.session, scan, "bin", "item")
+    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if at_bin != line.bin_id:
         raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
     if hit.item.id != line.item_id:
@@ -165,6 +189,8 @@ def _pick(ctx, line: TaskLine, hit):
     if line.remaining == 0:
         line.status = "done"
         message += _advance(ctx, line)
+        if ctx.task.status != "open" and unplaced_words(ctx.task):
+            warning = warning or "unplaced"
     else:
         message += f" · {line.remaining} more"
     return ("warn", message) if warning else message
@@ -175,11 +201,20 @@ def _advance(ctx, done: TaskLine) -> str:
     if nxt is None:
         tasks.close(ctx)
         ctx.set_state(at_bin=None)
+        left = unplaced_words(ctx.task)
+        if left:
+            return f" · this list is picked, but {left}: take what you have to the dock"
         return " · all lines picked: take them to the dock"
     if nxt.bin_id != done.bin_id:
         ctx.set_state(at_bin=None)
         return f" · next: bin {nxt.bin.code}"
     return f" · next: {nxt.item.name} here"
+
+
+def unplaced_words(task: Task) -> str:
+    """What the list could not hold, in words ("SO-000042 still needs 3 × Bolt (in no storage bin)"), or ""."""
+    left = (task.state or {}).get("unplaced") or []
+    return "; ".join(f"{u['order']} still needs {u['qty']} × {u['name']} (in no storage bin)" for u in left)
 
 
 def _short(ctx, line: TaskLine):

@@ -1,23 +1,40 @@
 """Putaway: scan what was received (an item or a pallet's plate), get a bin, scan the bin.
 
-The stock comes from the receiving docks and the returns bins (restored
-returns); it goes where the item already is, else to the first empty
+The stock comes from the receiving docks, the returns bins (restored
+returns) and, for what a cancelled order had picked, staging; it goes where the item already is, else to the first empty
 storage bin on the walk. Another storage bin is accepted with a warning.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+
 from sqlalchemy import and_, exists, select
 
 from ..domain import tasks as rules
-from ..models import Bin, BinStock, Item, LicencePlate, TaskLine
-from . import tasks
+from ..models import Bin, BinStock, FloorException, Item, LicencePlate, TaskLine, utcnow
+from . import resolve, tasks
 
 SOURCE_TYPES = ("dock", "returns")
 
 
-def waiting(session, warehouse, item_id: int | None = None, lot: str | None = None) -> list[tuple[Bin, BinStock]]:
-    """Sellable stock in the docks and returns bins, waiting to be put away."""
+@dataclass
+class Waiting:
+    """Stock waiting in one bin to be put away: one (item, lot) there, and how much of it."""
+
+    item: Item
+    lot: str
+    qty: int
+
+    @property
+    def item_id(self) -> int:
+        return self.item.id
+
+
+def waiting(session, warehouse, item_id: int | None = None, lot: str | None = None) -> list[tuple[Bin, Waiting]]:
+    """Sellable stock waiting to be put away: in the docks and returns bins, and in staging what a
+    cancelled order left there (each such lot is an open `cancelled_staged` exception until put away)."""
     q = (
         select(Bin, BinStock)
         .join(BinStock, BinStock.bin_id == Bin.id)
@@ -29,7 +46,54 @@ def waiting(session, warehouse, item_id: int | None = None, lot: str | None = No
         q = q.where(BinStock.item_id == item_id)
     if lot:
         q = q.where(BinStock.lot == lot)
-    return [tuple(r) for r in session.execute(q)]
+    out = [(b, Waiting(bs.item, bs.lot, bs.qty)) for b, bs in session.execute(q)]
+    for (b, item, lot_), qty in _left_in_staging(session, warehouse, item_id).items():
+        if not lot or lot == lot_:
+            out.append((b, Waiting(item, lot_, qty)))
+    return out
+
+
+def _cancelled_in_staging(session, warehouse, item_id=None):
+    q = select(FloorException).where(
+        FloorException.warehouse_id == warehouse.id, FloorException.kind == "cancelled_staged",
+        FloorException.status == "open", FloorException.qty > 0,
+    ).order_by(FloorException.id)
+    if item_id is not None:
+        q = q.where(FloorException.item_id == item_id)
+    return session.execute(q).scalars().all()
+
+
+def _left_in_staging(session, warehouse, item_id=None) -> dict:
+    """(staging bin, item, lot) -> units a cancelled order left there, no more than the bin still holds."""
+    left = defaultdict(int)
+    for exc in _cancelled_in_staging(session, warehouse, item_id):
+        left[(exc.bin_id, exc.item_id, exc.code or "")] += exc.qty
+    out = {}
+    for (bin_id, i_id, lot_), qty in left.items():
+        held = session.execute(
+            select(BinStock.qty).where(BinStock.bin_id == bin_id, BinStock.item_id == i_id, BinStock.lot == lot_,
+                                       BinStock.condition == "sellable")
+        ).scalar_one_or_none() or 0
+        if min(qty, held) > 0:
+            out[(session.get(Bin, bin_id), session.get(Item, i_id), lot_)] = min(qty, held)
+    return out
+
+
+def _settle_staged(ctx, item_id: int, lot: str, qty: int, target: Bin) -> None:
+    """Units a cancelled order left in staging were put away: its exceptions count down and close."""
+    for exc in _cancelled_in_staging(ctx.session, ctx.warehouse, item_id):
+        if qty <= 0:
+            break
+        if (exc.code or "") != lot:
+            continue
+        take = min(qty, exc.qty)
+        exc.qty -= take
+        qty -= take
+        if exc.qty == 0:
+            exc.status = "resolved"
+            exc.resolution = f"Put away in {target.code}"
+            exc.resolved_by = ctx.inp.user_id
+            exc.resolved_at = utcnow()
 
 
 def suggestion(session, warehouse, item_id: int) -> Bin | None:
@@ -65,20 +129,21 @@ def on_scan(ctx: tasks.Ctx):
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
     load = state.get("load")
-    if scan.kind == "bin" or (scan.kind == "unknown" and tasks.find_bin(ctx.session, ctx.warehouse, scan)):
+    target = resolve.find_bin(ctx.session, ctx.warehouse, scan)
+    if target is not None or (scan.kind == "bin" and resolve.find_item(ctx.session, scan) is None):
         if not load:
             raise tasks.TaskError("Scan an item or a pallet first — that was a bin.")
         return _put(ctx, load, scan)
     if scan.kind == "plate":
         return _take_plate(ctx, scan.code)
-    hit = tasks.require_item(ctx.session, scan, "item", "plate", "bin")
+    hit = resolve.require_item(ctx.session, scan, "item", "plate", "bin", warehouse=ctx.warehouse)
     return _take_item(ctx, hit)
 
 
 def _take_item(ctx, hit) -> str:
     rows = waiting(ctx.session, ctx.warehouse, hit.item.id, hit.lot)
     if not rows:
-        raise tasks.TaskError(f"No {hit.item.name} is waiting at the dock or in returns.")
+        raise tasks.TaskError(f"No {hit.item.name} is waiting at the dock, in returns or left by a cancelled order.")
     available = sum(bs.qty for _, bs in rows)
     wanted = available
     if ctx.qty_entered():
@@ -89,7 +154,7 @@ def _take_item(ctx, hit) -> str:
     for b, bs in rows:
         take = min(left, bs.qty)
         if take:
-            sources.append({"bin": b.code, "lot": bs.lot, "qty": take})
+            sources.append({"bin": b.code, "lot": bs.lot, "qty": take, "staged": b.type == "staging" or None})
             left -= take
     target = suggestion(ctx.session, ctx.warehouse, hit.item.id)
     ctx.set_state(load={"item_id": hit.item.id, "qty": wanted, "sources": sources,
@@ -119,9 +184,9 @@ def _take_plate(ctx, code: str) -> str:
 
 def _put(ctx, load: dict, scan):
     s = ctx.session
-    target = tasks.find_bin(s, ctx.warehouse, scan)
+    target = resolve.find_bin(s, ctx.warehouse, scan)
     if target is None:
-        raise tasks.TaskError(f"No bin {scan.code} in {ctx.warehouse.code}.")
+        raise tasks.TaskError(f"No bin {scan.raw} in {ctx.warehouse.code}.")
     if target.type != "storage":
         raise tasks.TaskError(f"Put away into a storage bin — {target.code} is a {target.type} bin.")
     warning = ""
@@ -134,6 +199,8 @@ def _put(ctx, load: dict, scan):
             continue
         ctx.move("move", item, src["qty"], from_bin=src["bin"], to_bin=target.code, lot=src["lot"],
                  reason="putaway")
+        if src.get("staged"):
+            _settle_staged(ctx, item.id, src["lot"] or "", src["qty"], target)
         task = ctx.task
         s.add(TaskLine(task_id=task.id, seq=len(task.lines) + 1 + moved, item_id=item.id, lot=src["lot"],
                        bin_id=target.id, expected=src["qty"], done=src["qty"], status="done"))

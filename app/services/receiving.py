@@ -15,7 +15,7 @@ from scanners.parse import expect
 
 from ..domain import tasks as rules
 from ..models import FloorException, LicencePlate, PurchaseOrder, Task, TaskLine
-from . import tasks
+from . import resolve, tasks
 from .stock import bin_of_type
 
 
@@ -71,7 +71,7 @@ def on_scan(ctx: tasks.Ctx) -> str:
         if po is not None and scan.code == po.number:
             return f"This is the receipt for {po.number}. Scan its items."
         raise tasks.TaskError(f"Close this receipt before starting {scan.code}.")
-    hit = tasks.find_item(ctx.session, scan)
+    hit = resolve.find_item(ctx.session, scan)
     if hit is None:
         if scan.kind in ("item", "gs1", "unknown"):
             return _unknown(ctx, scan)

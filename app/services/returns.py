@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..domain import tasks as rules
 from ..models import Bin, BinStock, Item, Order, Task, TaskLine
-from . import tasks
+from . import resolve, tasks
 from .stock import bin_of_type
 
 
@@ -46,7 +46,7 @@ def on_return_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    hit = tasks.require_item(ctx.session, scan, "item")
+    hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
     line = next((ln for ln in task.lines if ln.item_id == hit.item.id), None)
     if line is None:
@@ -86,7 +86,7 @@ def on_inspect_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    hit = tasks.require_item(ctx.session, scan, "item")
+    hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     rows = awaiting_inspection(ctx.session, ctx.warehouse, hit.item.id)
     if not rows:
         raise tasks.TaskError(f"No returned {hit.item.name} awaits inspection.")

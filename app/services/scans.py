@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
@@ -61,6 +62,28 @@ def scan_id_from(value: str | None) -> str:
     if value and SCAN_ID.fullmatch(value):
         return value
     return uuid.uuid4().hex
+
+
+def scoped_id(scan_id: str, user_id: int | None, screen: str, task_id: int | None = None) -> str:
+    """The id a scan is kept under when its handheld's id was already used by another user or screen.
+
+    A handheld's ids are random, so this happens only by a bug or on purpose: the scan is then
+    neither answered with someone else's answer nor lost. The id is the same every time for the
+    same user and screen, so a resend of it is still recognised.
+    """
+    digest = hashlib.sha256(f"{scan_id}|{user_id}|{screen}|{task_id}".encode()).hexdigest()
+    return "x" + digest[:40]
+
+
+def own(session, scan_id: str, user_id: int | None, screen: str, task_id: int | None = None):
+    """(the id to keep this scan under, its earlier log row if this user sent it here before, or None)."""
+    for candidate in (scan_id, scoped_id(scan_id, user_id, screen, task_id)):
+        prior = find(session, candidate)
+        if prior is None:
+            return candidate, None
+        if prior.user_id == user_id and prior.screen == screen and prior.task_id == task_id:
+            return candidate, prior
+    return scoped_id(scan_id, user_id, screen, task_id), None  # not reached: the scoped id is this user's
 
 
 _LOG_COLUMNS = ("scan_id", "user_id", "warehouse_id", "screen", "text", "kind", "outcome", "message", "device",

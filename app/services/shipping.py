@@ -37,15 +37,19 @@ def find_order(session, warehouse, scan) -> Order:
         if order is None:
             expect(scan, "order", "plate")
     if order is None:
-        raise tasks.TaskError(f"No order {scan.code}.")
+        raise tasks.TaskError(f"No order {scan.raw}.")
     if order.warehouse_id != warehouse.id:
         raise tasks.TaskError(f"{order.number} ships from {order.warehouse.code}, not {warehouse.code}.")
     return order
 
 
 def start(session, warehouse, user, order: Order) -> Task:
+    if order.warehouse_id != warehouse.id:
+        raise tasks.TaskError(f"{order.number} ships from {order.warehouse.code}, not {warehouse.code}.")
     if order.status != "open":
         raise tasks.TaskError(f"{order.number} is {order.status}.")
+    if not any(ln.staged > 0 for ln in order.lines):
+        raise tasks.TaskError(f"Nothing of {order.number} is picked yet: pick it first, then ship it.")
     existing = session.execute(
         select(Task).where(Task.kind == "ship", Task.status == "open", Task.order_id == order.id)
     ).scalars().first()

@@ -19,8 +19,6 @@ from scanners.parse import expect
 
 from ..domain import stock as d
 from ..models import (
-    Barcode,
-    Bin,
     FloorException,
     Item,
     ScanLog,
@@ -30,7 +28,6 @@ from ..models import (
     utcnow,
 )
 from . import scans, sql
-from .lookup import find_barcode
 from .stock import MovementCommand, apply_in
 from .uow import UnitOfWork
 
@@ -129,65 +126,6 @@ class Ctx:
 
 
 # --------------------------------------------------------------------------
-# Finding what a scan names
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class ItemHit:
-    item: Item
-    pack_qty: int
-    lot: str | None = None
-    expiry: object = None
-    count: int | None = None
-
-
-def find_item(session, scan: Scan) -> ItemHit | None:
-    """The item a scan names: a GTIN (unit or case), a barcode stored as printed, or a SKU."""
-    if scan.kind in ("item", "gs1") and scan.gtin:
-        barcode = find_barcode(session, scan.gtin)
-        if barcode is None:
-            return None
-        return ItemHit(barcode.item, barcode.pack_qty, scan.lot, scan.expiry, scan.count)
-    if scan.kind in ("unknown",):
-        barcode = session.execute(select(Barcode).where(Barcode.code == scan.code)).scalar_one_or_none()
-        if barcode is not None:
-            return ItemHit(barcode.item, barcode.pack_qty)
-        item = session.execute(select(Item).where(Item.sku == scan.code)).scalar_one_or_none()
-        if item is not None:
-            return ItemHit(item, 1)
-    return None
-
-
-def require_item(session, scan: Scan, *wanted: str) -> ItemHit:
-    """The item a scan names, or a TaskError: what the step wanted, or that the code is not in the catalogue."""
-    hit = find_item(session, scan)
-    if hit is None:
-        expect(scan, *(wanted or ("item",)))
-        raise TaskError(f"{scan.code} is not in the catalogue.")
-    return hit
-
-
-def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
-    if scan.kind not in ("bin", "unknown"):
-        return None
-    return session.execute(
-        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code == scan.code)
-    ).scalar_one_or_none()
-
-
-def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
-    """A few words for what a wrong scan was: "bin B-01", "Test item 2", "an order"."""
-    hit = find_item(session, scan)
-    if hit is not None:
-        return hit.item.name
-    found = find_bin(session, warehouse, scan)
-    if found is not None:
-        return f"bin {found.code}"
-    return scan.words
-
-
-# --------------------------------------------------------------------------
 # Tasks
 # --------------------------------------------------------------------------
 
@@ -256,8 +194,9 @@ def _expire_relations(session) -> None:
 
 def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome:
     s = uow.session
-    # Checked under the task's lock: a resend waiting on the first send sees it.
-    prior = s.execute(select(ScanLog.outcome, ScanLog.message).where(ScanLog.scan_id == inp.scan_id)).first()
+    # Checked under the task's lock: a resend waiting on the first send sees it. An id that another
+    # user or task used is kept under one of this user's and task's own, never answered from theirs.
+    inp.scan_id, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
     if prior is not None:
         return Outcome(prior.outcome, prior.message, replayed=True)
     ctx = Ctx(s, task, inp, rules)
@@ -266,6 +205,9 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
     try:
         with s.begin_nested():
             if task.status != "open":
+                why = (task.state or {}).get("ended")
+                if why:
+                    raise TaskError(f"Task {task.number} is {task.status}: {why} Start a new one from Tasks.")
                 raise TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
             take_confirmation(ctx)
             if ctx.inp.action == "dropped":

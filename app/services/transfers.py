@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..domain import stock as d
 from ..domain import tasks as task_rules
 from ..models import Task, TaskLine, Transfer, TransferLine, User, Warehouse, utcnow
-from . import picking, tasks
+from . import picking, resolve, tasks
 from .stock import MovementCommand, apply_in, bin_of_type, get_item, get_warehouse
 
 MAX_LINES = 200
@@ -117,13 +117,13 @@ def on_pick_scan(ctx: tasks.Ctx):
         return _ship(ctx, tr)
     if line is None:
         raise tasks.TaskError(f"Everything is picked: scan {tr.number} or tap Ship.")
-    found = tasks.find_bin(ctx.session, ctx.warehouse, scan)
+    found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found is not None:
         if found.id != line.bin_id:
             raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found.code}.")
         ctx.set_state(at_bin=found.id)
         return f"Bin {found.code}: now scan {line.item.name} ({line.remaining})"
-    hit = tasks.require_item(ctx.session, scan, "bin", "item")
+    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if ctx.state().get("at_bin") != line.bin_id:
         raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
     if hit.item.id != line.item_id:
@@ -212,7 +212,7 @@ def on_receive_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    hit = tasks.require_item(ctx.session, scan, "item")
+    hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
     damaged = bool(ctx.state().get("damaged"))
     line = next((ln for ln in tr.lines if ln.item_id == hit.item.id), None)

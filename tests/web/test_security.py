@@ -21,6 +21,7 @@ OPERATOR_ENDPOINTS = {
     "scan.decode", "scan.setup", "scan.probe", "scan.barcode_png",
     "tasks.index", "tasks.show", "tasks.scan", "tasks.photo", "tasks.photo_file",
     "tasks.receive_start", "tasks.receive_begin", "tasks.putaway_start", "tasks.damage_start", "tasks.inspect_start",
+    "tasks.putaway_begin", "tasks.damage_begin", "tasks.inspect_begin",
     "tasks.pick_start", "tasks.pick_begin", "tasks.ship_start", "tasks.ship_begin", "tasks.return_start",
     "tasks.return_begin", "tasks.count_start", "tasks.count_begin", "tasks.transfer_out_start",
     "tasks.transfer_out_begin", "tasks.transfer_in_start", "tasks.transfer_in_begin",
@@ -252,3 +253,28 @@ def test_the_sign_in_page_itself_carries_the_policy(client):
     r = client.get("/login")
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     assert not INLINE_SCRIPT.search(r.get_data(as_text=True))
+
+
+def _row_counts() -> dict[str, int]:
+    db.session.rollback()
+    return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar()
+            for t in db.metadata.sorted_tables}
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor"])
+def test_no_get_in_the_url_map_writes_a_row(app, client, role):
+    """GET never changes data: a link on another site (or a prefetch) cannot start a task or book anything."""
+    make_site()
+    make_user("u", "u-pw", role=role)
+    client.post("/login", data={"username": "u", "password": "u-pw"})
+    before = _row_counts()
+    walked = 0
+    for endpoint, method, url in _routes(app):
+        if method != "GET" or endpoint in ("auth.logout",):
+            continue
+        for headers in ({}, {"HX-Request": "true", "Origin": "http://evil.example", "Referer": "http://evil.example/"}):
+            client.get(url, headers=headers)
+        walked += 1
+        after = _row_counts()
+        assert after == before, (endpoint, url, {k: (before[k], after[k]) for k in after if after[k] != before[k]})
+    assert walked > 30
