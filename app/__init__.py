@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from . import db_setup  # noqa: F401 - engine hooks (WAL, BEGIN IMMEDIATE)
@@ -59,6 +60,19 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class BoundedJSON(DefaultJSONProvider):
+    """Request bodies are read within bounds (app.domain.inputs): JSON nested 2,000 deep or a
+    number such as 1e400 is refused as bad input, never a RecursionError answered with a 500."""
+
+    def loads(self, s, **kwargs):
+        from .domain import inputs
+
+        try:
+            return inputs.loads(s)
+        except inputs.InputError as exc:
+            raise ValueError(exc.message) from None
+
+
 def security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -79,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.json = BoundedJSON(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(defaults(app.instance_path))
     if test_config:

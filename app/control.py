@@ -296,6 +296,8 @@ def virtual():
                     done, errors = locks.import_virtual_csv(data.decode("utf-8-sig"), current_user.id, warehouse.code)
                 except UnicodeDecodeError:
                     errors = ["The file is not UTF-8 text; save it as CSV UTF-8"]
+                except d.InputError as e:
+                    errors = [e.message]
                 if not errors:
                     flash(f"Virtual stock set for {done} item(s).")
         else:

@@ -32,7 +32,25 @@ def error_response(status: int, message: str, code: str | None = None):
     return render_template(template, status=status, message=message, level="error"), status
 
 
+NUL_MESSAGE = "The request holds a NUL character, which no label, form or file of this app contains."
+
+
+def refuse_nul():
+    """No field may hold a NUL character: SQLite stores it, PostgreSQL refuses it mid-transaction.
+    Refused once here, before any route reads the field, the same on both databases."""
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in v for v in values):
+        return error_response(400, NUL_MESSAGE, "nul_character")
+    if request.is_json and request.content_length and request.content_length <= 16 * 1024 * 1024:
+        raw = request.get_data(cache=True)
+        if b"\x00" in raw or b"\\u0000" in raw:
+            return error_response(400, NUL_MESSAGE, "nul_character")
+    return None
+
+
 def register_errors(app) -> None:
+    app.before_request(refuse_nul)
+
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         response, status = error_response(400, "The form expired. Reload the page and try again.", "csrf")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
@@ -15,6 +14,7 @@ from scanners.wedge import TEST_LABEL, analyse
 
 from . import CSP
 from .auth import current_warehouse, role_required
+from .domain import inputs
 from .extensions import db
 from .floor import render
 from .models import Barcode, Bin, Item, LicencePlate, Warehouse
@@ -74,10 +74,10 @@ def probe():
     warehouse = current_warehouse()
     settings = scans.settings_for(warehouse)
     try:
-        keys = json.loads(request.form.get("keys", "[]"))
+        keys = inputs.loads(request.form.get("keys", "[]"), limit=3)
         if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
             raise ValueError
-    except ValueError:
+    except (ValueError, inputs.InputError):
         keys = None
     if not keys:
         report = {"problems": ["No keys arrived. Tap the test area, then scan the test label."], "text": ""}

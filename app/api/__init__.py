@@ -81,6 +81,10 @@ def domain_error(e):
 
 def _body() -> dict:
     data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        from ..domain import inputs
+
+        inputs.loads(request.get_data())  # says what is wrong with it (too deep, not JSON, 1e400)
     if not isinstance(data, dict):
         raise d.InputError("The body must be a JSON object (Content-Type: application/json)")
     return data

@@ -8,7 +8,6 @@ file's content, so importing the same file twice books it once.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 
 from ..domain import gtin
+from ..domain import inputs
 from ..domain import stock as d
 from ..models import BIN_TYPES, Barcode, Bin, Item, Warehouse
 from .stock import MovementCommand, apply_movement
@@ -39,13 +39,11 @@ class ImportReport:
 
 def _rows(path: str, required: set[str]) -> Iterator[tuple[int, dict]]:
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = {h.strip() for h in reader.fieldnames or []}
-        missing = required - header
-        if missing:
-            raise d.InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for n, row in enumerate(reader, start=2):  # row 1 is the header
-            yield n, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        text = fh.read()
+    try:
+        yield from inputs.csv_records(text, required)
+    except d.InputError as e:
+        raise d.InputError(f"{path}: {e.message}") from None
 
 
 def _text(row, name, n, errors, limit, required=True):
@@ -113,7 +111,7 @@ def import_items(path: str, dry_run: bool = False, progress: Callable[[int], Non
             for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
                 code = row.get(col)
                 if code and s.execute(select(Barcode).where(Barcode.code == code)).scalar_one_or_none() is None:
-                    pack = int(row.get("case_qty") or 1) if kind == "case" else 1
+                    pack = d.parse_qty(row.get("case_qty") or 1) if kind == "case" else 1
                     s.add(Barcode(item_id=item.id, code=code, kind=kind, pack_qty=pack))
             s.flush()
             if progress:
@@ -141,9 +139,11 @@ def import_bins(path: str, dry_run: bool = False, progress: Callable[[int], None
             btype = row.get("type") or "storage"
             if btype not in BIN_TYPES:
                 errs.append(f"row {n}: type {btype!r} is not one of {', '.join(BIN_TYPES)}")
-            walk = row.get("walk_order") or "0"
-            if not walk.isdigit():
-                errs.append(f"row {n}: walk_order must be a whole number")
+            try:
+                walk = d.parse_whole(row.get("walk_order") or "0", "walk_order", 0, 1_000_000_000)
+            except d.InputError as e:
+                walk = 0
+                errs.append(f"row {n}: {e.message}")
             if wcode and wcode not in warehouses and not row.get("warehouse_name"):
                 errs.append(f"row {n}: unknown warehouse {wcode}; add a warehouse_name column to create it")
             if (wcode, code) in seen:
@@ -160,10 +160,10 @@ def import_bins(path: str, dry_run: bool = False, progress: Callable[[int], None
                 warehouses[wcode] = wh
             b = s.execute(select(Bin).where(Bin.warehouse_id == wh.id, Bin.code == code)).scalar_one_or_none()
             if b is None:
-                s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=int(walk)))
+                s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=walk))
                 report.created += 1
             else:
-                b.type, b.walk_order = btype, int(walk)
+                b.type, b.walk_order = btype, walk
                 report.updated += 1
             if progress:
                 progress(1)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from datetime import date
 
 from sqlalchemy import select, update
 
+from ..domain import inputs
 from ..domain import stock as d
 from ..models import Balance, PromoLock, User, Warehouse, utcnow
 from .stock import MovementCommand, apply_in, get_item
@@ -113,7 +112,7 @@ def set_virtual(session, warehouse_code: str, sku: str, qty, user_id: int | None
 
 def import_virtual_csv(text: str, user_id: int | None, default_warehouse: str | None = None) -> tuple[int, list[str]]:
     """Rows `sku,qty[,warehouse]`; every row is applied, or none (the errors say which rows failed)."""
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = inputs.csv_rows(text)
     if rows and rows[0] and rows[0][0].strip().lower() == "sku":
         rows = rows[1:]
     errors, done = [], 0

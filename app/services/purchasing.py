@@ -7,14 +7,13 @@ supplier system that retries never doubles what is expected.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import inputs
 from ..domain import stock as d
 from ..models import PurchaseOrder, PurchaseOrderLine
 from .stock import NotFound, _clean, get_item, get_warehouse
@@ -152,16 +151,7 @@ PO_COLUMNS = {"number", "warehouse", "sku", "qty"}
 
 
 def read_csv(text: str, required: set[str]) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = {(h or "").strip() for h in reader.fieldnames or []}
-    missing = required - header
-    if missing:
-        raise d.InputError(f"The file lacks the column(s) {', '.join(sorted(missing))}; "
-                           f"the first line must name: {', '.join(sorted(required))}")
-    return [
-        (n, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None})
-        for n, row in enumerate(reader, start=2)
-    ]
+    return inputs.csv_records(text, required)
 
 
 def import_csv(text: str) -> CsvResult:

@@ -247,7 +247,11 @@
       credentials: "same-origin",
       headers: { "HX-Request": "true", "X-Scan-Id": scan.id, "X-CSRFToken": csrfToken(self.form) }
     }).then(function (response) {
-      if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+      // No answer (a dropped network) or a gateway saying the server is away: kept and tried again.
+      // Any other 5xx is the server's answer to this scan: listed as refused, never resent forever.
+      if (response.status === 0 || response.status === 502 || response.status === 503 || response.status === 504) {
+        throw new Error("server " + response.status);
+      }
       var held = "";
       if (response.status === 401 || (response.redirected && /\/login$/.test(new URL(response.url).pathname))) {
         // The session ended (signed out elsewhere, account paused, cookie gone).
@@ -278,7 +282,7 @@
         verdict = rendered.verdict;
         message = rendered.message;
       }
-      var late = scan.late || Date.now() - scan.at > LATE_MS || self.items.length > 0 || !here;
+      var late = scan.late || Date.now() - scan.at > LATE_MS || self.items.length > 0 || !here || answer.status >= 500;
       var kept = Promise.resolve();
       if (verdict === "error" && late) {
         var problem = { id: scan.id, text: scan.text, extra: scan.extra, message: message || "Not accepted",
