@@ -15,6 +15,7 @@ from scanners.wedge import TEST_LABEL, analyse
 from . import CSP
 from .auth import current_warehouse, role_required
 from .domain import inputs
+from .domain import stock as d
 from .extensions import db
 from .floor import render
 from .models import Barcode, Bin, Item, LicencePlate, Warehouse
@@ -54,8 +55,15 @@ def _public(result) -> dict:
 
 # Scanner set-up --------------------------------------------------------------------------------
 
-SETTING_FIELDS = ("prefix", "suffix", "gs_substitute", "pause_ms", "bin_pattern", "plate_pattern", "order_pattern",
+SETTING_FIELDS = ("prefix", "suffix", "gs_substitute", "pause_ms", "max_scan_qty", "max_scan_len", "bin_pattern", "plate_pattern", "order_pattern",
                   "po_pattern", "badge_pattern")
+
+
+NUMBER_SETTINGS = {
+    "pause_ms": (20, 1000, "A pause between 20 and 1000 ms."),
+    "max_scan_qty": (1, 1_000_000, "Between 1 and 1,000,000 units."),
+    "max_scan_len": (20, 200, "Between 20 and 200 characters."),
+}
 
 
 @bp.get("/scanner")
@@ -100,11 +108,13 @@ def save_settings():
         if name not in request.form:
             continue
         value = request.form.get(name, "")
-        if name == "pause_ms":
-            if not value.isdigit() or not 20 <= int(value) <= 1000:
-                errors[name] = "A pause between 20 and 1000 ms."
-                continue
-            new[name] = int(value)
+        if name in NUMBER_SETTINGS:
+            low, high, message = NUMBER_SETTINGS[name]
+            try:
+                new[name] = d.parse_whole(value, name, low, high)
+            except d.InputError:
+                errors[name] = message
+            continue
         else:
             value = value.strip() if name.endswith("_pattern") else value
             if len(value) > 200:

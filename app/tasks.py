@@ -128,6 +128,8 @@ def step_for(task: Task) -> str:
             return "Picked, but " + picking.unplaced_words(task)
         return "Done" if task.status == "closed" else "Cancelled"
     if state.get("confirm"):
+        if state["confirm"].get("book"):
+            return f"Book {state['confirm']['book']}? Tap to book it, or scan the next one"
         return "Confirm or scan the next one"
     if task.kind == "receive":
         plate = f" onto pallet {state['plate']}" if state.get("plate") else ""

@@ -351,7 +351,7 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
 
 def _count(ctx, cb: CountBin, hit) -> str:
     s = ctx.session
-    qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     line = next((ln for ln in cb.lines if ln.item_id == hit.item.id), None)
     if cb.status == "recounting":
         if line is None or line.status != "recount":

@@ -45,7 +45,7 @@ def on_scan(ctx: tasks.Ctx):
 
 
 def _tag(ctx, hit, state):
-    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     label = rules.DAMAGE_REASONS[state.get("reason", "broken")]
     to_bin = bin_of_type(ctx.session, ctx.warehouse, "quarantine").code if state.get("quarantine") else None
     result = ctx.move("damage", hit.item, qty, from_bin=state["bin"], to_bin=to_bin, lot=hit.lot,

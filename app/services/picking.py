@@ -169,7 +169,7 @@ def on_scan(ctx: tasks.Ctx):
 
 def _pick(ctx, line: TaskLine, hit):
     s = ctx.session
-    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     if qty > line.remaining:
         what = f"a case of {hit.pack_qty}" if hit.pack_qty > 1 and not ctx.qty_entered() else f"{qty}"
         raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {what}.")

@@ -147,7 +147,7 @@ def _take_item(ctx, hit) -> str:
     available = sum(bs.qty for _, bs in rows)
     wanted = available
     if ctx.qty_entered():
-        wanted = rules.scan_units(hit.pack_qty, ctx.qty_entered())
+        wanted = ctx.units(hit)
         if wanted > available:
             raise tasks.TaskError(f"Only {available} of {hit.item.name} wait to be put away, not {wanted}.")
     sources, left = [], wanted

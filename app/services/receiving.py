@@ -122,7 +122,7 @@ def _line_for(task: Task, item_id: int, lot: str | None) -> TaskLine | None:
 
 def _receive(ctx, hit) -> str:
     s, task, state = ctx.session, ctx.task, ctx.state()
-    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     line = _line_for(task, hit.item.id, hit.lot)
     po = task.purchase_order
     if line is None:
@@ -134,6 +134,9 @@ def _receive(ctx, hit) -> str:
     elif po is not None:
         received = line.done + line.damaged
         over = rules.over_receipt(line.expected, received, qty)
+        tolerance = max(line.expected // 10, hit.pack_qty)  # beyond this, a slip of the thumb, not a spare unit
+        if over > tolerance:
+            ctx.plausible(qty, most=qty - 1, why=f" is {over:,} more than {po.number} still expects")
         if over and "unlisted" not in ctx.forced:
             ctx.warn_unless(
                 "over", f"Over-receipt: {line.expected} expected, {received + qty} with this scan ({over} over)."

@@ -47,7 +47,7 @@ def on_return_scan(ctx: tasks.Ctx):
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
     hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
-    qty = rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     line = next((ln for ln in task.lines if ln.item_id == hit.item.id), None)
     if line is None:
         ctx.warn_unless("unlisted", f"{hit.item.name} was not on {task.order.number}.")
@@ -101,7 +101,7 @@ def _decide(ctx, action: str):
     if not current:
         raise tasks.TaskError("Scan the returned item first.")
     item = ctx.session.get(Item, current["item_id"])
-    qty = rules.scan_units(1, ctx.qty_entered())
+    qty = ctx.units(None, pack_qty=1)
     ctx.move(action, item, qty, from_bin=current["bin"], lot=current["lot"], condition="returned",
              reason="return inspected: " + ("restored" if action == "restore" else "scrapped"))
     ctx.session.flush()

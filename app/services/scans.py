@@ -22,6 +22,8 @@ SETTING_DEFAULTS = {
     "suffix": "",  # ... and after it (besides Enter or Tab, which always end a scan)
     "gs_substitute": "",  # what the scanner sends for the GS1 group separator, if not ASCII 29
     "pause_ms": 80,  # a gap this long after fast keys ends a scan that sent no Enter
+    "max_scan_qty": 1000,  # more units than this in one scan books only after a deliberate confirm
+    "max_scan_len": 200,  # a scan longer than this is one scan, refused once with its length
     "bin_pattern": "",
     "plate_pattern": "",
     "order_pattern": "",

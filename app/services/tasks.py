@@ -18,6 +18,7 @@ from scanners import Rules, Scan, ScanError, clean_scan, parse
 from scanners.parse import expect
 
 from ..domain import stock as d
+from ..domain import tasks as task_rules
 from ..models import (
     FloorException,
     Item,
@@ -41,10 +42,11 @@ class TaskError(d.InputError):
 class Warn(Exception):
     """The scan needs a second look: nothing was changed; the operator confirms or goes on."""
 
-    def __init__(self, message: str, allow: str):
+    def __init__(self, message: str, allow: str, book: int | None = None):
         super().__init__(message)
         self.message = message
         self.allow = allow  # what a confirmation lets through next time
+        self.book = book  # a quantity only a tap that repeats it may confirm (never a re-scan)
 
 
 @dataclass
@@ -123,6 +125,28 @@ class Ctx:
 
     def qty_entered(self):
         return self.inp.qty.strip() or None
+
+    def units(self, hit, pack_qty: int | None = None) -> int:
+        """Units this scan stands for (typed quantity × pack, else the label's count, else one pack),
+        held back for a deliberate confirm when more than the site allows in one scan."""
+        qty = task_rules.scan_units(hit.pack_qty if pack_qty is None else pack_qty, self.qty_entered(),
+                                    hit.count if pack_qty is None else None)
+        self.plausible(qty)
+        return qty
+
+    def plausible(self, qty: int, most: int | None = None, why: str = "") -> None:
+        """A quantity beyond what the context makes likely books only on a tap that repeats it
+        (“Book 320000”), never on a plain scan of the same code."""
+        limit = most if most is not None else self.max_scan_qty
+        if qty > limit:
+            allow = f"qty:{qty}"
+            if allow not in self.forced:
+                raise Warn(f"{qty:,} units in one scan{why or f' is more than {limit:,}'}. Nothing booked: "
+                           f"tap Book {qty} if that is right, or scan again.", allow, book=qty)
+
+    @property
+    def max_scan_qty(self) -> int:
+        return int(scans.settings_for(self.warehouse).get("max_scan_qty") or 1000)
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +245,7 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
         s.expire_all()
         code = clean_scan(inp.code)
         ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
-                               "allow": sorted(ctx.forced | {w.allow})})
+                               "allow": sorted(ctx.forced | {w.allow}), "book": w.book})
         outcome = Outcome("warn", w.message)
     except (d.DomainError, ScanError) as e:
         s.expire_all()
@@ -287,7 +311,8 @@ def take_confirmation(ctx: Ctx) -> None:
             raise TaskError("There is nothing to confirm.")
         return
     ctx.set_state(confirm=None)
-    same_scan = ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text")
+    # A quantity held back as implausible is booked only by the tap that repeats it, never by a scan.
+    same_scan = ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text") and not pending.get("book")
     same_tap = ctx.inp.action and ctx.inp.action == pending.get("action")
     if ctx.inp.action == "confirm" or same_scan or same_tap:
         ctx.inp.code = pending.get("text", "")

@@ -128,7 +128,7 @@ def on_pick_scan(ctx: tasks.Ctx):
         raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
     if hit.item.id != line.item_id:
         raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
-    qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     if qty > line.remaining:
         raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {qty}.")
     staging = bin_of_type(ctx.session, ctx.warehouse, "staging")
@@ -213,7 +213,7 @@ def on_receive_scan(ctx: tasks.Ctx):
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
     hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
-    qty = task_rules.scan_units(hit.pack_qty, ctx.qty_entered(), hit.count)
+    qty = ctx.units(hit)
     damaged = bool(ctx.state().get("damaged"))
     line = next((ln for ln in tr.lines if ln.item_id == hit.item.id), None)
     room = (line.shipped - line.received - line.damaged) if line else 0

@@ -409,6 +409,80 @@
     if (this.field.getAttribute("inputmode") === "text") this.field.setAttribute("inputmode", "none");
   };
 
+  Wedge.prototype.send = function (text, how) {
+    text = this.clean(text);
+    if (text) this.queue.add(text, "wedge:" + how);
+  };
+
+  // The quantity box --------------------------------------------------------------------------------
+  //
+  // A person types a few digits here; a scanner types a whole code in a burst. A trigger pulled
+  // while the cursor is in this box is still a scan: the burst goes to the queue (with the quantity
+  // the person typed, for that scan), and never into the box. The box takes digits only.
+
+  var BURST_MS = 35;  // keys closer than this come from a scanner, not a thumb
+  var BURST_KEYS = 3;
+
+  function QtyBox(field, wedge) {
+    this.field = field;
+    this.wedge = wedge;
+    this.run = [];  // the keys of the current run of fast keys
+    this.before = "";  // what the person had typed before the run began
+    this.timer = null;
+    var self = this;
+    field.addEventListener("keydown", function (e) { self.keydown(e); });
+    field.addEventListener("input", function () {
+      var digits = field.value.replace(/[^0-9]/g, "").slice(0, 6);
+      if (digits !== field.value) field.value = digits;
+    });
+  }
+
+  QtyBox.prototype.burst = function () {
+    if (this.run.length < BURST_KEYS) return false;
+    for (var i = 1; i < this.run.length; i++) {
+      if (this.run[i].at - this.run[i - 1].at >= BURST_MS) return false;
+    }
+    return true;
+  };
+
+  QtyBox.prototype.finish = function (how) {
+    clearTimeout(this.timer);
+    var text = this.run.map(function (k) { return k.ch; }).join("");
+    var wasBurst = this.burst();
+    this.run = [];
+    if (!wasBurst) return false;
+    this.field.value = this.before;  // the burst never stays in the box
+    this.wedge.send(text, "qty-" + how);  // reads the box (the person's quantity) for this scan
+    return true;
+  };
+
+  QtyBox.prototype.keydown = function (e) {
+    var now = performance.now();
+    var self = this;
+    if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      // The end of a burst is a scan; Enter after typed digits hands the keyboard back to the scanner.
+      if (!this.finish(e.key.toLowerCase())) this.wedge.field.focus();
+      return;
+    }
+    if (!e.key || e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) return;
+    var last = this.run.length ? this.run[this.run.length - 1].at : -1e9;
+    if (now - last >= BURST_MS) {
+      if (this.burst()) this.finish("pause");
+      this.run = [];
+      this.before = this.field.value;
+    }
+    this.run.push({ ch: e.key, at: now });
+    if (this.burst() || !/[0-9]/.test(e.key)) {
+      // A scanner's burst (or a letter) is kept out of the box; what it held before comes back.
+      e.preventDefault();
+      if (this.burst()) this.field.value = this.before;
+    }
+    clearTimeout(this.timer);
+    // A scanner that sends no Enter ends its burst with a pause, as in the scan field.
+    this.timer = setTimeout(function () { if (self.burst()) self.finish("pause"); }, this.wedge.pauseMs);
+  };
+
   // Camera ---------------------------------------------------------------------------------------
 
   var DETECTOR_FORMATS = ["ean_13", "ean_8", "upc_a", "upc_e", "code_128", "code_39", "code_93", "codabar", "itf",
@@ -601,11 +675,8 @@
       e.preventDefault();
       queue.add("", "tap", { action: button.value });
     });
-    // Enter in the quantity box hands the keyboard back to the scanner.
     Array.prototype.forEach.call(document.querySelectorAll("[data-scan-extra]"), function (field) {
-      field.addEventListener("keydown", function (e) {
-        if (e.key === "Enter") { e.preventDefault(); wedge.field.focus(); }
-      });
+      new QtyBox(field, wedge);
     });
   }
 

@@ -281,3 +281,40 @@ def test_a_blind_count_never_names_an_item_the_counter_did_not_scan(operator):
     assert "2 lines differ — another operator will recount" in said
     page = operator.get(f"/tasks/{tid}")
     assert "Test item 2" not in page.text
+
+
+# ------------------------------------------------------------------ implausible quantities
+
+
+def test_a_quantity_past_the_site_limit_books_only_on_the_tap_that_repeats_it(operator):
+    tid = task_from(operator.post("/tasks/receive", data={"blind": "1"}, headers=HX))
+    r = scan(operator, tid, ean_for(1), qty="320000")
+    assert 'data-feedback="warn"' in r.text and "320,000 units in one scan" in r.text
+    assert "Book 320000" in r.text
+    assert buckets("SKU-1") == {}
+    # The same code scanned again is not a confirmation of such a number.
+    r = scan(operator, tid, ean_for(1))
+    assert buckets("SKU-1")["I"] == 1, r.text
+    r = scan(operator, tid, ean_for(1), qty="2000")
+    assert buckets("SKU-1")["I"] == 1
+    r = scan(operator, tid, action="confirm")
+    assert 'data-feedback="ok"' in r.text, r.text
+    assert buckets("SKU-1")["I"] == 2001
+    ledger_ok()
+
+
+def test_receiving_far_past_the_po_line_needs_the_tap_that_repeats_the_number(operator):
+    from app.models import PurchaseOrder, PurchaseOrderLine
+
+    wh = db.session.execute(select(Warehouse.id).where(Warehouse.code == "W1")).scalar_one()
+    po = PurchaseOrder(number="PO-2026-0042", warehouse_id=wh, supplier="Acme", status="open")
+    db.session.add(po)
+    db.session.flush()
+    item = db.session.execute(select(Item).where(Item.sku == "SKU-1")).scalar_one()
+    db.session.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=1, item_id=item.id, expected=20))
+    db.session.commit()
+    tid = task_from(operator.post("/tasks/receive", data={"code": "PO-2026-0042"}, headers=HX))
+    r = scan(operator, tid, ean_for(1), qty="200")
+    assert "Book 200" in r.text and "180 more than PO-2026-0042 still expects" in r.text
+    scan(operator, tid, ean_for(1), qty="200")  # a plain scan again: still not booked
+    assert buckets("SKU-1") == {}

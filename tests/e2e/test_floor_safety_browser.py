@@ -1,0 +1,70 @@
+"""Floor safety in Chromium on 360x640 (issue 16): a trigger pulled in the Qty box, SKU lookup,
+a blind count that names no unscanned item, and numbers that need a deliberate tap."""
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_floor_tasks_browser import api, app, demo_db, ledger_is_ok, sign_in, unit_code, wedge  # noqa: F401
+
+
+def burst(page, code):
+    """A trigger pull wherever the focus is: the code at scanner speed, then Enter."""
+    page.keyboard.type(code, delay=4)
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=10_000)
+
+
+def _blind_receipt(page, url):
+    sign_in(page, url)
+    page.get_by_text("Receive", exact=True).tap()
+    page.get_by_role("button", name="Blind receipt").tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+
+
+def test_a_burst_that_arrives_in_the_qty_box_is_a_scan_for_the_typed_quantity(app, live_server, page, api, shot):
+    sku = "HEX-0004"
+    before = api(sku)["in"].get("DOCK-01", 0)
+    _blind_receipt(page, live_server)
+    qty = page.locator("input[name=qty]")
+    qty.tap()
+    page.keyboard.type("3", delay=120)  # a person's thumb
+    expect(qty).to_have_value("3")
+    expect(qty).to_be_focused()
+    # The trigger is pulled with the cursor still in the Qty box: scanner-speed keys, then Enter.
+    page.keyboard.type(unit_code(sku), delay=4)
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=10_000)
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("+3 ×")
+    expect(qty).to_have_value("")  # it applied to that scan, and reset
+    assert api(sku)["in"].get("DOCK-01", 0) == before + 3
+    # The next trigger pull books one.
+    burst(page, unit_code(sku))
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("+1 ×")
+    assert api(sku)["in"].get("DOCK-01", 0) == before + 4
+    # The box takes digits only.
+    qty.tap()
+    page.keyboard.type("4x", delay=120)
+    expect(qty).to_have_value("4")
+    ledger_is_ok(app)
+
+
+def test_a_huge_quantity_is_booked_only_by_the_tap_that_repeats_it(app, live_server, page, api):
+    sku = "HEX-0004"
+    before = api(sku)["in"].get("DOCK-01", 0)
+    _blind_receipt(page, live_server)
+    page.locator("input[name=qty]").fill("320000")
+    burst(page, unit_code(sku))
+    book = page.get_by_role("button", name="Book 320000")
+    expect(book).to_be_visible()
+    assert api(sku)["in"].get("DOCK-01", 0) == before
+    box = book.bounding_box()
+    assert box["height"] >= 44
+    ledger_is_ok(app)
+
+
+def test_a_sku_looked_up_shows_its_item(app, live_server, page):
+    sign_in(page, live_server)
+    page.click("text=Stock lookup")
+    wedge(page, "HEX-0003")
+    expect(page.locator("#lookup-result")).to_contain_text("HEX-0003")
+    expect(page.locator("#lookup-result .title")).to_be_visible()
+    expect(page.locator("#lookup-result")).not_to_contain_text("Nothing is known")
