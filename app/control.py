@@ -106,7 +106,8 @@ def overview():
     ).all()
     return render_template(
         "office/overview.html", warehouse=warehouse, totals=totals, damaged=damaged,
-        exceptions=task_service.open_exceptions(s, warehouse),
+        exceptions=task_service.open_exceptions(s, warehouse, limit=10),
+        exception_count=task_service.count_open_exceptions(s, warehouse),
         variances=counting.awaiting_approval(s, warehouse),
         differing=differing, expiring=expiring,
         kpis=counting.warehouse_kpis(s, warehouse), chart=kpi_chart(counting.trend(s, warehouse)),

@@ -36,7 +36,7 @@ def home():
 
     warehouse = current_warehouse()
     open_count = len(task_service.open_tasks(db.session, warehouse)) if warehouse else 0
-    exception_count = len(task_service.open_exceptions(db.session, warehouse)) if warehouse else 0
+    exception_count = task_service.count_open_exceptions(db.session, warehouse) if warehouse else 0
     return render_template(
         "home/index.html", warehouse=warehouse, open_count=open_count, exception_count=exception_count
     )

@@ -149,8 +149,21 @@ def exceptions():
             return redirect(url_for("office.exceptions"), 303)
         except d.DomainError as e:
             errors, status = [e.message], 422
-    rows = task_service.open_exceptions(db.session, warehouse) if warehouse else []
-    return render_template("office/exceptions.html", warehouse=warehouse, rows=rows, errors=errors), status
+    before = None
+    if request.args.get("before"):
+        try:
+            before = d.parse_id(request.args["before"], "before")
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+    rows = task_service.open_exceptions(db.session, warehouse, limit=EXCEPTIONS_PAGE + 1, before=before) if warehouse else []
+    more = len(rows) > EXCEPTIONS_PAGE
+    rows = rows[:EXCEPTIONS_PAGE]
+    total = task_service.count_open_exceptions(db.session, warehouse) if warehouse else 0
+    return render_template("office/exceptions.html", warehouse=warehouse, rows=rows, errors=errors, total=total,
+                           next_before=rows[-1].id if more else None, paged=before is not None), status
+
+
+EXCEPTIONS_PAGE = 50
 
 
 RESOLUTIONS = {

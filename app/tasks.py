@@ -83,7 +83,8 @@ def _input() -> task_service.ScanInput:
     action, _, value = request.form.get("action", "").partition(":")
     return task_service.ScanInput(
         scan_id=scans.scan_id_from(request.form.get("scan_id")),
-        code=scans.strip_affixes(code, settings)[:200] if code else "",
+        # Not cut: a scan longer than any label is refused whole by the parser, with its length.
+        code=scans.strip_affixes(code[:20_000], settings) if code else "",
         action=action[:20],
         value=(value or request.form.get("value", ""))[:40],
         qty=request.form.get("qty", "")[:12],

@@ -74,6 +74,7 @@ class Rules:
     """A site's scan settings: what its own codes look like."""
 
     patterns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PATTERNS))
+    max_len: int = MAX_SCAN  # the longest scan the site takes (its longest label)
 
     def __post_init__(self):
         self.compiled = {}
@@ -91,7 +92,11 @@ class Rules:
             value = (settings or {}).get(f"{kind}_pattern")
             if value:
                 patterns[kind] = value
-        return cls(patterns)
+        try:
+            max_len = min(MAX_SCAN, max(20, int((settings or {}).get("max_scan_len") or MAX_SCAN)))
+        except (TypeError, ValueError):
+            max_len = MAX_SCAN
+        return cls(patterns, max_len)
 
 
 DEFAULT_RULES = Rules()
@@ -99,8 +104,9 @@ DEFAULT_RULES = Rules()
 
 def parse(text: str | None, rules: Rules = DEFAULT_RULES) -> Scan:
     """Interpret one scan. Raises ScanError with a message for the operator when it cannot be right."""
-    if text is not None and len(text) > MAX_SCAN:
-        raise ScanError(f"That scan is {len(text)} characters long; no label here has more than {MAX_SCAN}.")
+    if text is not None and len(text.strip()) > rules.max_len:
+        raise ScanError(f"That scan is {len(text.strip()):,} characters long; no label here has more than "
+                        f"{rules.max_len}. Nothing booked.")
     raw = clean_scan(text)
     if not raw:
         raise ScanError("Nothing was scanned.")

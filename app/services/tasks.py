@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, inspect, select
+from sqlalchemy import and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from scanners import Rules, Scan, ScanError, clean_scan, parse
@@ -290,14 +290,23 @@ def scans_of(session, task: Task, limit: int = 10) -> list:
     ).all()
 
 
-def open_exceptions(session, warehouse: Warehouse) -> list[FloorException]:
-    return list(
-        session.execute(
-            select(FloorException)
-            .where(and_(FloorException.warehouse_id == warehouse.id, FloorException.status == "open"))
-            .order_by(FloorException.id.desc())
-        ).scalars()
-    )
+def open_exceptions(session, warehouse: Warehouse, limit: int | None = None, before: int | None = None):
+    """Open exceptions, newest first; a page of `limit` older than id `before` where asked."""
+    q = (select(FloorException)
+         .where(and_(FloorException.warehouse_id == warehouse.id, FloorException.status == "open"))
+         .order_by(FloorException.id.desc()))
+    if before is not None:
+        q = q.where(FloorException.id < before)
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.execute(q).scalars())
+
+
+def count_open_exceptions(session, warehouse: Warehouse) -> int:
+    return session.execute(
+        select(func.count()).select_from(FloorException)
+        .where(FloorException.warehouse_id == warehouse.id, FloorException.status == "open")
+    ).scalar_one()
 
 
 def take_confirmation(ctx: Ctx) -> None:

@@ -357,6 +357,7 @@
     this.suffix = form.getAttribute("data-suffix") || "";
     this.gs = form.getAttribute("data-gs") || "";
     this.pauseMs = parseInt(form.getAttribute("data-pause-ms") || "80", 10);
+    this.maxLen = parseInt(form.getAttribute("data-max-len") || "200", 10);
     this.lastKey = 0;
     this.fastKeys = 0;
     this.timer = null;
@@ -368,6 +369,16 @@
 
   Wedge.prototype.keydown = function (e) {
     var now = performance.now();
+    if (this.refusing) {
+      // The rest of a burst already refused as too long is swallowed: refused once, not in pieces.
+      if (now - this.lastKey < 1000) {
+        this.lastKey = now;
+        if (e.key === "Enter" || e.key === "Tab") this.refusing = false;
+        if (e.key && (e.key.length === 1 || e.key === "Enter" || e.key === "Tab")) e.preventDefault();
+        return;
+      }
+      this.refusing = false;
+    }
     if (this.lastKey && now - this.lastKey < 35) this.fastKeys++;
     else if (e.key && e.key.length === 1) this.fastKeys = 0;
     this.lastKey = now;
@@ -376,6 +387,9 @@
       this.finish(e.key.toLowerCase());
       return;
     }
+    // The pause is timed from every key, not only from what reached the field: a burst never
+    // breaks into pieces, however long it is.
+    if (e.key && e.key.length === 1) this.armPause();
     // Scanners send the GS1 separator as Ctrl+] or as a key named GroupSeparator.
     if (e.key === "GroupSeparator" || (e.ctrlKey && (e.key === "]" || e.code === "BracketRight"))) {
       e.preventDefault();
@@ -405,13 +419,24 @@
     this.field.value = "";
     this.fastKeys = 0;
     if (!text) return;
+    if (this.tooLong(text, how)) return;
     this.queue.add(text, "wedge:" + how);
     if (this.field.getAttribute("inputmode") === "text") this.field.setAttribute("inputmode", "none");
   };
 
   Wedge.prototype.send = function (text, how) {
     text = this.clean(text);
-    if (text) this.queue.add(text, "wedge:" + how);
+    if (text && !this.tooLong(text, how)) this.queue.add(text, "wedge:" + how);
+  };
+
+  // A burst longer than any label here is one scan, refused once with its length: never sent in pieces.
+  Wedge.prototype.tooLong = function (text, how) {
+    if (text.length <= this.maxLen) return false;
+    // Ended by a pause, the burst may still be arriving: the rest of it is swallowed.
+    this.refusing = /pause$/.test(how || "");
+    window.floorFeedback && window.floorFeedback("error", "That scan was " + text.length.toLocaleString() +
+      " characters; labels here have at most " + this.maxLen + ". Nothing sent.");
+    return true;
   };
 
   // The quantity box --------------------------------------------------------------------------------

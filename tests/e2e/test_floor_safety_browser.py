@@ -68,3 +68,26 @@ def test_a_sku_looked_up_shows_its_item(app, live_server, page):
     expect(page.locator("#lookup-result")).to_contain_text("HEX-0003")
     expect(page.locator("#lookup-result .title")).to_be_visible()
     expect(page.locator("#lookup-result")).not_to_contain_text("Nothing is known")
+
+
+def test_a_burst_longer_than_any_label_is_one_scan_refused_once(app, live_server, page):
+    _blind_receipt(page, live_server)
+    page.evaluate("""() => { window.saidCount = 0; const say = window.floorFeedback;
+                     window.floorFeedback = (k, m) => { window.saidCount++; window.lastSaid = m; say(k, m); }; }""")
+    page.keyboard.type("AB-" * 1000, delay=0)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.saidCount") == 1
+    assert "3,000 characters" in page.evaluate("window.lastSaid")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0")
+    expect(page.locator("#scan-list")).to_have_count(0)  # nothing reached the server
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_long_codes_in_the_scan_list_never_widen_the_screen(app, live_server, page):
+    _blind_receipt(page, live_server)
+    for n in range(3):
+        burst(page, "X" * 190 + str(n))
+    expect(page.locator("#scan-list li")).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate("document.documentElement.scrollHeight") < 3000

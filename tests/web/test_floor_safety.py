@@ -318,3 +318,15 @@ def test_receiving_far_past_the_po_line_needs_the_tap_that_repeats_the_number(op
     assert "Book 200" in r.text and "180 more than PO-2026-0042 still expects" in r.text
     scan(operator, tid, ean_for(1), qty="200")  # a plain scan again: still not booked
     assert buckets("SKU-1") == {}
+
+
+# ------------------------------------------------------------------ long scans
+
+
+def test_a_scan_longer_than_any_label_is_refused_once_with_its_length(operator):
+    tid = task_from(operator.post("/tasks/receive", data={"blind": "1"}, headers=HX))
+    r = scan(operator, tid, "A" * 3000)
+    assert r.status_code == 422 and "3,000 characters" in r.text
+    assert rows(ScanLog) == 1 and rows(FloorException) == 0
+    r = operator.post("/lookup", data={"code": "A" * 3000, "scan_id": "long-scan-0001"}, headers=HX)
+    assert r.status_code == 422 and "3,000 characters" in r.text
