@@ -131,6 +131,8 @@ def step_for(task: Task) -> str:
     if state.get("confirm"):
         if state["confirm"].get("book"):
             return f"Book {state['confirm']['book']}? Tap to book it, or scan the next one"
+        if state["confirm"].get("label"):
+            return f"{state['confirm']['label']}? Tap it to go ahead, or Back"
         return "Confirm or scan the next one"
     if task.kind == "receive":
         plate = f" onto pallet {state['plate']}" if state.get("plate") else ""
@@ -185,6 +187,9 @@ def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> di
         "state": task.state or {},
         "warehouse": task.warehouse,
         "settings": scans.settings_for(task.warehouse),
+        # Lines done means stock was booked; only otherwise is the ledger asked.
+        "booked": task.status == "open" and (any(ln.done or ln.damaged for ln in task.lines)
+                                             or task_service.booked_anything(s, task)),
     }
     if task.kind == "receive":
         context["summary"] = receiving.summary(task)

@@ -220,6 +220,8 @@ def unplaced_words(task: Task) -> str:
 def _short(ctx, line: TaskLine):
     s = ctx.session
     missing = line.remaining
+    ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
+                   f"Short: {missing} not found")
     line.short += missing
     line.status = "short"
     order = line.order_line.order

@@ -188,6 +188,9 @@ def close(ctx) -> str:
         if open_alerts is None and po is not None:
             raise tasks.TaskError("Nothing has been received yet. Scan the items, or leave the receipt open.")
     if po is not None:
+        short = sum(max(0, pl.expected - pl.received) for pl in po.lines)
+        if short:
+            ctx.look_twice("close_short", f"{po.number} is {short:,} units short.", f"Close {short:,} short")
         complete = all(pl.received >= pl.expected for pl in po.lines)
         po.status = "received" if complete else "partial"
         for ln in task.lines:

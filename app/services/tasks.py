@@ -42,11 +42,14 @@ class TaskError(d.InputError):
 class Warn(Exception):
     """The scan needs a second look: nothing was changed; the operator confirms or goes on."""
 
-    def __init__(self, message: str, allow: str, book: int | None = None):
+    def __init__(self, message: str, allow: str, book: int | None = None, label: str | None = None):
         super().__init__(message)
         self.message = message
         self.allow = allow  # what a confirmation lets through next time
         self.book = book  # a quantity only a tap that repeats it may confirm (never a re-scan)
+        # A step that needs a second, deliberate look: only the confirm button, which says what it
+        # does ("Close with 131 short"), lets it through; the same tap or scan again does not.
+        self.label = label or (f"Book {book}" if book is not None else None)
 
 
 @dataclass
@@ -81,6 +84,12 @@ class Ctx:
     def warn_unless(self, allow: str, message: str) -> None:
         if allow not in self.forced:
             raise Warn(message + " Scan it again or tap Confirm to go ahead.", allow)
+
+    def look_twice(self, allow: str, message: str, label: str) -> None:
+        """A tap with consequences (closing short, a short pick) acts only on a second, deliberate tap
+        of a button that names what it does, placed at the top, away from the first."""
+        if allow not in self.forced:
+            raise Warn(f"{message} Tap {label} to go ahead, or Back.", allow, label=label)
 
     @property
     def warehouse(self) -> Warehouse:
@@ -236,6 +245,8 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
             take_confirmation(ctx)
             if ctx.inp.action == "dropped":
                 message = "Not booked. Scan the next one."
+            elif ctx.inp.action == "abandon":
+                message = abandon(ctx)
             else:
                 message = handlers()[task.kind](ctx)
             # A handler says "ok" by returning its message, or ("warn", message) when it
@@ -245,7 +256,8 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
         s.expire_all()
         code = clean_scan(inp.code)
         ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
-                               "allow": sorted(ctx.forced | {w.allow}), "book": w.book})
+                               "allow": sorted(ctx.forced | {w.allow}), "book": w.book,
+                               "label": w.label})
         outcome = Outcome("warn", w.message)
     except (d.DomainError, ScanError) as e:
         s.expire_all()
@@ -264,6 +276,26 @@ def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome
             raise
         return Outcome(prior.outcome, prior.message, replayed=True)
     return outcome
+
+
+def booked_anything(session, task: Task) -> bool:
+    """Whether a scan of this task wrote a movement (each scan's first movement carries its scan id)."""
+    return sql.one(
+        session,
+        "SELECT 1 FROM movements m JOIN scan_log s ON s.scan_id = m.scan_id WHERE s.task_id = ? LIMIT 1",
+        (task.id,),
+    ) is not None
+
+
+def abandon(ctx: Ctx) -> str:
+    """Cancel a task on which nothing was booked; one with bookings is closed by its own Close or Finish."""
+    if booked_anything(ctx.session, ctx.task):
+        raise TaskError(f"Task {ctx.task.number} has booked stock, so it cannot be cancelled: finish it, "
+                        "or tap Leave and let someone else take it up.")
+    ctx.task.status = "cancelled"
+    ctx.task.closed_at = utcnow()
+    ctx.set_state(confirm=None, ended="Cancelled: nothing was booked.")
+    return f"Task {ctx.task.number} cancelled. Nothing was booked."
 
 
 def close(ctx: Ctx, note: str | None = None) -> None:
@@ -321,8 +353,9 @@ def take_confirmation(ctx: Ctx) -> None:
         return
     ctx.set_state(confirm=None)
     # A quantity held back as implausible is booked only by the tap that repeats it, never by a scan.
-    same_scan = ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text") and not pending.get("book")
-    same_tap = ctx.inp.action and ctx.inp.action == pending.get("action")
+    deliberate = bool(pending.get("book") or pending.get("label"))
+    same_scan = ctx.inp.code and clean_scan(ctx.inp.code) == pending.get("text") and not deliberate
+    same_tap = ctx.inp.action and ctx.inp.action == pending.get("action") and not deliberate
     if ctx.inp.action == "confirm" or same_scan or same_tap:
         ctx.inp.code = pending.get("text", "")
         ctx.inp.qty = pending.get("qty", "") if ctx.inp.action == "confirm" or not ctx.inp.qty else ctx.inp.qty

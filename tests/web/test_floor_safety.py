@@ -330,3 +330,29 @@ def test_a_scan_longer_than_any_label_is_refused_once_with_its_length(operator):
     assert rows(ScanLog) == 1 and rows(FloorException) == 0
     r = operator.post("/lookup", data={"code": "A" * 3000, "scan_id": "long-scan-0001"}, headers=HX)
     assert r.status_code == 422 and "3,000 characters" in r.text
+
+
+# ------------------------------------------------------------------ leaving and cancelling
+
+
+def test_a_task_can_be_left_and_cancelled_where_nothing_was_booked(operator):
+    tid = task_from(operator.post("/tasks/damage", headers=HX))
+    page = operator.get(f"/tasks/{tid}")
+    assert "data-leave" in page.text and 'value="abandon"' in page.text
+    scan(operator, tid, "A-01")  # a step, not a booking
+    r = scan(operator, tid, action="abandon")
+    assert 'data-feedback="ok"' in r.text and "cancelled" in r.text
+    db.session.rollback()
+    assert db.session.get(Task, tid).status == "cancelled"
+
+
+def test_a_task_that_booked_stock_cannot_be_cancelled_only_left(operator):
+    tid = task_from(operator.post("/tasks/receive", data={"blind": "1"}, headers=HX))
+    scan(operator, tid, ean_for(1))
+    page = operator.get(f"/tasks/{tid}")
+    assert "data-leave" in page.text and 'value="abandon"' not in page.text
+    r = scan(operator, tid, action="abandon")
+    assert r.status_code == 422 and "cannot be cancelled" in r.text
+    db.session.rollback()
+    assert db.session.get(Task, tid).status == "open"
+    assert buckets("SKU-1")["I"] == 1

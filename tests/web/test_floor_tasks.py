@@ -171,6 +171,13 @@ def test_closing_a_receipt_shows_expected_against_received_and_marks_the_po(oper
     tid = task_from(operator.post("/tasks/receive", data={"code": "PO-2026-0007"}, headers=HX))
     scan(operator, tid, gtin.case_gtin(ean_for(2)))
     r = tap(operator, tid, "close")
+    # Closing short takes a second, deliberate tap of a button that says so; a second Close does not.
+    assert 'data-feedback="warn"' in r.text and "Close 24 short" in r.text
+    r = tap(operator, tid, "close")
+    assert "Close 24 short" in r.text
+    db.session.rollback()
+    assert db.session.get(PurchaseOrder, site).status == "open"
+    r = tap(operator, tid, "confirm")
     assert "closed" in r.text and "Diff" in r.text and "-24" in r.text
     db.session.rollback()
     assert db.session.get(PurchaseOrder, site).status == "partial"
@@ -274,6 +281,9 @@ def test_a_short_pick_keeps_the_rest_reserved_raises_an_exception_and_flags_the_
     scan(operator, tid, "B-01")
     scan(operator, tid, ean_for(1))  # 1 of 2 found in B-01
     r = tap(operator, tid, "short")
+    assert "Short: 1 not found" in r.text and buckets("SKU-1")["O"] == 3
+    assert db.session.execute(select(FloorException)).first() is None
+    r = tap(operator, tid, "confirm")
     assert 'data-feedback="warn"' in r.text and "1 of 2 found" in r.text
     assert buckets("SKU-1")["O"] == 3
     exc = db.session.execute(select(FloorException)).scalar_one()
