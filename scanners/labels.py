@@ -34,6 +34,19 @@ class Label:
     subtitle: str = ""
 
     @property
+    def hri(self) -> str:
+        """The human-readable text printed under the bars, to key in when a label will not scan:
+        the digits as encoded, and for GS1-128 each element string with its AI in brackets."""
+        if self.symbology != "gs1_128":
+            return self.data
+        from biip.gs1_messages import GS1Message
+
+        try:
+            return GS1Message.parse(self.data).as_hri()
+        except Exception:  # a label we drew always parses; never let the text stop the sheet
+            return self.data.replace("\x1d", " ")
+
+    @property
     def scan_text(self) -> str:
         """What a scanner reads back from this label."""
         return "]C1" + self.data if self.symbology == "gs1_128" else self.data

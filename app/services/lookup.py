@@ -10,7 +10,7 @@ from scanners import DEFAULT_RULES, Rules, Scan, parse
 from scanners.parse import expect
 
 from ..domain.stock import ZERO
-from ..models import Balance, Bin, BinStock, Item, Lot, Warehouse
+from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Warehouse
 from . import resolve
 
 
@@ -21,6 +21,7 @@ class ItemView:
     balances: list[tuple[Warehouse, dict]]
     bins: list[dict]
     lot: str | None = None  # the lot a GS1 label named
+    barcodes: list[dict] = field(default_factory=list)  # every code of the item, as text to key in
 
 
 @dataclass
@@ -73,10 +74,15 @@ def item_view(session, item: Item, pack_qty: int = 1, lot: str | None = None) ->
         .where(BinStock.item_id == item.id, BinStock.qty > 0)
         .order_by(Warehouse.code, Bin.walk_order, Bin.code, BinStock.lot)
     ).all()
+    codes = session.execute(
+        select(Barcode.code, Barcode.kind, Barcode.pack_qty).where(Barcode.item_id == item.id)
+        .order_by(Barcode.pack_qty, Barcode.code)
+    ).all()
     return ItemView(
         item=item,
         pack_qty=pack_qty,
         lot=lot,
+        barcodes=[{"code": c, "kind": k, "pack_qty": p} for c, k, p in codes],
         balances=[
             (wh, (balances[wh.id].buckets() if wh.id in balances else ZERO).as_dict(upper=True)) for wh in warehouses
         ],

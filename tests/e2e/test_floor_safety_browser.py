@@ -91,3 +91,29 @@ def test_long_codes_in_the_scan_list_never_widen_the_screen(app, live_server, pa
     expect(page.locator("#scan-list li")).to_have_count(3)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.evaluate("document.documentElement.scrollHeight") < 3000
+
+
+ALIGNMENT = """() => {
+  const off = [];
+  for (const table of document.querySelectorAll("table")) {
+    const heads = table.querySelectorAll("thead th");
+    const row = table.querySelector("tbody tr");
+    if (!heads.length || !row) continue;
+    const cells = row.querySelectorAll("td, th");
+    if (cells.length !== heads.length) continue;
+    heads.forEach((th, i) => {
+      const a = getComputedStyle(th).textAlign, b = getComputedStyle(cells[i]).textAlign;
+      const norm = (x) => (x === "start" ? "left" : x === "end" ? "right" : x);
+      if (norm(a) !== norm(b)) off.push(th.textContent.trim() + ": " + a + " over " + b);
+    });
+  }
+  return off;
+}"""
+
+
+def test_supervisor_tables_align_each_heading_with_its_numbers(app, live_server, page):
+    sign_in(page, live_server, user="super")
+    for path in ("/office/", "/office/counts", "/office/kpis", "/office/ledger", "/office/orders", "/office/transfers",
+                 "/office/purchase-orders", "/office/locks"):
+        page.goto(live_server + path)
+        assert page.evaluate(ALIGNMENT) == [], path

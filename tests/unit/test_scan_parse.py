@@ -80,7 +80,7 @@ def test_a_broken_site_pattern_is_refused_with_a_message():
         ("]C1010950110102091717191350", r"malformed date in \(17\)"),
         ("", "Nothing was scanned"),
         ("\x00\x07\x1b", "Nothing was scanned"),
-        ("x" * 4000, "4000 characters"),
+        ("x" * 4000, "4,000 characters"),
         ("]C1991234", "names neither an item"),
         ("]\x1d0", "no scanner symbology follows it"),
         ("]C130", r"count that is not a number: \(30\) empty"),

@@ -356,3 +356,22 @@ def test_a_task_that_booked_stock_cannot_be_cancelled_only_left(operator):
     db.session.rollback()
     assert db.session.get(Task, tid).status == "open"
     assert buckets("SKU-1")["I"] == 1
+
+
+# ------------------------------------------------------------------ readable labels
+
+
+def test_every_label_carries_its_text_under_the_bars_and_lookup_shows_the_barcodes(client, site):
+    from scanners import gtin
+
+    sign_in(client, role="supervisor", warehouse="W1")
+    for kind, expected in (("bins", "A-01"), ("items", ean_for(1))):
+        r = client.get("/labels/print", query_string={"kind": kind, "paper": "a4", "format": "sheet"})
+        assert r.status_code == 200
+        hri = re.findall(r'<div class="hri" data-hri>([^<]*)</div>', r.text)
+        assert expected in hri, (kind, hri[:5])
+        assert len(hri) == r.text.count('class="label"')
+    assert gtin.case_gtin(ean_for(1)) in r.text  # the case's ITF-14 digits too
+    r = client.post("/lookup", data={"code": "SKU-1", "scan_id": "hri-lookup-0001"}, headers=HX)
+    assert f"<code data-barcode>{ean_for(1)}</code>" in r.text
+    assert f"<code data-barcode>{gtin.case_gtin(ean_for(1))}</code>" in r.text
