@@ -129,6 +129,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errors(app)
     register_cli(app)
 
+    # Imports and other long work run in a worker thread of each server process (services.jobs),
+    # started with the process's first request; tests run jobs themselves (JOB_WORKER False).
+    @app.before_request
+    def _start_job_worker():
+        if app.config.get("JOB_WORKER", not app.testing):
+            from .services import jobs
+
+            jobs.start_worker(app)
+
     @app.before_request
     def _end_due_locks():
         from flask import request

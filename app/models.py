@@ -709,3 +709,34 @@ class SignInFailure(db.Model):
     username = db.Column(db.String(64), nullable=False, index=True)
     ip = db.Column(db.String(45), nullable=False, index=True)
     at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------
+# Jobs: long work off the request (CSV imports), worked by the job worker
+# --------------------------------------------------------------------------
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(db.Model):
+    """One piece of long work (an import), claimed by exactly one worker through a guarded update."""
+
+    __tablename__ = "jobs"
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(24), nullable=False)
+    status = db.Column(db.String(8), nullable=False, default="queued")
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"))
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    started_at = db.Column(db.DateTime)
+    heartbeat_at = db.Column(db.DateTime)  # a running job whose worker stopped beating is queued again
+    finished_at = db.Column(db.DateTime)
+    total = db.Column(db.Integer, nullable=False, default=0)
+    done = db.Column(db.Integer, nullable=False, default=0)
+    payload = db.Column(db.Text, nullable=False, default="")
+    result = db.Column(db.Text)  # JSON: what the job did, or the errors that stopped it
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(k) for k in JOB_STATES)})", name="status"),
+        CheckConstraint("total >= 0 AND done >= 0", name="progress"),
+        Index("ix_jobs_status", "status", "id"),
+    )

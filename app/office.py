@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .auth import current_warehouse, role_required
 from .domain import stock as d
 from .extensions import db
-from .models import FloorException, Order, PurchaseOrder, utcnow
+from .floor import render
+from .models import FloorException, Job, Order, PurchaseOrder, utcnow
 from .services import orders as order_service
-from .services import purchasing, resolve
+from .services import jobs, purchasing, resolve
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -61,10 +62,9 @@ def purchase_orders():
     if request.method == "POST":
         try:
             if request.form.get("import"):
-                result = purchasing.import_csv(_upload_text())
-                errors = result.errors
-                if not errors:
-                    flash(f"Imported {len(result.created)} document(s); {len(result.existing)} already known.")
+                job_id = jobs.submit("purchase_orders_csv", _upload_text(), current_user.id,
+                                     warehouse.id if warehouse else None)
+                return redirect(url_for("office.job", job_id=job_id), 303)
             else:
                 req = purchasing.PurchaseOrderRequest(
                     number=request.form.get("number", ""), warehouse=warehouse.code if warehouse else None,
@@ -101,12 +101,9 @@ def orders():
     if request.method == "POST":
         try:
             if request.form.get("import"):
-                result = order_service.import_csv(_upload_text(), user_id=current_user.id, device="office")
-                errors = result["errors"]
-                if not errors:
-                    back = sum(1 for o in result["placed"] if any(ln["backordered"] for ln in o["lines"]))
-                    flash(f"Placed {len(result['placed'])} order(s), {back} with backorders; "
-                          f"{len(result['existing'])} already known.")
+                # A file of any size is a job: checked whole, placed off the request, progress on screen.
+                job_id = jobs.submit("orders_csv", _upload_text(), current_user.id, warehouse.id if warehouse else None)
+                return redirect(url_for("office.job", job_id=job_id), 303)
             elif request.form.get("backorders"):
                 units = order_service.reserve_backorders(warehouse.id, user_id=current_user.id, device="office")
                 flash(f"Reserved {units} backordered unit(s)." if units else "No stock for any backorder yet.")
@@ -133,6 +130,22 @@ def orders():
     ).scalars().all()
     return render_template("office/orders.html", warehouse=warehouse, orders=rows, errors=errors,
                            form=request.form), status
+
+
+# ------------------------------------------------------------ jobs
+
+
+@bp.get("/jobs/<int:job_id>")
+@role_required("supervisor")
+def job(job_id: int):
+    """A job's progress; the page asks again every second (htmx) until the job has ended."""
+    warehouse = current_warehouse()
+    try:
+        resolve.owned(db.session, Job, job_id, warehouse, "import")
+    except d.DomainError:
+        abort(404)
+    return render("office/job.html", "office/partials/job-progress.html", warehouse=warehouse,
+                  **jobs.view(db.session, job_id))
 
 
 # ------------------------------------------------------------ exceptions

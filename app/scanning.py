@@ -20,6 +20,7 @@ from .extensions import db
 from .floor import render
 from .models import Barcode, Bin, Item, LicencePlate, Warehouse
 from .services import scans
+from .services.uow import UnitOfWork
 
 bp = Blueprint("scan", __name__)
 
@@ -225,15 +226,21 @@ def _labels_for(kind: str, args, warehouse: Warehouse) -> list[labels.Label]:
         return [labels.item_label(bc.code, it.sku, it.name + (f" · case of {bc.pack_qty}" if bc.pack_qty > 1 else ""))
                 for it, bc in db.session.execute(q.limit(MAX_LABELS)).all()]
     count = args.get("count", "")
-    if not count.isdigit() or not 1 <= int(count) <= 200:
-        raise ValueError("Print 1 to 200 licence plates at a time.")
-    plates = [LicencePlate(code=f"tmp-{i}-{time.time_ns()}", warehouse_id=warehouse.id, created_by=current_user.id)
-              for i in range(int(count))]
-    db.session.add_all(plates)
-    db.session.flush()
-    # The number is the row id, so two supervisors printing at once never share a plate.
-    for plate in plates:
-        plate.code = f"LP{plate.id:08d}"
-    db.session.commit()
-    return [labels.plate_label(p.code, warehouse.code) for p in plates]
+    try:
+        count = d.parse_whole(count, "count", 1, 200)
+    except d.InputError:
+        raise ValueError("Print 1 to 200 licence plates at a time.") from None
+    # Through the unit of work, as every write: it takes the write lock first, so eight supervisors
+    # printing at once queue for it instead of failing with "database is locked".
+    with UnitOfWork() as uow:
+        plates = [LicencePlate(code=f"tmp-{i}-{time.time_ns()}", warehouse_id=warehouse.id, created_by=current_user.id)
+                  for i in range(count)]
+        uow.session.add_all(plates)
+        uow.session.flush()
+        # The number is the row id, so two supervisors printing at once never share a plate.
+        for plate in plates:
+            plate.code = f"LP{plate.id:08d}"
+        codes = [p.code for p in plates]
+        uow.commit()
+    return [labels.plate_label(code, warehouse.code) for code in codes]
 

@@ -100,55 +100,61 @@ def place_order(
     with uow or UnitOfWork() as uow:
         s = uow.session
         try:
-            existing = _find(s, channel, external_id)
-            if existing is not None:
-                return order_dict(existing), False
-            wh = get_warehouse(s, warehouse)
-            resolved = []
-            for n, (sku, qty) in enumerate(wanted, 1):
-                try:
-                    resolved.append((get_item(s, sku), qty))
-                except d.InputError as e:
-                    raise type(e)(f"Line {n}: {e.message}") from None
-            per_item = defaultdict(int)
-            for item, qty in resolved:
-                per_item[item] += qty
-            # Locks in item order: two orders for the same items cannot deadlock.
-            balances = {}
-            for item in sorted(per_item, key=lambda i: i.id):
-                balances[item] = lock_balance(s, wh.id, item.id)
-            # Checked under the locks: a retry that waited sees the first send.
-            existing = _find(s, channel, external_id)
-            if existing is not None:
-                return order_dict(existing), False
-            short = [
-                {"sku": item.sku, "requested": qty, "sellable": balances[item].s}
-                for item, qty in per_item.items()
-                if balances[item].s < qty
-            ]
-            if short and not backorder:
-                raise OrderShort(short)
-
-            order = Order(channel=channel, external_id=external_id, warehouse_id=wh.id, status="open")
-            s.add(order)
-            s.flush()
-            for n, (item, qty) in enumerate(resolved, 1):
-                reserve = min(qty, balances[item].s)
-                s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=reserve,
-                                backordered=qty - reserve))
-                if reserve:
-                    _reserve(s, wh.id, item, reserve, balances, order.id, user_id, device)
-            s.flush()
-            s.refresh(order)
-            result = order_dict(order)
-            uow.commit()
-            return result, True
+            result, created = place_in(s, channel, external_id, warehouse, wanted, user_id, device, backorder)
+            if created:
+                uow.commit()
+            return result, created
         except IntegrityError:
             uow.rollback()
             existing = _find(s, channel, external_id)
             if existing is not None:
                 return order_dict(existing), False
             raise
+
+
+def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=None, backorder=False):
+    """Place one order in the caller's transaction (lines as (sku, qty), quantities parsed). (order, created)."""
+    existing = _find(s, channel, external_id)
+    if existing is not None:
+        return order_dict(existing), False
+    wh = get_warehouse(s, warehouse)
+    resolved = []
+    for n, (sku, qty) in enumerate(wanted, 1):
+        try:
+            resolved.append((get_item(s, sku), qty))
+        except d.InputError as e:
+            raise type(e)(f"Line {n}: {e.message}") from None
+    per_item = defaultdict(int)
+    for item, qty in resolved:
+        per_item[item] += qty
+    # Locks in item order: two orders for the same items cannot deadlock.
+    balances = {}
+    for item in sorted(per_item, key=lambda i: i.id):
+        balances[item] = lock_balance(s, wh.id, item.id)
+    # Checked under the locks: a retry that waited sees the first send.
+    existing = _find(s, channel, external_id)
+    if existing is not None:
+        return order_dict(existing), False
+    short = [
+        {"sku": item.sku, "requested": qty, "sellable": balances[item].s}
+        for item, qty in per_item.items()
+        if balances[item].s < qty
+    ]
+    if short and not backorder:
+        raise OrderShort(short)
+
+    order = Order(channel=channel, external_id=external_id, warehouse_id=wh.id, status="open")
+    s.add(order)
+    s.flush()
+    for n, (item, qty) in enumerate(resolved, 1):
+        reserve = min(qty, balances[item].s)
+        s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=reserve,
+                        backordered=qty - reserve))
+        if reserve:
+            _reserve(s, wh.id, item, reserve, balances, order.id, user_id, device)
+    s.flush()
+    s.refresh(order)
+    return order_dict(order), True
 
 
 def _reserve(s, warehouse_id, item, qty, balances, order_id, user_id, device) -> None:
@@ -277,42 +283,112 @@ class OrderNotFound(d.InputError):
 ORDER_COLUMNS = {"channel", "external_id", "warehouse", "sku", "qty"}
 
 
-def import_csv(text: str, user_id=None, device=None) -> dict:
-    """Rows `channel,external_id,warehouse,sku,qty`, grouped into orders; short lines are backordered.
+def check_csv(text: str) -> tuple[dict[tuple, dict], list[str]]:
+    """Rows `channel,external_id,warehouse,sku,qty` grouped into orders, or the rows that are wrong.
 
-    The whole file is checked before any order is placed. Orders already
-    known (same channel and reference) are left as they are, so importing
-    a file twice places each order once.
+    The whole file is read before anything is placed: one bad row, even the last, places nothing.
     """
     from .purchasing import read_csv
-    from .uow import UnitOfWork as _UoW
 
     rows = read_csv(text, ORDER_COLUMNS)
     if not rows:
         raise d.InputError("The file has no rows")
     grouped: dict[tuple, dict] = {}
     errors = []
-    with _UoW(write=False) as uow:
+    known_warehouses, known_items = set(), set()
+    with UnitOfWork(write=False) as uow:
         s = uow.session
         for n, row in rows:
             key = (row["channel"], row["external_id"])
             if not row["channel"] or not row["external_id"]:
                 errors.append(f"row {n}: channel and external_id are required")
                 continue
-            order = grouped.setdefault(key, {"warehouse": row["warehouse"], "lines": []})
+            order = grouped.setdefault(key, {"warehouse": row["warehouse"], "lines": [], "row": n})
             try:
-                get_warehouse(s, row["warehouse"])
-                get_item(s, row["sku"])
-                d.parse_qty(row["qty"])
+                _clean(row["channel"], "channel", 40)
+                _clean(row["external_id"], "external_id", 80)
+                if row["warehouse"] not in known_warehouses:
+                    get_warehouse(s, row["warehouse"])
+                    known_warehouses.add(row["warehouse"])
+                if row["sku"] not in known_items:
+                    get_item(s, row["sku"])
+                    known_items.add(row["sku"])
+                qty = d.parse_qty(row["qty"])
             except d.InputError as e:
                 errors.append(f"row {n}: {e.message}")
                 continue
-            order["lines"].append(OrderLineRequest(row["sku"], row["qty"]))
+            if order["warehouse"] != row["warehouse"]:
+                errors.append(f"row {n}: {row['channel']} {row['external_id']} is for {order['warehouse']} "
+                              f"on row {order['row']}, not {row['warehouse']}")
+                continue
+            if len(order["lines"]) >= MAX_LINES:
+                errors.append(f"row {n}: an order has at most {MAX_LINES} lines")
+                continue
+            order["lines"].append((row["sku"], qty))
+    return grouped, errors[:50]
+
+
+IMPORT_CHUNK = 200  # orders per transaction: the write lock is never held long enough to stall a scan
+
+
+def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -> tuple[int, int, int]:
+    """Place checked orders in the caller's transaction, as place_in would one by one (backorders on):
+    each balance is locked and read once for the chunk and the rows are inserted in batches.
+    Returns (placed, already known, placed with backorders)."""
+    refs = [ext for (_, ext), _ in chunk]
+    known = set(s.execute(select(Order.channel, Order.external_id).where(Order.external_id.in_(refs))).all())
+    new = [(key, order) for key, order in chunk if key not in known]
+    if not new:
+        return 0, len(chunk), 0
+    warehouses = {code: get_warehouse(s, code) for code in {o["warehouse"] for _, o in new}}
+    items = {sku: get_item(s, sku) for sku in {sku for _, o in new for sku, _ in o["lines"]}}
+    pairs = sorted({(warehouses[o["warehouse"]].id, items[sku].id) for _, o in new for sku, _ in o["lines"]})
+    # Locks in (warehouse, item) order, as place_in: an import and an order cannot deadlock.
+    balances = {pair: lock_balance(s, *pair) for pair in pairs}
+    moved = dict.fromkeys(pairs, d.Buckets())
+    rows = [Order(channel=c, external_id=e, warehouse_id=warehouses[o["warehouse"]].id, status="open")
+            for (c, e), o in new]
+    s.add_all(rows)
+    s.flush()
+    with_backorders = 0
+    for row, (_, order) in zip(rows, new):
+        short = False
+        for n, (sku, qty) in enumerate(order["lines"], 1):
+            item, pair = items[sku], (row.warehouse_id, items[sku].id)
+            reserve = min(qty, balances[pair].s)
+            s.add(OrderLine(order_id=row.id, line_no=n, item_id=item.id, qty=qty, reserved=reserve,
+                            backordered=qty - reserve))
+            short = short or reserve < qty
+            if reserve:
+                decision = d.decide(balances[pair], d.Request(d.Kind.RESERVE, reserve, sku=item.sku))
+                balances[pair] = balances[pair] + decision.deltas
+                moved[pair] = moved[pair] + decision.deltas
+                s.add(_movement(decision, row.warehouse_id, item.id, balances[pair], row.id, user_id, device))
+        with_backorders += short
+    s.flush()
+    for pair, deltas in moved.items():
+        add_to_balance(s, *pair, deltas)
+    return len(new), len(chunk) - len(new), with_backorders
+
+
+def place_checked(grouped: dict[tuple, dict], user_id=None, device=None, progress=None) -> dict:
+    """Place checked orders, a chunk per transaction. Orders already known are skipped, so a job that
+    stopped half-way and runs again places the rest and nothing twice: the file lands whole."""
+    placed = existing = backordered = 0
+    orders = list(grouped.items())
+    for start in range(0, len(orders), IMPORT_CHUNK):
+        with UnitOfWork() as uow:
+            new, known, short = _place_many(uow.session, orders[start:start + IMPORT_CHUNK], user_id, device)
+            uow.commit()
+        placed, existing, backordered = placed + new, existing + known, backordered + short
+        if progress:
+            progress(min(start + IMPORT_CHUNK, len(orders)))
+    return {"placed": placed, "existing": existing, "backordered": backordered, "errors": []}
+
+
+def import_csv(text: str, user_id=None, device=None, progress=None) -> dict:
+    """Check the whole file, then place its orders (short lines backordered); importing twice places once."""
+    grouped, errors = check_csv(text)
     if errors:
-        return {"placed": [], "existing": [], "errors": errors[:50]}
-    placed, existing = [], []
-    for (channel, external_id), order in grouped.items():
-        result, created = place_order(channel, external_id, order["warehouse"], order["lines"], user_id=user_id,
-                                      device=device, backorder=True)
-        (placed if created else existing).append(result)
-    return {"placed": placed, "existing": existing, "errors": []}
+        return {"placed": 0, "existing": 0, "backordered": 0, "errors": errors}
+    return place_checked(grouped, user_id, device, progress)

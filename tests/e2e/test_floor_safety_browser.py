@@ -58,6 +58,11 @@ def test_a_huge_quantity_is_booked_only_by_the_tap_that_repeats_it(app, live_ser
     assert api(sku)["in"].get("DOCK-01", 0) == before
     box = book.bounding_box()
     assert box["height"] >= 44
+    # The warning's banner covers neither the step nor the scan field.
+    for what in ("#task-panel .step", "#scan"):
+        assert page.evaluate("""(sel) => { const el = document.querySelector(sel); const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return el === hit || el.contains(hit); }""", what), f"{what} is covered"
     ledger_is_ok(app)
 
 

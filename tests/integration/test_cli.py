@@ -125,4 +125,4 @@ def test_a_stock_file_with_bad_rows_books_nothing(runner, csv_file, app):
 
 def test_a_file_missing_a_column_says_which(runner, csv_file):
     result = runner.invoke(args=["import", "stock", csv_file("s.csv", "warehouse,sku\nW1,SKU-1\n")])
-    assert result.exit_code == 1 and "missing column(s) bin, qty" in result.output
+    assert result.exit_code == 1 and "lacks the column(s) bin, qty" in result.output

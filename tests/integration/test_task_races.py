@@ -144,3 +144,27 @@ def test_a_variance_approved_from_two_screens_at_once_adjusts_once(any_app):
     adjusts = db.session.execute(select(Movement).where(Movement.kind == "adjust")).scalars().all()
     assert [(m.qty, m.d_i) for m in adjusts] == [(3, -3)]
     assert check_ledger(db.session) == []
+
+
+def test_eight_supervisors_printing_plates_at_once_all_get_their_own(any_app, tmp_path):
+    """Licence-plate printing writes through the unit of work: no 'database is locked', no shared plate."""
+    from app.models import LicencePlate
+
+    make_site()
+    make_user("boss", "boss-pw", role="supervisor")
+    db.session.remove()
+    clients = []
+    for _ in range(8):
+        client = any_app.test_client()
+        with any_app.app_context():
+            assert client.post("/login", data={"username": "boss", "password": "boss-pw"}).status_code == 302
+        clients.append(client)
+
+    def print_plates(i):
+        r = clients[i].post("/labels/print", data={"kind": "plates", "count": "25", "paper": "a4", "format": "zpl"})
+        return r.status_code
+
+    assert _fire(any_app, 8, print_plates) == [200] * 8
+    db.session.rollback()
+    codes = db.session.execute(select(LicencePlate.code)).scalars().all()
+    assert len(codes) == len(set(codes)) == 200 and all(c.startswith("LP") for c in codes)

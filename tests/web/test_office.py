@@ -20,8 +20,15 @@ def supervisor(app, client):
 
 
 def upload(client, path, text):
-    return client.post(path, data={"import": "1", "file": (io.BytesIO(text.encode()), "f.csv")},
-                       content_type="multipart/form-data")
+    """An import: the file becomes a job (303 to its progress page); the job is run, its page returned."""
+    from app.services import jobs
+
+    r = client.post(path, data={"import": "1", "file": (io.BytesIO(text.encode()), "f.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303 and "/office/jobs/" in r.headers["Location"], r.text[:300]
+    assert jobs.work_once()
+    db.session.rollback()
+    return client.get(r.headers["Location"])
 
 
 def test_a_purchase_order_typed_on_the_screen_is_created_with_lots_and_expiry(supervisor):
@@ -39,25 +46,25 @@ def test_a_purchase_order_typed_on_the_screen_is_created_with_lots_and_expiry(su
 def test_a_purchase_order_csv_with_one_bad_row_imports_nothing_and_names_the_row(supervisor):
     r = upload(supervisor, "/office/purchase-orders",
                "number,warehouse,sku,qty\nPO-2026-0300,W1,SKU-1,5\nPO-2026-0301,W1,SKU-2,lots\n")
-    assert r.status_code == 422 and "PO-2026-0301: Line 1: Quantity must be a whole number" in r.text
+    assert 'data-job-status="failed"' in r.text and "PO-2026-0301: Line 1: Quantity must be a whole number" in r.text
     assert db.session.execute(select(PurchaseOrder)).first() is None
     r = upload(supervisor, "/office/purchase-orders",
                "number,warehouse,sku,qty,lot\nPO-2026-0300,W1,SKU-1,5,L1\nPO-2026-0300,W1,SKU-2,7,\n")
-    assert r.status_code == 303
+    assert 'data-job-status="done"' in r.text
     po = db.session.execute(select(PurchaseOrder)).scalar_one()
     assert [(ln.item.sku, ln.expected) for ln in po.lines] == [("SKU-1", 5), ("SKU-2", 7)]
 
 
 def test_a_csv_without_the_needed_columns_says_which_are_missing(supervisor):
     r = upload(supervisor, "/office/purchase-orders", "po,sku\nX,SKU-1\n")
-    assert r.status_code == 422 and "lacks the column(s) number, qty, warehouse" in r.text
+    assert 'data-job-status="failed"' in r.text and "lacks the column(s) number, qty, warehouse" in r.text
 
 
 def test_orders_imported_by_csv_are_reserved_or_backordered_and_a_second_import_changes_nothing(supervisor):
     receive("SKU-1", 3)
     text = "channel,external_id,warehouse,sku,qty\nshop,A-1,W1,SKU-1,2\nshop,A-2,W1,SKU-1,2\n"
-    assert upload(supervisor, "/office/orders", text).status_code == 303
-    assert upload(supervisor, "/office/orders", text).status_code == 303
+    assert "Done: 2 placed, 1 with backorders" in upload(supervisor, "/office/orders", text).text
+    assert "Done: 0 placed; 2 already known" in upload(supervisor, "/office/orders", text).text
     orders = db.session.execute(select(Order).order_by(Order.id)).scalars().all()
     assert [(o.lines[0].reserved, o.lines[0].backordered) for o in orders] == [(2, 0), (1, 1)]
     assert "1 backordered" in supervisor.get("/office/orders").text
