@@ -126,3 +126,12 @@ def test_a_stock_file_with_bad_rows_books_nothing(runner, csv_file, app):
 def test_a_file_missing_a_column_says_which(runner, csv_file):
     result = runner.invoke(args=["import", "stock", csv_file("s.csv", "warehouse,sku\nW1,SKU-1\n")])
     assert result.exit_code == 1 and "lacks the column(s) bin, qty" in result.output
+
+
+def test_an_items_file_with_a_malformed_case_quantity_names_the_row_instead_of_a_traceback(runner, csv_file, app):
+    items = csv_file("items.csv", "sku,name,barcode,case_barcode,case_qty\n"
+                                  "NEW-1,New item,,14006381333931,--5\nNEW-2,Other,,,\n")
+    result = runner.invoke(args=["import", "items", items])
+    assert result.exit_code == 1, result.output
+    assert "row 2: case_qty must be a whole number" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -278,3 +278,100 @@ def test_no_get_in_the_url_map_writes_a_row(app, client, role):
         after = _row_counts()
         assert after == before, (endpoint, url, {k: (before[k], after[k]) for k in after if after[k] != before[k]})
     assert walked > 30
+
+
+# The warehouse wall -------------------------------------------------------------------------------
+
+
+def _foreign_site():
+    """Records of W2 (and a transfer W2 -> W3) that a W1 session must neither see nor change."""
+    from datetime import date, timedelta
+
+    from app.models import FloorException, Task, Warehouse
+    from app.services import counting, locks, orders, purchasing, transfers
+    from app.services.uow import UnitOfWork
+    from tests.builders import receive
+
+    make_site(codes=("W1", "W2", "W3"))
+    receive("SKU-1", 30, warehouse="W2", to_bin="A-01")
+    other_id = make_user("w2-boss", "w2-pw", role="supervisor").id
+    db.session.rollback()  # no read snapshot left open while the units of work below write
+    order, _ = orders.place_order("shop", "w2-order", "W2", [orders.OrderLineRequest("SKU-1", 2)])
+    po, _ = purchasing.create_purchase_order(purchasing.PurchaseOrderRequest(
+        "PO-2026-0777", "W2", [purchasing.LineRequest("SKU-2", 5)]))
+    with UnitOfWork() as uow:
+        s = uow.session
+        w2 = s.execute(select(Warehouse).where(Warehouse.code == "W2")).scalar_one()
+        boss = s.get(User, other_id)
+        cs, _ = counting.create_session(s, w2, boss, "bins", "A-01", blind=True)
+        lock = locks.create_lock(s, w2, boss, "SKU-1", 3, "W2 sale", date.today() + timedelta(days=9))
+        tr = transfers.plan(s, w2, "W3", boss, [("SKU-1", 2)])
+        task = Task(kind="damage", warehouse_id=w2.id, created_by=boss.id, updated_by=boss.id, state={})
+        s.add(task)
+        s.flush()
+        exc = FloorException(kind="short_pick", warehouse_id=w2.id, order_id=order["id"], item_id=1, qty=1,
+                             message="W2 short")
+        s.add(exc)
+        s.flush()
+        ids = {"order": order["id"], "po": po["id"], "session": cs.id, "lock": lock.id, "transfer": tr.id,
+               "task": task.id, "exception": exc.id, "number": po["number"], "cs_number": cs.number,
+               "tr_number": tr.number, "order_number": order["number"], "external_id": "w2-order"}
+        uow.commit()
+    db.session.rollback()
+    return ids
+
+
+def _w2_state(ids) -> dict:
+    from app.models import CountSession, FloorException, Order, PromoLock, PurchaseOrder, Task, Transfer
+
+    db.session.rollback()
+    foreign = {"order_id": ids["order"], "purchase_order_id": ids["po"], "count_session_id": ids["session"],
+               "transfer_id": ids["transfer"]}
+    tasks = db.session.execute(select(Task)).scalars().all()
+    return {
+        "order": (db.session.get(Order, ids["order"]).status, db.session.get(Order, ids["order"]).lines[0].reserved),
+        "po": db.session.get(PurchaseOrder, ids["po"]).status,
+        "session": db.session.get(CountSession, ids["session"]).status,
+        "lock": db.session.get(PromoLock, ids["lock"]).status,
+        "transfer": db.session.get(Transfer, ids["transfer"]).status,
+        "task": (db.session.get(Task, ids["task"]).status, db.session.get(Task, ids["task"]).updated_at),
+        "exception": db.session.get(FloorException, ids["exception"]).status,
+        "tasks_on_w2_records": [t.id for t in tasks if t.id != ids["task"]
+                                and any(getattr(t, col) == val for col, val in foreign.items())],
+    }
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor"])
+def test_every_route_replayed_with_another_warehouses_ids_changes_nothing_there(app, client, role):
+    ids = _foreign_site()
+    make_user("u", "u-pw", role=role)
+    client.post("/login", data={"username": "u", "password": "u-pw"})
+    client.post("/warehouse", data={"warehouse": "W1"})
+    before = _w2_state(ids)
+    form = {
+        "id": ids["exception"], "order_id": ids["order"], "order": ids["order"], "po": ids["po"],
+        "session": ids["session"], "transfer": ids["transfer"], "unlock": ids["lock"], "line": 1,
+        "reference": ids["external_id"], "resolution": "backorder", "decision": "approve", "close": "1",
+        "action": "close",
+    }
+    codes = ["", ids["order_number"], ids["number"], ids["cs_number"], ids["tr_number"]]
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "auth.logout", "auth.login", "floor.choose_warehouse"):
+            continue
+        int_args = [n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)]
+        values = [ids["task"], ids["session"], ids["order"], ids["transfer"]] if int_args else [None]
+        for value in values:
+            url = rule.build({n: (value if n in int_args else "x") for n in rule._converters})[1]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if method == "GET":
+                    r = client.get(url)
+                    if int_args and rule.endpoint in ("tasks.show", "control.count_session"):
+                        assert r.status_code in (403, 404), (url, r.status_code)  # 403: not for this role
+                    continue
+                for code in codes:
+                    client.open(url, method=method, data={**form, "code": code, "scan_id": f"wall-{walked:08d}"},
+                                headers={"HX-Request": "true"})
+                    walked += 1
+    assert walked > 100
+    assert _w2_state(ids) == before
