@@ -122,3 +122,21 @@ def test_supervisor_tables_align_each_heading_with_its_numbers(app, live_server,
                  "/office/purchase-orders", "/office/locks"):
         page.goto(live_server + path)
         assert page.evaluate(ALIGNMENT) == [], path
+
+
+def test_office_screens_with_long_codes_stay_within_the_screen(app, live_server, page):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import FloorException, Warehouse
+
+    main = db.session.execute(select(Warehouse.id).where(Warehouse.code == "MAIN")).scalar_one()
+    db.session.add_all([FloorException(kind="unknown_item", warehouse_id=main, code="Z" * 190,
+                                       message=f"Unknown barcode {'Z' * 190} received on blind receipt T9")
+                        for _ in range(30)])
+    db.session.commit()
+    sign_in(page, live_server, user="super")
+    for path in ("/office/", "/office/exceptions"):
+        page.goto(live_server + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (path, width)

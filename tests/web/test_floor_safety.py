@@ -375,3 +375,19 @@ def test_every_label_carries_its_text_under_the_bars_and_lookup_shows_the_barcod
     r = client.post("/lookup", data={"code": "SKU-1", "scan_id": "hri-lookup-0001"}, headers=HX)
     assert f"<code data-barcode>{ean_for(1)}</code>" in r.text
     assert f"<code data-barcode>{gtin.case_gtin(ean_for(1))}</code>" in r.text
+
+
+def test_a_flood_of_exceptions_is_paged_not_one_huge_page(client, site):
+    wh = db.session.execute(select(Warehouse.id).where(Warehouse.code == "W1")).scalar_one()
+    db.session.add_all([FloorException(kind="unknown_item", warehouse_id=wh, code="X" * 190,
+                                       message=f"Unknown barcode {'X' * 190} received on blind receipt T{n}")
+                        for n in range(1500)])
+    db.session.commit()
+    sign_in(client, role="supervisor", warehouse="W1")
+    page = client.get("/office/exceptions")
+    assert page.status_code == 200 and len(page.data) < 100_000, len(page.data)
+    assert page.text.count('name="resolution"') == 50 and "(1500)" in page.text
+    older = re.search(r'href="(/office/exceptions\?before=\d+)"', page.text).group(1)
+    assert client.get(older).text.count('name="resolution"') == 50
+    overview = client.get("/office/")
+    assert len(overview.data) < 100_000 and "All 1500 open exceptions" in overview.text
