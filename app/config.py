@@ -29,8 +29,13 @@ def secret_key(instance_path: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}")
-        tmp.write_text(secrets.token_hex(32))
+        # Readable by this user only: whoever reads it can forge a signed-in session.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
         os.replace(tmp, path) if not path.exists() else tmp.unlink()
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # a key written by an earlier version, readable by all
     return path.read_text().strip()
 
 

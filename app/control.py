@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from .auth import current_warehouse, role_required
 from .domain import counting as count_rules
+from .domain import inputs
 from .domain import stock as d
 from .extensions import db
 from .models import (
@@ -462,7 +463,7 @@ def _ledger_csv(where, warehouse_code: str, bins: dict[int, str]) -> Response:
         # Its own connection, streamed in batches: an export of a million movements is never all in memory.
         with UnitOfWork(engine, write=False) as uow:
             for m, sku, u in uow.session.execute(_ledger_query(where).execution_options(yield_per=2000)):
-                writer.writerow(_ledger_row(m, sku, u, warehouse_code, bins))
+                writer.writerow([inputs.safe_cell(v) for v in _ledger_row(m, sku, u, warehouse_code, bins)])
                 if out.tell() > 64_000:
                     yield out.getvalue()
                     out.seek(0)

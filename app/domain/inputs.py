@@ -102,3 +102,14 @@ def csv_records(text: str, required: set[str]) -> list[tuple[int, dict]]:
             continue
         out.append((n, {name: (row[i] if i < len(row) else "").strip() for i, name in enumerate(header) if name}))
     return out
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A cell for a CSV the app writes: text that a spreadsheet would run as a formula (OWASP's CSV
+    injection rule: starting with = + - @ tab or CR) is prefixed with a quote; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -62,6 +62,14 @@ def submit(kind: str, payload: str, user_id: int | None, warehouse_id: int | Non
 def claim() -> int | None:
     """The id of a queued (or abandoned) job this worker now owns, or None."""
     now = utcnow()
+    # Asked first without the write lock: an idle worker never holds up a scan.
+    with UnitOfWork(write=False) as uow:
+        waiting = uow.session.execute(
+            select(Job.id).where((Job.status == "queued") | ((Job.status == "running") & (Job.heartbeat_at < now - STALE)))
+            .limit(1)
+        ).scalar()
+    if waiting is None:
+        return None
     with UnitOfWork() as uow:
         s = uow.session
         s.execute(update(Job).where(Job.status == "running", Job.heartbeat_at < now - STALE)
