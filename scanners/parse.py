@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import biip
+import re2
 from biip.gs1_messages import GS1Message
 
 from . import gtin as gtins
@@ -69,6 +70,16 @@ class Scan:
         return {k: v for k, v in d.items() if v not in (None, {}, "")}
 
 
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def compile_pattern(pattern: str):
+    """A site pattern, compiled by RE2: matched in time linear in the scan's length, so a pattern a
+    supervisor saves (`(a|a)*b`, say) can never hang a worker on a long scan."""
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 @dataclass
 class Rules:
     """A site's scan settings: what its own codes look like."""
@@ -81,9 +92,11 @@ class Rules:
         for kind in PATTERN_KINDS:
             pattern = self.patterns.get(kind) or DEFAULT_PATTERNS[kind]
             try:
-                self.compiled[kind] = re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"The {kind} pattern is not valid: {exc}") from None
+                self.compiled[kind] = compile_pattern(pattern)
+            except re2.error as exc:
+                problem = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                raise ValueError(f"The {kind} pattern is not valid: {problem} (site patterns are matched "
+                                 "in linear time: no back-references or look-arounds)") from None
 
     @classmethod
     def from_settings(cls, settings: dict | None) -> Rules:

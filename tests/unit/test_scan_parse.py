@@ -109,3 +109,25 @@ def test_any_text_either_parses_or_is_refused_with_a_scan_error(text):
         assert str(exc)
     else:
         assert scan.kind and scan.raw
+
+
+def test_a_site_pattern_that_would_backtrack_catastrophically_matches_in_linear_time():
+    """Issue 17: `(a|a)*b` saved as the bin pattern once hung a worker for 30 s on 40 × `a`."""
+    import time
+
+    from scanners.parse import Rules, parse
+
+    rules = Rules.from_settings({"bin_pattern": "(a|a)*b"})
+    started = time.perf_counter()
+    for text in ("a" * 40, "a" * 200):
+        assert parse(text, rules).kind == "unknown"
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_pattern_with_a_back_reference_is_refused_with_the_reason():
+    import pytest
+
+    from scanners.parse import Rules
+
+    with pytest.raises(ValueError, match="linear time"):
+        Rules.from_settings({"bin_pattern": r"(?P<code>A)\1"})
