@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -60,10 +61,14 @@ class SignedIn(UserMixin):
     it is read afresh each time, so a deactivated account stops at its next request.
     """
 
-    __slots__ = ("id", "username", "role", "active")
+    __slots__ = ("id", "username", "role", "active", "session_token")
 
-    def __init__(self, id: int, username: str, role: str, active: bool):
+    def __init__(self, id: int, username: str, role: str, active: bool, session_token: str = ""):
         self.id, self.username, self.role, self.active = id, username, role, active
+        self.session_token = session_token
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_token}"
 
     @property
     def is_active(self) -> bool:
@@ -73,15 +78,21 @@ class SignedIn(UserMixin):
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-_USER_COLUMNS = select(User.id, User.username, User.role, User.active).where(User.id == bindparam("uid"))
+_USER_COLUMNS = select(User.id, User.username, User.role, User.active, User.session_token).where(
+    User.id == bindparam("uid"))
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    if not user_id.isdigit() or len(user_id) > 10:
+    """The user a session or remember cookie names, if its session token is still the user's:
+    a cookie from before a sign-out or a password change names an old token and is refused."""
+    uid, _, token = user_id.partition(".")
+    if not uid.isdigit() or len(uid) > 10:
         return None
-    row = db.session.execute(_USER_COLUMNS, {"uid": int(user_id)}).first()
-    return SignedIn(*row) if row is not None else None
+    row = db.session.execute(_USER_COLUMNS, {"uid": int(uid)}).first()
+    if row is None or not hmac.compare_digest(row.session_token.encode(), token.encode()):
+        return None
+    return SignedIn(*row)
 
 
 class LoginForm(FlaskForm):
@@ -175,9 +186,20 @@ def logout():
     # In this order: logout_user() marks the remember-me cookie for deletion in the session,
     # and clearing the session after it would keep that cookie, and the operator signed in.
     session.clear()
+    end_sessions(current_user.id)  # every copy of this user's cookies, on every handheld, is void now
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session and remember cookie of a user, at once, on every server process."""
+    db.session.rollback()
+    with UnitOfWork() as uow:
+        user = uow.session.get(User, user_id)
+        if user is not None:
+            user.end_sessions()
+        uow.commit()
 
 
 def role_required(role: str):

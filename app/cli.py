@@ -20,7 +20,7 @@ from .services.uow import UnitOfWork
 
 
 def register_cli(app) -> None:
-    for command in (init_db, demo_cmd, create_user, create_token, import_cmd, check_ledger_cmd, ensure_demo,
+    for command in (init_db, demo_cmd, create_user, sign_out_everywhere, create_token, import_cmd, check_ledger_cmd, ensure_demo,
                     release_locks_cmd):
         app.cli.add_command(command)
 
@@ -87,6 +87,20 @@ def create_user(username, role, password):
         user.set_password(password)
         uow.commit()
     click.echo(f"{'created' if created else 'updated'} {role} {username}")
+
+
+@click.command("sign-out-everywhere")
+@with_appcontext
+@click.argument("username")
+def sign_out_everywhere(username):
+    """End every session and remember cookie of USERNAME, on every handheld, at once."""
+    with UnitOfWork() as uow:
+        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        user.end_sessions()
+        uow.commit()
+    click.echo(f"{username} is signed out everywhere")
 
 
 @click.command("create-token")

@@ -4,6 +4,7 @@ so that no bug in Python can store a negative bucket or a broken identity."""
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
@@ -32,10 +33,21 @@ class User(UserMixin, db.Model):
     role = db.Column(db.String(16), nullable=False, default="operator")
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Part of every session and remember cookie of this user (get_id): a new one ends them all at once,
+    # on every server process — at sign-out, a password change, or "sign out everywhere".
+    session_token = db.Column(db.String(32), nullable=False, default=lambda: secrets.token_hex(16),
+                              server_default="")
     __table_args__ = (CheckConstraint("role IN ('operator','supervisor','admin')", name="role"),)
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_token}"
+
+    def end_sessions(self) -> None:
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -375,3 +375,48 @@ def test_every_route_replayed_with_another_warehouses_ids_changes_nothing_there(
                     walked += 1
     assert walked > 100
     assert _w2_state(ids) == before
+
+
+# Sessions that end -------------------------------------------------------------------------------
+
+
+def _kept(client) -> dict:
+    return {name: client.get_cookie(name).value for name in ("session", "remember_token") if client.get_cookie(name)}
+
+
+def _replay(app, cookies: dict, only: str | None = None):
+    other = app.test_client()
+    for name, value in cookies.items():
+        if only is None or name == only:
+            other.set_cookie(name, value)
+    with app.app_context():  # a request of its own, as in production (no user cached from before)
+        return other.get("/tasks/")
+
+
+def test_cookies_kept_from_before_a_sign_out_let_nobody_in(app, client):
+    make_user("picker", "pick-pw")
+    _sign_in(client, "picker", "pick-pw")
+    kept = _kept(client)
+    assert set(kept) == {"session", "remember_token"}
+    assert _replay(app, kept).status_code == 200
+    client.post("/logout")
+    for only in ("session", "remember_token", None):
+        assert _replay(app, kept, only).status_code == 302, only
+
+
+def test_a_password_change_and_sign_out_everywhere_end_every_session_of_that_user(app, client):
+    make_user("picker", "pick-pw")
+    _sign_in(client, "picker", "pick-pw")
+    kept = _kept(client)
+    r = app.test_cli_runner().invoke(args=["create-user", "--username", "picker", "--password", "new-pw-1"])
+    assert r.exit_code == 0, r.output
+    assert _replay(app, kept, "session").status_code == 302
+    assert _replay(app, kept, "remember_token").status_code == 302
+    fresh = app.test_client()
+    with app.app_context():
+        _sign_in(fresh, "picker", "new-pw-1")
+    kept = _kept(fresh)
+    assert _replay(app, kept).status_code == 200
+    r = app.test_cli_runner().invoke(args=["sign-out-everywhere", "picker"])
+    assert r.exit_code == 0 and "signed out everywhere" in r.output
+    assert _replay(app, kept).status_code == 302
