@@ -1,6 +1,8 @@
 """Floor safety in Chromium on 360x640 (issue 16): a trigger pulled in the Qty box, SKU lookup,
 a blind count that names no unscanned item, and numbers that need a deliberate tap."""
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.e2e.test_floor_tasks_browser import api, app, demo_db, ledger_is_ok, sign_in, unit_code, wedge  # noqa: F401
@@ -140,3 +142,43 @@ def test_office_screens_with_long_codes_stay_within_the_screen(app, live_server,
         page.goto(live_server + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (path, width)
+
+
+def test_a_blind_count_never_names_an_item_the_counter_did_not_scan(app, live_server, page):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Bin, BinStock, Item, User, Warehouse
+    from app.services import counting
+    from app.services.stock import MovementCommand, apply_movement
+
+    db.session.rollback()
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    code, sku = db.session.execute(
+        select(Bin.code, Item.sku).join(BinStock, BinStock.bin_id == Bin.id).join(Item, Item.id == BinStock.item_id)
+        .where(Bin.warehouse_id == main.id, Bin.type == "storage", BinStock.qty >= 3)
+        .group_by(Bin.code, Item.sku).having(func.count() == 1).order_by(Bin.code)
+    ).first()
+    hidden = db.session.execute(select(Item).where(Item.sku != sku).order_by(Item.sku)).scalars().first()
+    hidden_name, hidden_sku = hidden.name, hidden.sku
+    apply_movement(MovementCommand(warehouse="MAIN", kind="receive", sku=hidden_sku, qty=4, to_bin=code))
+    db.session.rollback()
+    boss = db.session.execute(select(User).where(User.username == "super")).scalar_one()
+    cs, _ = counting.create_session(db.session, db.session.get(Warehouse, main.id), boss, "bins", code, blind=True,
+                                    threshold_qty=0)
+    db.session.commit()
+    number = cs.number
+
+    sign_in(page, live_server)
+    page.get_by_text("Count", exact=True).tap()
+    page.get_by_role("button", name=re.compile(number)).tap()
+    expect(page.locator("#task-panel .step")).to_have_text(f"Scan bin {code}")
+    burst(page, code)
+    expect(page.locator("#task-panel .step")).to_contain_text(f"Count {code}")
+    page.locator("input[name=qty]").fill("1")
+    burst(page, unit_code(sku))  # one of the item the counter finds; the other item is never scanned
+    page.get_by_role("button", name="Bin counted").tap()
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0")
+    expect(page.locator("#task-panel .flash.warn")).to_contain_text("another operator will recount")
+    for text in (page.locator("#task-panel").inner_text(), page.locator("#feedback").inner_text()):
+        assert hidden_name not in text and hidden_sku not in text
