@@ -462,12 +462,12 @@
     });
   }
 
+  // A run of keys is a scanner's when it has a few keys at scanner speed on average: one slow key
+  // (a busy handheld) does not make a burst a person's, and a thumb never averages 35 ms.
   QtyBox.prototype.burst = function () {
-    if (this.run.length < BURST_KEYS) return false;
-    for (var i = 1; i < this.run.length; i++) {
-      if (this.run[i].at - this.run[i - 1].at >= BURST_MS) return false;
-    }
-    return true;
+    var n = this.run.length;
+    if (n < BURST_KEYS) return false;
+    return (this.run[n - 1].at - this.run[0].at) / (n - 1) < BURST_MS;
   };
 
   QtyBox.prototype.finish = function (how) {
@@ -492,7 +492,8 @@
     }
     if (!e.key || e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) return;
     var last = this.run.length ? this.run[this.run.length - 1].at : -1e9;
-    if (now - last >= BURST_MS) {
+    // A new run begins after a pause as long as the one that ends a scan.
+    if (now - last >= this.wedge.pauseMs) {
       if (this.burst()) this.finish("pause");
       this.run = [];
       this.before = this.field.value;
