@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -157,7 +156,6 @@ def start_worker(app) -> None:
                 app.logger.exception("job worker")
             event.wait(IDLE_SECONDS * 5)
             event.clear()
-            time.sleep(0)
 
     thread = threading.Thread(target=loop, name="job-worker", daemon=True)
     _worker["thread"] = thread

@@ -106,17 +106,6 @@ def _scan_wanted(wanted) -> str:
     return "Scan " + " or ".join(KIND_WORDS[k] for k in wanted if k in KIND_WORDS and k not in ("unknown", "gs1")) + "."
 
 
-def what_was(session, warehouse: Warehouse, scan: Scan) -> str:
-    """A few words for what a wrong scan was: "bin B-01", "Test item 2", "an order"."""
-    hit = find_item(session, scan)
-    if hit is not None:
-        return hit.item.name
-    found = find_bin(session, warehouse, scan)
-    if found is not None:
-        return f"bin {found.code}"
-    return scan.words
-
-
 # --------------------------------------------------------------------------
 # Ids sent in a URL, a form or a body: the warehouse wall
 # --------------------------------------------------------------------------
