@@ -83,36 +83,74 @@ class Result:
         return d
 
 
-def load(data: bytes) -> np.ndarray:
-    """Encoded image bytes (JPEG, PNG, ...) to a grayscale array, or ImageError."""
+# What a handheld's camera or a phone sends. Each is known by its first bytes, whatever the
+# file is called or the request says; anything else (Radiance HDR, TIFF, PSD, ...) is refused
+# unread, because OpenCV would decode it with no size check of its own.
+FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+
+
+def sniff(data: bytes) -> str:
+    """The image format named by the bytes themselves: JPEG, PNG or WEBP; else ImageError."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    raise ImageError("this is not a JPEG, PNG or WebP picture")
+
+
+def measure(data: bytes) -> tuple[str, int, int]:
+    """Format, width and height from the header alone, within the budget; else ImageError.
+
+    Nothing is decoded here: a 60 kB PNG can declare 50,000 x 50,000 pixels,
+    and it is refused before a byte of it is inflated.
+    """
     if not data:
         raise ImageError("the file is empty")
     if len(data) > MAX_BYTES:
         raise ImageError(f"the image is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    _refuse_huge(data)
-    buf = np.frombuffer(data, dtype=np.uint8)
-    try:
-        image = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
-    except cv2.error:
-        image = None
-    if image is None or image.size == 0:
-        raise ImageError("this is not an image that can be read (JPEG, PNG, BMP, WebP or TIFF)")
-    return image
-
-
-def _refuse_huge(data: bytes) -> None:
-    # A small PNG can declare 100,000 x 100,000 pixels; read the header before decoding.
+    kind = sniff(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
-            with Image.open(io.BytesIO(data)) as im:
+            with Image.open(io.BytesIO(data), formats=[kind]) as im:
                 w, h = im.size
     except Image.DecompressionBombError:
         raise ImageError(f"the image has more than {MAX_PIXELS // 1_000_000} megapixels") from None
-    except Exception:  # noqa: BLE001 - not Pillow's kind of image; OpenCV may still know it
-        return
+    except Exception:  # noqa: BLE001 - a header Pillow cannot read is not a picture to decode
+        raise ImageError(f"this {FORMATS[kind]} file is damaged or cut short") from None
     if w * h > MAX_PIXELS:
-        raise ImageError(f"the image is {w} x {h} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
+        raise ImageError(f"the image is {w:,} x {h:,} pixels; at most {MAX_PIXELS // 1_000_000} megapixels")
+    return kind, w, h
+
+
+def imdecode(data: bytes, color: bool = False, longest: int = 0) -> np.ndarray:
+    """Bytes within the budget to an array (grayscale, or BGR with color=True).
+
+    With `longest`, a large JPEG is decoded at 1/2, 1/4 or 1/8 of its size
+    (libjpeg scales while it decodes, at a fraction of the time and memory)
+    as long as its longer side stays at least `longest`.
+    """
+    kind, w, h = measure(data)
+    flag = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
+    if longest and kind == "JPEG":
+        for factor, reduced in ((8, "REDUCED_{}_8"), (4, "REDUCED_{}_4"), (2, "REDUCED_{}_2")):
+            if max(w, h) // factor >= longest:
+                flag = getattr(cv2, "IMREAD_" + reduced.format("COLOR" if color else "GRAYSCALE"))
+                break
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise ImageError(f"this {FORMATS[kind]} file is damaged or cut short")
+    return image
+
+
+def load(data: bytes) -> np.ndarray:
+    """Encoded image bytes (JPEG, PNG or WebP) to a grayscale array, or ImageError."""
+    return imdecode(data)
 
 
 def decode_bytes(data: bytes) -> list[Result]:

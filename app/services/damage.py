@@ -76,43 +76,56 @@ PHOTO_MAX_SIDE = 1280
 def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
     """Keep a photo of the task's last tagged damage: checked to be an image, shrunk, stored as JPEG.
 
-    The file is written before the row names it, so a row never points at a
-    missing file; a file whose row failed is only an orphan.
+    The picture is decoded, shrunk and written before any transaction opens: a
+    36-megapixel photo takes a good part of a second to decode, and another
+    handheld's scan must not wait that long for the database. The file is
+    written before the row names it, so a row never points at a missing file;
+    a file whose row failed is removed again.
     """
     import cv2
-    import numpy as np
 
-    from scanners.decoder import ImageError, _refuse_huge
+    from scanners.decoder import ImageError, imdecode
 
-    with UnitOfWork() as uow:
-        s = uow.session
-        task = s.get(Task, task_id, with_for_update=True)
-        if task is None or task.kind != "damage":
-            raise tasks.TaskError("Photos belong to a damage tag.")
-        if task.created_by != user_id:
-            raise tasks.TaskError("Only whoever tagged the damage adds its photo.")
-        line = task.lines[-1] if task.lines else None
-        if line is None:
-            raise tasks.TaskError("Tag the damaged item first, then add its photo.")
-        if not data:
-            raise tasks.TaskError("Take or choose a photo first.")
-        try:
-            _refuse_huge(data)
-        except ImageError as e:
-            raise tasks.TaskError(f"That photo cannot be used: {e}.") from None
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-        if image is None or image.size == 0:
-            raise tasks.TaskError("That file is not a photo (JPEG, PNG or WebP).")
-        h, w = image.shape[:2]
-        scale = PHOTO_MAX_SIDE / max(h, w)
-        if scale < 1:
-            image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-        if not ok:
-            raise tasks.TaskError("That photo could not be stored.")
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"damage-{line.id}-{secrets.token_hex(4)}.jpg"
-        (folder / name).write_bytes(jpeg.tobytes())
-        line.photo = name
-        uow.commit()
-        return name
+    with UnitOfWork(write=False) as uow:  # read only: who may add it, and to which line
+        line_id = _photo_line(uow.session, task_id, user_id)
+    if not data:
+        raise tasks.TaskError("Take or choose a photo first.")
+    try:
+        image = imdecode(data, color=True, longest=PHOTO_MAX_SIDE)
+    except ImageError as e:
+        raise tasks.TaskError(f"That photo cannot be used: {e}.") from None
+    h, w = image.shape[:2]
+    scale = PHOTO_MAX_SIDE / max(h, w)
+    if scale < 1:
+        image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        raise tasks.TaskError("That photo could not be stored.")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"damage-{line_id}-{secrets.token_hex(4)}.jpg"
+    path = folder / name
+    path.write_bytes(jpeg.tobytes())
+    try:
+        with UnitOfWork() as uow:
+            s = uow.session
+            s.get(Task, task_id, with_for_update=True)
+            if _photo_line(s, task_id, user_id) != line_id:
+                raise tasks.TaskError("The damage tag changed while the photo was sent; add it again.")
+            s.get(TaskLine, line_id).photo = name
+            uow.commit()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return name
+
+
+def _photo_line(s, task_id: int, user_id: int) -> int:
+    task = s.get(Task, task_id)
+    if task is None or task.kind != "damage":
+        raise tasks.TaskError("Photos belong to a damage tag.")
+    if task.created_by != user_id:
+        raise tasks.TaskError("Only whoever tagged the damage adds its photo.")
+    line = task.lines[-1] if task.lines else None
+    if line is None:
+        raise tasks.TaskError("Tag the damaged item first, then add its photo.")
+    return line.id

@@ -99,8 +99,9 @@ def test_an_ean13_with_a_wrong_check_digit_is_suppressed_rather_than_misread():
     "data, message",
     [
         (b"", "empty"),
-        (b"not an image at all", "not an image"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "not an image"),
+        (b"not an image at all", "not a JPEG, PNG or WebP"),
+        (b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8000 +X 12000\n", "not a JPEG, PNG or WebP"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "PNG file is damaged or cut short"),
         (b"\xff" * (21 * 1024 * 1024), "larger than 20 MB"),
     ],
 )

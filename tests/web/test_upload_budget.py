@@ -1,0 +1,161 @@
+"""Uploads within a budget (issue 17): only the formats a handheld camera sends, their size read
+from the header before any decode, and a photo decoded outside the database write lock."""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.builders import ean_for, make_site, receive
+from tests.web.test_stock_control import HX, Person
+
+
+def hdr(width: int, height: int) -> bytes:
+    """A run-length-encoded Radiance HDR picture, mostly one colour: a few MB that decode to GBs."""
+    head = f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode()
+    runs = b""
+    for _ in range(4):  # each of the four channels: runs of 127 equal bytes
+        left = width
+        while left:
+            n = min(127, left)
+            runs += bytes([128 + n, 128])
+            left -= n
+    line = bytes([2, 2, width >> 8, width & 255]) + runs
+    return head + line * height
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A valid PNG header that declares a huge picture, with a few bytes of pixels."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 50_000))
+            + chunk(b"IEND", b""))
+
+
+HUGE = [
+    pytest.param(hdr(12000, 8000), id="hdr-12000x8000"),
+    pytest.param(png_declaring(12000, 8000), id="png-12000x8000"),
+    pytest.param(png_declaring(50000, 50000), id="png-50000x50000"),
+]
+
+
+@pytest.fixture
+def ann(app):
+    make_site()
+    return Person(app, "ann")
+
+
+@pytest.mark.parametrize("data", HUGE)
+def test_a_huge_or_foreign_picture_is_refused_at_scan_decode_in_under_a_second(ann, data):
+    t0 = time.perf_counter()
+    r = ann.do("post", "/scan/decode", data={"image": (io.BytesIO(data), "frame.jpg")},
+               content_type="multipart/form-data")
+    took = time.perf_counter() - t0
+    assert r.status_code == 422, r.text
+    assert "megapixels" in r.json["error"]["message"] or "JPEG, PNG or WebP" in r.json["error"]["message"]
+    assert took < 1.0, took
+
+
+def _damage_tag(person) -> int:
+    receive("SKU-1", 5, to_bin="A-01")
+    tid = person.start("/tasks/damage")
+    person.scan(tid, "A-01")
+    person.tap(tid, "reason:wet")
+    r = person.scan(tid, ean_for(1))
+    assert "Damaged 1" in r.text, r.text[:400]
+    return tid
+
+
+@pytest.mark.parametrize("data", HUGE)
+def test_a_huge_or_foreign_picture_is_never_stored_as_a_damage_photo(app, ann, data):
+    tid = _damage_tag(ann)
+    t0 = time.perf_counter()
+    r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(data), "damage.jpg")},
+               content_type="multipart/form-data")
+    took = time.perf_counter() - t0
+    assert r.status_code == 422 and "That photo cannot be used" in r.text, r.text[:400]
+    assert took < 1.0, took
+    from pathlib import Path
+
+    assert not list((Path(app.instance_path) / "photos").glob("*"))
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
+def test_the_formats_a_camera_sends_are_stored_and_shrunk(app, ann, kind):
+    tid = _damage_tag(ann)
+    buf = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (200, 40, 40)).save(buf, kind)
+    r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(buf.getvalue()), "p")},
+               content_type="multipart/form-data")
+    assert r.status_code == 303, r.text[:400]
+    from pathlib import Path
+
+    (stored,) = (Path(app.instance_path) / "photos").glob("damage-*.jpg")
+    image = cv2.imread(str(stored))
+    assert image.shape[:2] == (960, 1280)
+
+
+@pytest.mark.parametrize("data, says", [
+    (b"GIF89a" + b"\x00" * 100, "JPEG, PNG or WebP"),
+    (b"II*\x00" + b"\x00" * 100, "JPEG, PNG or WebP"),  # TIFF
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "damaged or cut short"),
+])
+def test_other_or_broken_pictures_are_named_as_such(ann, data, says):
+    r = ann.do("post", "/scan/decode", data={"image": (io.BytesIO(data), "x.png")},
+               content_type="multipart/form-data")
+    assert r.status_code == 422 and says in r.json["error"]["message"], r.text
+
+
+def test_a_lookup_answers_within_200_ms_while_a_36_megapixel_photo_is_stored(app, ann, monkeypatch):
+    tid = _damage_tag(ann)
+    bob = Person(app, "bob")
+    rng = np.random.default_rng(7)
+    h, w = 4912, 7360  # a 36-megapixel camera
+    coarse = rng.integers(0, 255, (h // 16, w // 16, 3), dtype=np.uint8)  # a photo's texture, not flat colour
+    image = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    data = jpeg.tobytes()
+    assert ok and len(data) < 12 * 1024 * 1024
+
+    decoding = threading.Event()
+    real = cv2.imdecode
+
+    def slow_imdecode(buf, flags):  # the photo's decode is on: now a lookup must not wait for it
+        if len(buf) < 1_000_000:
+            return real(buf, flags)
+        decoding.set()
+        out = real(buf, flags)
+        time.sleep(0.5)  # a slower handheld's photo, or a slower server
+        return out
+
+    monkeypatch.setattr(cv2, "imdecode", slow_imdecode)
+    answer = {}
+
+    def store():
+        answer["r"] = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(data), "big.jpg")},
+                             content_type="multipart/form-data")
+
+    worker = threading.Thread(target=store)
+    worker.start()
+    assert decoding.wait(10)
+    waits = []
+    n = 0
+    while worker.is_alive() or not waits:
+        n += 1
+        t0 = time.perf_counter()
+        r = bob.do("post", "/lookup", data={"code": "SKU-1", "scan_id": f"look-{n}"}, headers=HX)
+        waits.append(time.perf_counter() - t0)
+        assert r.status_code == 200 and "SKU-1" in r.text
+    worker.join()
+    assert answer["r"].status_code == 303, answer["r"].text[:300]
+    assert max(waits) < 0.2, waits
