@@ -22,12 +22,13 @@ from flask import (
 )
 from flask_login import UserMixin, current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import bindparam, delete, inspect, select
+from sqlalchemy import bindparam, delete, inspect, select, text
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
 from .models import ROLES, SignInFailure, User, Warehouse, utcnow
+from .services import access
 from .services.uow import UnitOfWork
 
 bp = Blueprint("auth", __name__)
@@ -114,23 +115,23 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        name = form.username.data.strip()
-        wait = _throttled(name, _client_ip())
+        name = form.username.data.strip()[:64]
+        ip = _client_ip()
+        wait = _take_attempt(name, ip)
         if wait:
             minutes = max(1, round(wait / 60))
             response = make_response(render_template(
                 "auth/login.html", form=form,
                 error=f"Too many wrong passwords. Try again in {minutes} minute{'s' if minutes > 1 else ''}, "
                       "or ask a supervisor to reset your password."), 429)
-            response.headers["Retry-After"] = str(int(wait))
+            response.headers["Retry-After"] = str(max(1, int(wait)))
             return response
         user = db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
         if user is not None and user.active and user.check_password(form.password.data):
-            _forget_failures(name)
+            _forget_failures(name, ip)
             login_user(user, remember=True)
             session.pop("warehouse_id", None)
             return redirect(_safe_next(request.args.get("next")))
-        _remember_failure(name, _client_ip())
         error = "Wrong user name or password."
     elif request.method == "POST":
         error = "Enter your user name and password."
@@ -139,44 +140,61 @@ def login():
 
 
 # Guessing passwords -----------------------------------------------------------------------------
-# Failures are rows in the database, so every server process counts the same ones.
+# Failures are rows in the database, so every server process counts the same ones. Each password
+# check is booked as a failure *before* it is made, in a transaction that counts and books under a
+# lock, so that forty guesses sent at once check no more passwords than the limit; a right password
+# then removes its row again.
+#
+# Counted per user name *and* address: a stranger at another address cannot lock a user out of
+# their own handheld. Across addresses a user name gets a slower backoff (one try per
+# SIGN_IN_BACKOFF_SECONDS after many failures), and one address trying many names is slowed too.
 
 
 def _client_ip() -> str:
     return (request.remote_addr or "?")[:45]
 
 
-def _throttled(username: str, ip: str) -> float:
-    """Seconds to wait before this user name or this address may try again; 0 when it may."""
+def _take_attempt(username: str, ip: str) -> float:
+    """0 when this password may be checked (the check is booked as a failure), else seconds to wait."""
     conf = current_app.config
     window = timedelta(seconds=conf["SIGN_IN_WINDOW_SECONDS"])
-    since = utcnow() - window
-    waits = []
-    for column, value, limit in ((SignInFailure.username, username[:64], conf["SIGN_IN_MAX_FAILURES_PER_USER"]),
-                                 (SignInFailure.ip, ip, conf["SIGN_IN_MAX_FAILURES_PER_IP"])):
-        times = db.session.execute(
-            select(SignInFailure.at).where(column == value, SignInFailure.at > since)
-            .order_by(SignInFailure.at.desc()).limit(limit)
-        ).scalars().all()
-        if len(times) >= limit:
-            # Free again when the oldest of the last `limit` failures leaves the window.
-            waits.append((times[-1] + window - utcnow()).total_seconds())
-    return max([w for w in waits if w > 0], default=0)
-
-
-def _remember_failure(username: str, ip: str) -> None:
-    db.session.rollback()  # the write gets a transaction of its own (SQLite: write lock first)
+    db.session.rollback()  # the count and the booking get a transaction of their own
     with UnitOfWork() as uow:
-        uow.session.add(SignInFailure(username=username[:64], ip=ip))
+        s = uow.session
+        if uow.dialect == "postgresql":  # SQLite: BEGIN IMMEDIATE already holds the write lock
+            for key in ("u:" + username, "a:" + ip):
+                s.execute(text("SELECT pg_advisory_xact_lock(17, hashtext(:k))"), {"k": key})
+        now = utcnow()
+        since = now - window
+        waits = []
+        for where, limit in (((SignInFailure.username == username, SignInFailure.ip == ip),
+                              conf["SIGN_IN_MAX_FAILURES_PER_USER"]),
+                             ((SignInFailure.ip == ip,), conf["SIGN_IN_MAX_FAILURES_PER_IP"])):
+            times = s.execute(select(SignInFailure.at).where(*where, SignInFailure.at > since)
+                              .order_by(SignInFailure.at.desc()).limit(limit)).scalars().all()
+            if len(times) >= limit:
+                # Free again when the oldest of the last `limit` failures leaves the window.
+                waits.append((times[-1] + window - now).total_seconds())
+        times = s.execute(select(SignInFailure.at).where(SignInFailure.username == username, SignInFailure.at > since)
+                          .order_by(SignInFailure.at.desc()).limit(conf["SIGN_IN_MAX_FAILURES_ANY_ADDRESS"])
+                          ).scalars().all()
+        if len(times) >= conf["SIGN_IN_MAX_FAILURES_ANY_ADDRESS"]:
+            waits.append((times[0] + timedelta(seconds=conf["SIGN_IN_BACKOFF_SECONDS"]) - now).total_seconds())
+        wait = max([w for w in waits if w > 0], default=0)
+        if wait:
+            return wait
+        s.add(SignInFailure(username=username, ip=ip, at=now))
         # Old failures are of no more use; dropping them here keeps the table small.
-        uow.session.execute(delete(SignInFailure).where(SignInFailure.at < utcnow() - timedelta(days=1)))
+        s.execute(delete(SignInFailure).where(SignInFailure.at < now - timedelta(days=1)))
         uow.commit()
+    return 0
 
 
-def _forget_failures(username: str) -> None:
+def _forget_failures(username: str, ip: str) -> None:
+    """A right password: this address's failures for the name go (including the booked attempt)."""
     db.session.rollback()
     with UnitOfWork() as uow:
-        uow.session.execute(delete(SignInFailure).where(SignInFailure.username == username[:64]))
+        uow.session.execute(delete(SignInFailure).where(SignInFailure.username == username, SignInFailure.ip == ip))
         uow.commit()
 
 
@@ -186,20 +204,11 @@ def logout():
     # In this order: logout_user() marks the remember-me cookie for deletion in the session,
     # and clearing the session after it would keep that cookie, and the operator signed in.
     session.clear()
-    end_sessions(current_user.id)  # every copy of this user's cookies, on every handheld, is void now
+    db.session.rollback()
+    access.end_sessions(current_user.id)  # every copy of this user's cookies, on every handheld, is void now
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))
-
-
-def end_sessions(user_id: int) -> None:
-    """End every session and remember cookie of a user, at once, on every server process."""
-    db.session.rollback()
-    with UnitOfWork() as uow:
-        user = uow.session.get(User, user_id)
-        if user is not None:
-            user.end_sessions()
-        uow.commit()
 
 
 def role_required(role: str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -11,16 +10,17 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, inspect, select
 
+from .domain import stock as d
 from .domain.stock import DomainError
 from .extensions import db
-from .models import ROLES, ApiToken, Movement, User
-from .services import catalog, demo
+from .models import ROLES, Movement, User
+from .services import access, catalog, demo
 from .services.ledger import check_ledger
 from .services.uow import UnitOfWork
 
 
 def register_cli(app) -> None:
-    for command in (init_db, demo_cmd, create_user, sign_out_everywhere, create_token, import_cmd, check_ledger_cmd, ensure_demo,
+    for command in (init_db, demo_cmd, create_user, sign_out_everywhere, create_token, list_tokens, revoke_token, import_cmd, check_ledger_cmd, ensure_demo,
                     release_locks_cmd):
         app.cli.add_command(command)
 
@@ -94,31 +94,50 @@ def create_user(username, role, password):
 @click.argument("username")
 def sign_out_everywhere(username):
     """End every session and remember cookie of USERNAME, on every handheld, at once."""
-    with UnitOfWork() as uow:
-        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
-        user.end_sessions()
-        uow.commit()
+    user_id = db.session.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+    if user_id is None:
+        raise click.ClickException(f"no user {username!r}")
+    access.end_sessions(user_id)
     click.echo(f"{username} is signed out everywhere")
 
 
 @click.command("create-token")
 @with_appcontext
 @click.option("--user", "username", required=True, help="The user the token acts as")
-@click.option("--name", default="", help="What the token is for, e.g. the channel")
-def create_token(username, name):
+@click.option("--name", default="", help="What the token is for")
+@click.option("--channel", default=None, help="A sales channel: the token places, reads and cancels only its orders")
+@click.option("--days", default=access.DEFAULT_DAYS, show_default=True, type=int, help="Days until it expires")
+def create_token(username, name, channel, days):
     """Print a new API token for USER (shown once; only its hash is stored)."""
-    from .api import hash_token
-
-    with UnitOfWork() as uow:
-        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None:
-            raise click.ClickException(f"no user {username!r}; create one with create-user")
-        token = secrets.token_urlsafe(32)
-        uow.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name[:64]))
-        uow.commit()
+    try:
+        token, row = access.issue(username, name, channel, days)
+    except d.InputError as e:
+        raise click.ClickException(e.message) from None
     click.echo(token)
+    click.echo(f"token {row['id']}{' for channel ' + row['channel'] if row['channel'] else ''}, "
+               f"expires {row['expires_at']:%Y-%m-%d}", err=True)
+
+
+@click.command("list-tokens")
+@with_appcontext
+def list_tokens():
+    """Every API token: id, user, channel, status, expiry and last use (never the token)."""
+    for t in access.tokens(db.session):
+        used = f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
+        click.echo(f"{t['id']:>5}  {t['user']:<16} {t['channel'] or '-':<16} {t['status']:<8} "
+                   f"expires {t['expires_at']:%Y-%m-%d}  {used}  {t['name']}")
+
+
+@click.command("revoke-token")
+@with_appcontext
+@click.argument("token_id")
+def revoke_token(token_id):
+    """Revoke API token TOKEN_ID (see list-tokens): its next request is refused."""
+    try:
+        row = access.revoke(token_id)
+    except d.InputError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"token {row['id']} of {row['user']} revoked")
 
 
 @click.command("import")

@@ -57,10 +57,15 @@ def defaults(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is longer than an hour
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "API_PAGE_SIZE": 100,
+        # Requests one API token may send in a minute; more are answered 429 with Retry-After.
+        "API_REQUESTS_PER_MINUTE": int(os.environ.get("API_REQUESTS_PER_MINUTE", "600")),
         # Wrong passwords allowed within the window, per user name and per address, before sign-in waits.
         "SIGN_IN_WINDOW_SECONDS": 15 * 60,
         "SIGN_IN_MAX_FAILURES_PER_USER": 5,
         "SIGN_IN_MAX_FAILURES_PER_IP": 30,
+        # Across all addresses, after this many failures a user name may try once per backoff.
+        "SIGN_IN_MAX_FAILURES_ANY_ADDRESS": 20,
+        "SIGN_IN_BACKOFF_SECONDS": 30,
         # Seconds a stock change must have settled before the change feed
         # shows it. PostgreSQL hands out ids before commit, so a change with
         # a lower id can become visible after a higher one; SQLite writes

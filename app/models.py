@@ -67,8 +67,18 @@ class ApiToken(db.Model):
     # Only a hash is stored: a leaked database does not leak working tokens.
     token_hash = db.Column(db.String(64), unique=True, nullable=False)
     name = db.Column(db.String(64), nullable=False, default="")
+    # A sales channel's token places, reads and cancels only that channel's orders (and reads stock);
+    # a token without one acts with its user's role.
+    channel = db.Column(db.String(40))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    last_used_at = db.Column(db.DateTime)
     revoked = db.Column(db.Boolean, nullable=False, default=False)
+    revoked_at = db.Column(db.DateTime)
+    # Requests in the current minute (window_start, minutes since the epoch): the rate limit's count,
+    # kept on the row so that every server process counts the same requests.
+    window_start = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    window_hits = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     user = db.relationship(User)
 
 

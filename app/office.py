@@ -12,7 +12,7 @@ from .extensions import db
 from .floor import render
 from .models import FloorException, Job, Order, PurchaseOrder, utcnow
 from .services import orders as order_service
-from .services import jobs, purchasing, resolve
+from .services import access, jobs, purchasing, resolve
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -220,3 +220,42 @@ def _release_short(s, row: FloorException) -> None:
     add_to_balance(s, order.warehouse_id, row.item_id, decision.deltas)
     line.reserved -= qty
     line.backordered += qty
+
+
+# ------------------------------------------------------------ access (admin)
+
+
+@bp.route("/access", methods=["GET", "POST"])
+@role_required("admin")
+def access_screen():
+    """Who may come in: users (sign out everywhere, deactivate) and API tokens (make, revoke)."""
+    errors, status, made, notice = [], 200, None, None
+    form = request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            action = form.get("action", "")
+            if action == "sign-out":
+                name = access.end_sessions(d.parse_id(form.get("user"), "user"))
+                if name is None:
+                    raise d.InputError("No such user")
+                notice = f"{name} is signed out on every handheld."
+            elif action in ("deactivate", "activate"):
+                name = access.set_active(d.parse_id(form.get("user"), "user"), action == "activate", current_user.id)
+                notice = f"{name} is {action}d" + (" and signed out everywhere." if action == "deactivate" else ".")
+            elif action == "revoke":
+                row = access.revoke(form.get("token", ""))
+                notice = f"Token {row['id']} of {row['user']} is revoked: its next request is refused."
+            elif action == "make-token":
+                days = d.parse_whole(form.get("days") or str(access.DEFAULT_DAYS), "Days valid", 1, access.MAX_DAYS)
+                made, row = access.issue(form.get("username", ""), form.get("name", ""), form.get("channel"), days)
+                notice = f"Token {row['id']} made. Copy it now: it is not shown again."
+            else:
+                raise d.InputError("Choose what to do")
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+    response = render_template("office/access.html", users=access.users(db.session), tokens=access.tokens(db.session),
+                               errors=errors, made=made, notice=notice, form=form, default_days=access.DEFAULT_DAYS)
+    if made:
+        return response, status, {"Cache-Control": "no-store"}
+    return response, status

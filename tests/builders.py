@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
-from app.api import hash_token
 from app.domain import gtin
 from app.extensions import db
-from app.models import ApiToken, Barcode, Bin, Item, User, Warehouse
+from app.models import ApiToken, Barcode, Bin, Item, User, Warehouse, utcnow
+from app.services.access import hash_token
 from app.services.stock import MovementCommand, apply_movement
 
 SPECIAL_BINS = [("DOCK", "dock"), ("STAGE", "staging"), ("QUAR", "quarantine"), ("RET", "returns")]
@@ -46,9 +47,10 @@ def make_user(username="op", password="secret-pw", role="operator") -> User:
     return user
 
 
-def make_token(user: User) -> str:
+def make_token(user: User, channel: str | None = None, days: int = 90) -> str:
     token = secrets.token_urlsafe(24)
-    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name="test"))
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name="test", channel=channel,
+                            expires_at=utcnow() + timedelta(days=days)))
     db.session.commit()
     return token
 

@@ -7,7 +7,6 @@ become the error shape {"error": {"code", "message"}} in one place
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 
@@ -17,7 +16,6 @@ from sqlalchemy import func, select
 from ..domain import stock as d
 from ..extensions import db
 from ..models import (
-    ApiToken,
     Balance,
     Item,
     Movement,
@@ -26,6 +24,7 @@ from ..models import (
     User,
     Warehouse,
 )
+from ..services import access
 from ..services import orders as order_service
 from ..services import purchasing
 from ..services import stock as stock_service
@@ -39,10 +38,6 @@ API_KINDS = {"receive", "move", "damage", "restore", "scrap", "lock", "unlock", 
 SUPERVISOR_KINDS = {"lock", "unlock", "virtual", "adjust"}
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def error(status: int, code: str, message: str, **extra):
     return jsonify({"error": {"code": code, "message": message}, **extra}), status
 
@@ -50,19 +45,50 @@ def error(status: int, code: str, message: str, **extra):
 def token_required(view):
     @wraps(view)
     def inner(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return error(401, "unauthorized", "Send 'Authorization: Bearer <token>'; make one with flask create-token")
-        row = db.session.execute(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked.is_(False))
-        ).scalar_one_or_none()
-        if row is None or not row.user.active:
-            return error(401, "unauthorized", "Unknown or revoked token")
-        g.api_user = row.user
+        from ..auth import SignedIn
+
+        try:
+            caller = access.authenticate(request.headers.get("Authorization", ""),
+                                         current_app.config["API_REQUESTS_PER_MINUTE"])
+        except access.TokenRefused as e:
+            response, status = error(e.status, e.code, e.message)
+            if e.retry_after:
+                response.headers["Retry-After"] = str(e.retry_after)
+            return response, status
+        g.api_caller = caller
+        g.api_user = SignedIn(caller.user_id, "", caller.role, True)
         return view(*args, **kwargs)
 
     return inner
+
+
+CHANNEL_CAN = "A channel's token places, reads and cancels its own orders and reads stock"
+
+
+def _no_channel_token(what: str):
+    if g.api_caller.channel is not None:
+        raise Forbidden(f"{CHANNEL_CAN}; {what} needs a token without a channel")
+
+
+def _order_in_scope(order_id: int) -> Order:
+    """The order, if this token may see it: a channel's token sees its channel's orders only
+    (another channel's order is answered as if it did not exist), a supervisor's token any order."""
+    order = db.session.get(Order, order_id)
+    channel = g.api_caller.channel
+    if channel is None and not g.api_user.has_role("supervisor"):
+        raise Forbidden("Orders are read and cancelled with the channel's token, or a supervisor's")
+    if order is None or (channel is not None and order.channel != channel):
+        raise NotFoundError(f"No order {order_id}")
+    return order
+
+
+class Forbidden(d.InputError):
+    code = "forbidden"
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(e):
+    return error(403, e.code, e.message)
 
 
 def _domain_error(e: d.DomainError):
@@ -215,8 +241,17 @@ def create_order():
         if not isinstance(line, dict):
             raise d.InputError(f"Line {n} must be an object with sku and qty")
         parsed.append(order_service.OrderLineRequest(line.get("sku"), line.get("qty")))
+    channel = body.get("channel")
+    if g.api_caller.channel is not None:
+        if channel in (None, ""):
+            channel = g.api_caller.channel
+        elif channel != g.api_caller.channel:
+            raise Forbidden(f"This token places orders for channel {g.api_caller.channel!r} only")
+    elif not g.api_user.has_role("supervisor"):
+        raise Forbidden("Orders are placed with the channel's token (flask create-token --channel NAME), "
+                        "or a supervisor's")
     order, created = order_service.place_order(
-        body.get("channel"),
+        channel,
         body.get("external_id"),
         body.get("warehouse"),
         parsed,
@@ -237,15 +272,14 @@ def _flag(body: dict, name: str) -> bool:
 @bp.get("/orders/<int:order_id>")
 @token_required
 def get_order(order_id: int):
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise NotFoundError(f"No order {order_id}")
+    order = _order_in_scope(order_id)
     return jsonify(order_service.order_dict(order))
 
 
 @bp.post("/orders/<int:order_id>/cancel")
 @token_required
 def cancel_order(order_id: int):
+    _order_in_scope(order_id)
     try:
         return jsonify(order_service.cancel_order(order_id, user_id=g.api_user.id, device=_device()))
     except order_service.OrderNotFound as e:
@@ -277,6 +311,7 @@ def _opt_str(body: dict, name: str):
 @bp.post("/movements")
 @token_required
 def post_movement():
+    _no_channel_token("posting a movement")
     body = _body()
     kind = body.get("kind")
     d.parse_kind(kind)  # an unknown kind says which kinds exist
@@ -303,7 +338,15 @@ def post_movement():
         user_id=user.id,
         device=_device(),
     )
-    result = stock_service.apply_movement(cmd)
+    if kind == "receive" and (body.get("purchase_order") not in (None, "") or not user.has_role("supervisor")):
+        # Stock from nothing is what a receipt without a document is: only a supervisor books one.
+        try:
+            result = purchasing.receive_against(body.get("purchase_order"), cmd,
+                                                allow_over=user.has_role("supervisor"))
+        except stock_service.NotFound as e:
+            raise NotFoundError(e.message) from None
+    else:
+        result = stock_service.apply_movement(cmd)
     return (
         jsonify({"movement": result.movement, "balance": result.balance, "replayed": result.replayed}),
         200 if result.replayed else 201,
@@ -314,6 +357,7 @@ def post_movement():
 @bp.post("/purchase-orders")
 @token_required
 def create_purchase_order():
+    _no_channel_token("a purchase order")
     body = _body()
     lines = body.get("lines")
     if not isinstance(lines, list):
@@ -341,6 +385,7 @@ def create_purchase_order():
 @bp.get("/purchase-orders/<number>")
 @token_required
 def get_purchase_order(number: str):
+    _no_channel_token("a purchase order")
     po = db.session.execute(select(PurchaseOrder).where(PurchaseOrder.number == number[:40])).scalar_one_or_none()
     if po is None:
         raise NotFoundError(f"No purchase order {number[:40]!r}")

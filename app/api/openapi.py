@@ -138,7 +138,9 @@ MOVEMENT_IN = {
         "One stock movement. `qty` is the number of units, except for `virtual` (the new level of "
         "virtual supply, 0 allowed) and `adjust` (the quantity counted in `to_bin`, 0 allowed). "
         "`receive` defaults to the warehouse's dock bin; `damage` and `restore` happen in place unless "
-        "`to_bin` names another bin. A resent `scan_id` returns the first result with status 200."
+        "`to_bin` names another bin. A resent `scan_id` returns the first result with status 200. "
+        "A `receive` names its `purchase_order` (or ASN) and counts on its line, no more than the line still "
+        "expects; only a supervisor's token receives without one, or beyond it."
     ),
     "properties": {
         "scan_id": {"type": "string", "maxLength": 64},
@@ -152,6 +154,8 @@ MOVEMENT_IN = {
         "expiry": {"type": "string", "format": "date"},
         "condition": {"enum": ["sellable", "damaged", "returned"]},
         "reason": {"type": "string", "maxLength": 200},
+        "purchase_order": {"type": "string", "maxLength": 40,
+                           "description": "receive: the purchase order or ASN number the units arrive on"},
     },
 }
 
@@ -294,7 +298,12 @@ def _err(description: str) -> dict:
     return _json({"$ref": "#/components/schemas/Error"}, description)
 
 
-COMMON = {"401": _err("Missing or unknown token")}
+COMMON = {
+    "401": _err("Missing, unknown, revoked or expired token (code token_expired)"),
+    "403": _err("Not this token's to do: a channel's token places, reads and cancels its own channel's orders "
+                "and reads stock; orders need a channel's or a supervisor's token"),
+    "429": _err("More requests in a minute than this token may send; see the Retry-After header"),
+}
 
 
 def _q(name: str, required: bool = False, schema: dict | None = None, description: str = "") -> dict:
@@ -315,7 +324,10 @@ def spec() -> dict:
             "version": "1",
             "description": "Stock buckets per warehouse and item, orders from sales channels, and stock movements. "
             "Buckets: I on hand, S sellable, O reserved by orders, U unsellable, L locked, V virtual, "
-            "T allocated to transfers, A in transit. Always S = I - O - U - L + V - T.",
+            "T allocated to transfers, A in transit. Always S = I - O - U - L + V - T. "
+            "Tokens (flask create-token, or the admin's Access screen) belong to a user and, for a sales "
+            "channel, to that channel; they expire (90 days unless said), can be revoked, and each may send "
+            "API_REQUESTS_PER_MINUTE requests a minute (600 unless set).",
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -471,7 +483,8 @@ def spec() -> dict:
                     "responses": {
                         "201": _json({"$ref": "#/components/schemas/MovementOut"}, "Applied"),
                         "200": _json({"$ref": "#/components/schemas/MovementOut"}, "Already applied (same scan_id)"),
-                        "403": _err("lock, unlock, virtual and adjust need a supervisor's token"),
+                        "403": _err("lock, unlock, virtual and adjust need a supervisor's token; "
+                                    "a channel's token posts no movements"),
                         "409": _err("Refused by a stock rule; nothing changed"),
                         "422": _err("Bad input; nothing changed"),
                         **COMMON,

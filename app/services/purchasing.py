@@ -212,3 +212,54 @@ class _Shared:
 
     def rollback(self):
         raise RuntimeError("rollback inside a shared unit of work")
+
+
+# --------------------------------------------------------------------------
+# Receiving against a document, from an integration
+# --------------------------------------------------------------------------
+
+
+def receive_against(number, cmd, allow_over: bool = False):
+    """A receipt booked on a purchase order's (or ASN's) line: the line's received count goes up in
+    the same transaction as the movement, and no more is received than the line still expects
+    (unless `allow_over`, a supervisor's token). A resent scan_id answers with the first receipt.
+    """
+    from . import stock as stock_service
+
+    number = _clean(number, "purchase_order", 40)
+    if not number:
+        raise d.InputError("A receipt names its purchase order or ASN (purchase_order), or needs a supervisor's token")
+    with UnitOfWork() as uow:
+        s = uow.session
+        po = s.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)
+                       .with_for_update()).scalar_one_or_none()
+        wh = get_warehouse(s, cmd.warehouse)
+        if po is None or po.warehouse_id != wh.id:
+            raise NotFound(f"No purchase order or ASN {number!r} for {wh.code}")
+        scan_id = _clean(cmd.scan_id, "scan_id", 64)
+        if scan_id:
+            replay = stock_service._replayed(s, scan_id)
+            if replay:
+                return replay
+        if po.status in ("received", "closed"):
+            raise d.StockError(f"{po.number} is fully received and closed")
+        item = get_item(s, cmd.sku)
+        qty = d.parse_qty(cmd.qty)
+        lot = _clean(cmd.lot, "lot", 40) or None
+        lines = [ln for ln in po.lines if ln.item_id == item.id and (lot is None or ln.lot in (None, lot))]
+        if not lines:
+            raise d.InputError(f"{item.sku}{f' lot {lot}' if lot else ''} is not on {po.number}")
+        line = min(lines, key=lambda ln: (ln.received >= ln.expected, ln.line_no))
+        left = max(0, line.expected - line.received)
+        if qty > left and not allow_over:
+            raise d.StockError(f"{po.number} line {line.line_no} expects {left:,} more {item.sku}, not {qty:,}: "
+                               "a supervisor's token receives beyond it")
+        cmd.kind, cmd.doc_type, cmd.doc_id = "receive", "po", po.id
+        cmd.lot = cmd.lot if cmd.lot is not None else line.lot
+        cmd.expiry = cmd.expiry or line.expiry
+        cmd.reason = cmd.reason or f"received on {po.number}"
+        result = stock_service.apply_in(s, cmd)
+        line.received += qty
+        po.status = "received" if all(ln.received >= ln.expected for ln in po.lines) else "partial"
+        uow.commit()
+        return result

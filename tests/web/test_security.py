@@ -420,3 +420,62 @@ def test_a_password_change_and_sign_out_everywhere_end_every_session_of_that_use
     r = app.test_cli_runner().invoke(args=["sign-out-everywhere", "picker"])
     assert r.exit_code == 0 and "signed out everywhere" in r.output
     assert _replay(app, kept).status_code == 302
+
+
+def test_a_stranger_at_another_address_cannot_lock_a_user_out_of_their_own_handheld(app):
+    make_user("picker", "pick-pw")
+    stranger, handheld = app.test_client(), app.test_client()
+    for _ in range(8):
+        r = stranger.post("/login", data={"username": "picker", "password": "guess"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.66"})
+    assert r.status_code == 429  # the stranger waits
+    r = handheld.post("/login", data={"username": "picker", "password": "pick-pw"},
+                      environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert r.status_code == 302  # the picker, at their own handheld, does not
+
+
+def test_across_many_addresses_a_user_name_gets_a_slower_backoff(app):
+    make_user("picker", "pick-pw")
+    for n in range(20):
+        app.test_client().post("/login", data={"username": "picker", "password": "guess"},
+                               environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})
+    r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"},
+                               environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 30
+    db.session.execute(update(SignInFailure).values(at=SignInFailure.at - timedelta(seconds=31)))
+    db.session.commit()
+    r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"},
+                               environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert r.status_code == 302
+
+
+def test_forty_simultaneous_wrong_guesses_check_no_more_passwords_than_the_limit(any_app, monkeypatch):
+    import threading
+
+    app = any_app
+    make_user("picker", "pick-pw")
+    checked = []
+    real = User.check_password
+
+    def counted(self, password):
+        checked.append(password)
+        return real(self, password)
+
+    monkeypatch.setattr(User, "check_password", counted)
+    start = threading.Barrier(40)
+    codes = []
+
+    def guess(n):
+        with app.app_context():
+            client = app.test_client()
+            start.wait()
+            codes.append(client.post("/login", data={"username": "picker", "password": f"guess-{n}"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    limit = app.config["SIGN_IN_MAX_FAILURES_PER_USER"]
+    assert len(checked) <= limit, len(checked)
+    assert sorted(codes) == [401] * len(checked) + [429] * (40 - len(checked))

@@ -1,0 +1,183 @@
+"""Who may come in: API tokens (a scope, a life, a rate) and ending a user's sessions.
+
+One home for these rules, used by the API's token check, the CLI and the admin's Access screen.
+A token is shown once, when it is made; only its SHA-256 is stored, so a leaked database
+does not leak working tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, select, update
+
+from ..domain import stock as d
+from ..models import ApiToken, User, utcnow
+from .uow import UnitOfWork
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 730
+TOKEN_PREFIX = "wh_"  # makes a token easy to find in a log or a leaked file (secret scanners look for prefixes)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRefused(Exception):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a request's token may do: its user's role, narrowed to a channel when it has one."""
+
+    token_id: int
+    user_id: int
+    role: str
+    channel: str | None
+
+
+def issue(username: str, name: str = "", channel: str | None = None, days: int = DEFAULT_DAYS) -> tuple[str, dict]:
+    """A new token for a user (the token itself, shown once, and its row as a dict)."""
+    channel = (channel or "").strip() or None
+    if channel is not None and len(channel) > 40:
+        raise d.InputError("A channel name has at most 40 characters")
+    if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise d.InputError(f"A token lives 1 to {MAX_DAYS} days")
+    with UnitOfWork() as uow:
+        user = uow.session.execute(select(User).where(User.username == (username or "").strip())).scalar_one_or_none()
+        if user is None:
+            raise d.InputError(f"No user {username!r}; create one with flask create-user")
+        if not user.active:
+            raise d.InputError(f"{user.username} is deactivated")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = ApiToken(user_id=user.id, token_hash=hash_token(token), name=(name or "")[:64], channel=channel,
+                       expires_at=utcnow() + timedelta(days=days))
+        uow.session.add(row)
+        uow.session.flush()
+        out = token_dict(row, user)
+        uow.commit()
+    return token, out
+
+
+def token_dict(row: ApiToken, user: User | None = None) -> dict:
+    user = user or row.user
+    return {
+        "id": row.id, "user": user.username, "role": user.role, "name": row.name, "channel": row.channel,
+        "created_at": row.created_at, "expires_at": row.expires_at, "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at, "status": status(row),
+    }
+
+
+def status(row: ApiToken, now: datetime | None = None) -> str:
+    if row.revoked:
+        return "revoked"
+    if row.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def tokens(session) -> list[dict]:
+    """Every token, newest first (for the admin list and `flask list-tokens`)."""
+    rows = session.execute(select(ApiToken, User).join(User).order_by(ApiToken.id.desc())).all()
+    return [token_dict(t, u) for t, u in rows]
+
+
+def revoke(token_id) -> dict:
+    if not isinstance(token_id, int):
+        token_id = d.parse_id(token_id, "token")
+    with UnitOfWork() as uow:
+        row = uow.session.get(ApiToken, token_id, with_for_update=True)
+        if row is None:
+            raise d.InputError(f"No token {token_id}")
+        if not row.revoked:
+            row.revoked, row.revoked_at = True, utcnow()
+        out = token_dict(row)
+        uow.commit()
+    return out
+
+
+def authenticate(header: str, per_minute: int) -> Caller:
+    """The caller an `Authorization: Bearer …` header names, counted against its rate; else TokenRefused.
+
+    The count lives on the token's row and goes up in one UPDATE … RETURNING, so every server
+    process counts the same requests, and two at once cannot both take the last one.
+    """
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise TokenRefused(401, "unauthorized", "Send 'Authorization: Bearer <token>'; make one with flask create-token")
+    if len(token) > 200:
+        raise TokenRefused(401, "unauthorized", "Unknown or revoked token")
+    now = utcnow()
+    minute = int(time.time() // 60)
+    with UnitOfWork() as uow:
+        s = uow.session
+        found = s.execute(
+            select(ApiToken.id, ApiToken.revoked, ApiToken.expires_at, ApiToken.channel, User.id, User.role,
+                   User.active).join(User).where(ApiToken.token_hash == hash_token(token))
+        ).first()
+        if found is None or found[1]:
+            raise TokenRefused(401, "unauthorized", "Unknown or revoked token")
+        token_id, _, expires_at, channel, user_id, role, active = found
+        if expires_at <= now:
+            raise TokenRefused(401, "token_expired",
+                               f"This token expired on {expires_at:%Y-%m-%d}; ask an admin for a new one")
+        if not active:
+            raise TokenRefused(401, "unauthorized", "The token's user is deactivated")
+        hits = s.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(
+                window_hits=case((ApiToken.window_start == minute, ApiToken.window_hits + 1), else_=1),
+                window_start=minute, last_used_at=now,
+            ).returning(ApiToken.window_hits)
+        ).scalar_one()
+        uow.commit()
+    if hits > per_minute:
+        raise TokenRefused(429, "rate_limited", f"More than {per_minute} requests in a minute with this token; "
+                                                "wait and send again", retry_after=max(1, 60 - int(time.time()) % 60))
+    return Caller(token_id, user_id, role, channel)
+
+
+# --------------------------------------------------------------------------
+# Users' sessions
+# --------------------------------------------------------------------------
+
+
+def end_sessions(user_id: int) -> str | None:
+    """End every session and remember cookie of a user, at once, on every server process
+    (a new session token: the old one in their cookies names nobody). The user's name, or None."""
+    with UnitOfWork() as uow:
+        user = uow.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            return None
+        user.end_sessions()
+        uow.commit()
+        return user.username
+
+
+def set_active(user_id: int, active: bool, by_user_id: int) -> str:
+    """Deactivate (ending every session and token use at once) or reactivate a user."""
+    if user_id == by_user_id and not active:
+        raise d.InputError("You cannot deactivate yourself; ask another admin")
+    with UnitOfWork() as uow:
+        user = uow.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise d.InputError(f"No user {user_id}")
+        user.active = bool(active)
+        if not active:
+            user.end_sessions()
+        uow.commit()
+        return user.username
+
+
+def users(session) -> list[dict]:
+    rows = session.execute(select(User).order_by(User.username)).scalars()
+    return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at}
+            for u in rows]
