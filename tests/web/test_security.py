@@ -110,13 +110,23 @@ def test_operator_screens_do_not_send_an_operator_away_for_his_role(app, client)
             assert r.status_code != 403, (endpoint, url)
 
 
+ADMIN_ENDPOINTS = {"office.access_screen"}
+
+
+def url_for_endpoint(app, endpoint):
+    return next(url for e, _, url in _routes(app) if e == endpoint)
+
+
 def test_a_supervisor_reaches_the_office_screens(app, client):
     make_site()
     make_user("boss", "boss-pw", role="supervisor")
     client.post("/login", data={"username": "boss", "password": "boss-pw"})
     for endpoint, method, url in _routes(app):
-        if endpoint not in OPERATOR_ENDPOINTS and not url.startswith("/api/") and method == "GET":
+        if endpoint not in OPERATOR_ENDPOINTS | ADMIN_ENDPOINTS and not url.startswith("/api/") and method == "GET":
             assert _call(client, method, url).status_code != 403, (endpoint, url)
+    # Who may come in (users' sessions, API tokens) is an admin's screen only.
+    for endpoint in ADMIN_ENDPOINTS:
+        assert _call(client, "GET", url_for_endpoint(app, endpoint)).status_code == 403, endpoint
 
 
 def test_an_operators_api_token_cannot_lock_adjust_or_add_virtual_stock(app, client):
