@@ -25,7 +25,7 @@ run: setup
 	$(if $(filter 1,$(HTTPS)),scripts/dev-cert.sh $(CERT_DIR))
 	@echo ""
 	@echo "  Warehouse floor app: $(SCHEME)://localhost:$(PORT)/  (on the LAN: $(SCHEME)://$$(hostname -I 2>/dev/null | cut -d' ' -f1):$(PORT)/)"
-	@echo "  Demo sign-in: super / super (supervisor), picker / picker (operator), admin / admin"
+	@echo "  Demo sign-in: the accounts printed when the demo site was made, kept in $(or $(WH_INSTANCE_PATH),instance)/demo-accounts.txt"
 	@echo ""
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 0.0.0.0:$(PORT) --access-logfile - $(TLS_ARGS) "app:create_app()"
 

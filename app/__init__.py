@@ -73,7 +73,7 @@ class BoundedJSON(DefaultJSONProvider):
             raise ValueError(exc.message) from None
 
 
-def security_headers(response):
+def security_headers(response, https: bool = False):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -81,6 +81,9 @@ def security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     # The camera is the only device feature the pages use, and only from this site.
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if https:
+        # Served over HTTPS (HTTPS=1): the browser keeps to HTTPS for this host from now on.
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 
@@ -170,7 +173,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             # The offline copies serve the whole site, so the worker's scope is the whole site.
             response.headers["Service-Worker-Allowed"] = "/"
             response.cache_control.no_cache = True
-        return security_headers(response)
+        return security_headers(response, app.config["HTTPS"])
 
     @app.teardown_request
     def _end_transaction(_exc=None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -48,7 +49,22 @@ def demo_cmd():
     if not result["loaded"]:
         click.echo("The database already holds warehouses; demo data not loaded.")
         return
-    click.echo(f"demo loaded: {result['items']} items; sign in as super/super, picker/picker or admin/admin")
+    click.echo(f"demo loaded: {result['items']} items")
+    _show_accounts(result["passwords"])
+
+
+def _show_accounts(passwords: dict[str, str]) -> None:
+    """Print the demo site's new accounts once, and keep them in instance/ (readable by this user only)."""
+    if not passwords:
+        return
+    path = demo.keep_accounts(current_app.instance_path, passwords)
+    roles = dict(demo.DEMO_USERS)
+    click.echo("")
+    click.echo("  Demo accounts of this site (passwords made at random, shown once; kept in "
+               f"{os.path.relpath(path)}):")
+    for name, password in passwords.items():
+        click.echo(f"    {name:<8} {password:<16} {roles[name]}")
+    click.echo("")
 
 
 @click.command("ensure-demo", hidden=True)
@@ -59,10 +75,13 @@ def ensure_demo():
     if "warehouses" in inspect(db.engine).get_table_names():
         with UnitOfWork(write=False) as uow:
             if uow.session.execute(select(func.count()).select_from(User)).scalar_one():
-                click.echo("database ready")
+                kept = os.path.join(current_app.instance_path, demo.ACCOUNTS_FILE)
+                click.echo("database ready" + (f"; demo accounts are in {os.path.relpath(kept)}"
+                                               if os.path.exists(kept) else ""))
                 return
     with click.progressbar(length=demo.DEMO_STEPS, label="Loading demo site") as bar:
-        demo.load_demo(progress=bar.update)
+        result = demo.load_demo(progress=bar.update)
+    _show_accounts(result.get("passwords") or {})
 
 
 @click.command("create-user")

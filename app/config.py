@@ -47,6 +47,7 @@ def defaults(instance_path: str) -> dict:
         # A database server can restart under the app; a ping on checkout finds the dead
         # connection first. An SQLite file cannot go away like that, and the ping costs every request.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not url.startswith("sqlite")},
+        "HTTPS": os.environ.get("HTTPS", "") == "1",  # served over TLS: Secure cookies and HSTS
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("HTTPS", "") == "1",

@@ -7,10 +7,13 @@ is as exact as a real one and check-ledger says ok.
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -28,7 +31,31 @@ from . import orders as order_service
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
 
-DEMO_USERS = [("admin", "admin", "admin"), ("super", "super", "supervisor"), ("picker", "picker", "operator")]
+# The demo site's accounts. Their passwords are made at random for each site (a LAN must not
+# find admin/admin); `flask demo` and `make run` print them once and keep them in instance/.
+DEMO_USERS = [("admin", "admin"), ("super", "supervisor"), ("picker", "operator")]
+ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+def new_password() -> str:
+    """Easy to type on a handheld's keyboard: three groups of four lower-case letters and digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1, o/0 to misread
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+def keep_accounts(folder, passwords: dict[str, str]) -> Path:
+    """Write the demo accounts to instance/demo-accounts.txt, readable by this user only."""
+    path = Path(folder) / ACCOUNTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    roles = dict(DEMO_USERS)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# Demo accounts of this site (made at random by flask demo). Change them with\n"
+                 "#   flask create-user --username NAME --role ROLE\n")
+        for name, password in passwords.items():
+            fh.write(f"{name:<8} {password:<16} {roles.get(name, '')}\n")
+    path.chmod(0o600)
+    return path
 
 WAREHOUSES = [
     # code, name, aisles, bays per aisle, levels
@@ -109,18 +136,24 @@ def _items(rng: random.Random) -> list[dict]:
     return items
 
 
-def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None) -> dict:
+def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
+              passwords: dict[str, str] | None = None) -> dict:
+    """The demo site, if the database has no warehouse yet. `passwords` (user name to password)
+    defaults to new random ones; the result names them, to be shown once."""
+    passwords = dict(passwords or {name: new_password() for name, _ in DEMO_USERS})
     rng = random.Random(seed)
     tick = progress or (lambda n: None)
     with UnitOfWork() as uow:
         s = uow.session
         if s.execute(select(Warehouse.id)).first() is not None:
             return {"loaded": False}
-        for username, password, role in DEMO_USERS:
+        made = {}
+        for username, role in DEMO_USERS:
             if s.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
                 u = User(username=username, role=role)
-                u.set_password(password)
+                u.set_password(passwords[username])
                 s.add(u)
+                made[username] = passwords[username]
         for code, name, aisles, bays, levels in WAREHOUSES:
             wh = Warehouse(code=code, name=name)
             s.add(wh)
@@ -232,7 +265,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None) -> d
     tick(1)
     _count_history(rng, today)
     tick(1)
-    return {"loaded": True, "items": len(specs), "users": [u for u, _, _ in DEMO_USERS]}
+    return {"loaded": True, "items": len(specs), "users": [u for u, _ in DEMO_USERS], "passwords": made}
 
 
 DEMO_STEPS = 300 + 5

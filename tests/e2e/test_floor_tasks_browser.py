@@ -29,7 +29,7 @@ def demo_db(tmp_path_factory):
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
     with app.app_context():
         db.create_all()
-        demo.load_demo()
+        demo.load_demo(passwords={name: name for name, _ in demo.DEMO_USERS})
         db.session.remove()
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

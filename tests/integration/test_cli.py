@@ -16,6 +16,7 @@ def app(tmp_path):
     from app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cli.db"})
+    app.instance_path = str(tmp_path / "instance")  # demo-accounts.txt goes here, not into the checkout
     with app.app_context():
         upgrade()
         yield app
@@ -135,3 +136,26 @@ def test_an_items_file_with_a_malformed_case_quantity_names_the_row_instead_of_a
     assert result.exit_code == 1, result.output
     assert "row 2: case_qty must be a whole number" in result.output and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_demo_accounts_get_random_passwords_printed_once_and_kept_for_this_user_only(runner, app):
+    import os
+    import stat
+    from pathlib import Path
+
+    from app.services import demo as demo_service
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    kept = Path(app.instance_path) / demo_service.ACCOUNTS_FILE
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    rows = {line.split()[0]: line.split()[1] for line in kept.read_text().splitlines() if not line.startswith("#")}
+    assert set(rows) == {"admin", "super", "picker"}
+    for name, password in rows.items():
+        assert password in result.output and password != name and len(password) >= 14
+        user = db.session.execute(select(User).where(User.username == name)).scalar_one()
+        assert user.check_password(password) and not user.check_password(name)
+    # Another site gets other passwords.
+    assert demo_service.new_password() != demo_service.new_password()
+    again = runner.invoke(args=["ensure-demo"])
+    assert "demo-accounts.txt" in again.output and rows["admin"] not in again.output

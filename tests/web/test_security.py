@@ -231,7 +231,12 @@ def test_under_https_the_cookies_are_secure(monkeypatch, tmp_path):
                                    base_url="https://localhost")
         cookies = _cookie_flags(r)
         assert all("Secure" in cookies[n] for n in ("session", "remember_token"))
+        assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
         db.engine.dispose()
+
+
+def test_plain_http_on_the_lan_sends_no_hsts(app, client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
 
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.IGNORECASE)

@@ -470,7 +470,7 @@ def test_a_damage_photo_is_shrunk_kept_and_shown_and_a_non_image_is_refused(peop
     ann.scan(tid, ean_for(1))
     r = ann.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(b"not a picture"), "a.jpg")},
                content_type="multipart/form-data")
-    assert r.status_code == 422 and "not a photo" in r.text
+    assert r.status_code == 422 and "not a JPEG, PNG or WebP picture" in r.text
     _, png = cv2.imencode(".png", np.full((2000, 3000, 3), 127, np.uint8))
     r = bob.do("post", f"/tasks/{tid}/photo", data={"photo": (io.BytesIO(png.tobytes()), "d.png")},
                content_type="multipart/form-data")
