@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -27,7 +26,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
-from .models import ROLES, SignInFailure, User, Warehouse, utcnow
+from .models import ROLES, SignInFailure, User, UserSession, Warehouse, utcnow
 from .services import access
 from .services.uow import UnitOfWork
 
@@ -79,21 +78,22 @@ class SignedIn(UserMixin):
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-_USER_COLUMNS = select(User.id, User.username, User.role, User.active, User.session_token).where(
-    User.id == bindparam("uid"))
+_SIGNED_IN = (select(User.id, User.username, User.role, User.active, UserSession.created_at)
+              .join(UserSession, UserSession.user_id == User.id)
+              .where(User.id == bindparam("uid"), UserSession.id == bindparam("sid")))
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The user a session or remember cookie names, if its session token is still the user's:
-    a cookie from before a sign-out or a password change names an old token and is refused."""
-    uid, _, token = user_id.partition(".")
-    if not uid.isdigit() or len(uid) > 10:
+    """The user a session or remember cookie names, if that sign-in has not ended: a cookie from
+    before a sign-out, a password change or "sign out everywhere" names a sign-in that is gone."""
+    uid, _, secret = user_id.partition(".")
+    if not uid.isdigit() or len(uid) > 10 or not 0 < len(secret) <= 64:
         return None
-    row = db.session.execute(_USER_COLUMNS, {"uid": int(uid)}).first()
-    if row is None or not hmac.compare_digest(row.session_token.encode(), token.encode()):
-        return None
-    return SignedIn(*row)
+    row = db.session.execute(_SIGNED_IN, {"uid": int(uid), "sid": access.session_key(secret)}).first()
+    if row is None or row.created_at < utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]:
+        return None  # no such sign-in, or one older than a kept sign-in may last
+    return SignedIn(row.id, row.username, row.role, row.active, secret)
 
 
 class LoginForm(FlaskForm):
@@ -129,7 +129,8 @@ def login():
         user = db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
         if user is not None and user.active and user.check_password(form.password.data):
             _forget_failures(name, ip)
-            login_user(user, remember=True)
+            secret = access.start_session(user.id, ip, request.user_agent.string)
+            login_user(SignedIn(user.id, user.username, user.role, user.active, secret), remember=True)
             session.pop("warehouse_id", None)
             return redirect(_safe_next(request.args.get("next")))
         error = "Wrong user name or password."

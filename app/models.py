@@ -4,11 +4,11 @@ so that no bug in Python can store a negative bucket or a broken identity."""
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint, delete
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.stock import BUCKETS
@@ -33,17 +33,13 @@ class User(UserMixin, db.Model):
     role = db.Column(db.String(16), nullable=False, default="operator")
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    # Part of every session and remember cookie of this user (get_id): a new one ends them all at once,
-    # on every server process — at sign-out, a password change, or "sign out everywhere".
-    session_token = db.Column(db.String(32), nullable=False, default=lambda: secrets.token_hex(16),
-                              server_default="")
     __table_args__ = (CheckConstraint("role IN ('operator','supervisor','admin')", name="role"),)
 
-    def get_id(self) -> str:
-        return f"{self.id}.{self.session_token}"
-
     def end_sessions(self) -> None:
-        self.session_token = secrets.token_hex(16)
+        """End every sign-in of this user, on every handheld and server process, at once."""
+        session = object_session(self)
+        if session is not None and self.id is not None:
+            session.execute(delete(UserSession).where(UserSession.user_id == self.id))
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -58,6 +54,19 @@ class User(UserMixin, db.Model):
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class UserSession(db.Model):
+    """One sign-in: a random secret made at sign-in is in its session and remember cookies (with the
+    user's id), so each sign-in gets cookies of its own, and deleting the row ends that sign-in on every
+    server process. The row keeps the secret's SHA-256 only: a copy of the database opens no session."""
+
+    __tablename__ = "user_sessions"
+    id = db.Column(db.String(64), primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    ip = db.Column(db.String(45), nullable=False, default="")
+    device = db.Column(db.String(120), nullable=False, default="")
 
 
 class ApiToken(db.Model):

@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from ..domain import stock as d
-from ..models import ApiToken, User, utcnow
+from ..models import ApiToken, User, UserSession, utcnow
 from .uow import UnitOfWork
 
 DEFAULT_DAYS = 90
@@ -150,6 +150,23 @@ def authenticate(header: str, per_minute: int) -> Caller:
 # --------------------------------------------------------------------------
 
 
+def session_key(secret: str) -> str:
+    """The row id of a sign-in whose cookies carry `secret`."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(user_id: int, ip: str, device: str) -> str:
+    """A new sign-in of the user: its secret, for the cookies (a new one at every sign-in)."""
+    secret = secrets.token_urlsafe(24)
+    with UnitOfWork() as uow:
+        uow.session.add(UserSession(id=session_key(secret), user_id=user_id, ip=(ip or "")[:45],
+                                    device=(device or "")[:120]))
+        # Sign-ins older than a kept sign-in may last are of no more use.
+        uow.session.execute(delete(UserSession).where(UserSession.created_at < utcnow() - timedelta(days=30)))
+        uow.commit()
+    return secret
+
+
 def end_sessions(user_id: int) -> str | None:
     """End every session and remember cookie of a user, at once, on every server process
     (a new session token: the old one in their cookies names nobody). The user's name, or None."""
@@ -178,6 +195,10 @@ def set_active(user_id: int, active: bool, by_user_id: int) -> str:
 
 
 def users(session) -> list[dict]:
-    rows = session.execute(select(User).order_by(User.username)).scalars()
-    return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at}
-            for u in rows]
+    """Every user, with how many sign-ins are open and the newest one's device."""
+    open_ = (select(UserSession.user_id, func.count().label("n"), func.max(UserSession.created_at).label("last"))
+             .group_by(UserSession.user_id).subquery())
+    rows = session.execute(select(User, open_.c.n, open_.c.last).outerjoin(open_, open_.c.user_id == User.id)
+                           .order_by(User.username)).all()
+    return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at,
+             "sessions": n or 0, "last_sign_in": last} for u, n, last in rows]

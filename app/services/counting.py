@@ -18,7 +18,6 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from ..domain import counting as rules
-from ..domain import tasks as task_rules
 from ..domain.stock import InputError
 from ..models import (
     Bin,

@@ -15,7 +15,6 @@ from sqlalchemy import and_, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from scanners import Rules, Scan, ScanError, clean_scan, parse
-from scanners.parse import expect
 
 from ..domain import stock as d
 from ..domain import tasks as task_rules

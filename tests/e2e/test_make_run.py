@@ -30,15 +30,23 @@ def test_make_run_serves_the_demo_site(tmp_path):
         import re
 
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+        # The demo accounts have passwords made for this site, kept for its owner only.
+        kept = tmp_path / "instance" / "demo-accounts.txt"
+        assert oct(kept.stat().st_mode & 0o777) == "0o600"
+        accounts = dict(line.split()[:2] for line in kept.read_text().splitlines() if not line.startswith("#"))
+        assert accounts["picker"] != "picker"
+        guessed = session.post(f"http://127.0.0.1:{port}/login", timeout=10,
+                               data={"csrf_token": token, "username": "admin", "password": "admin"})
+        assert guessed.status_code == 401
         home = session.post(f"http://127.0.0.1:{port}/login", timeout=10,
-                            data={"csrf_token": token, "username": "picker", "password": "picker"})
+                            data={"csrf_token": token, "username": "picker", "password": accounts["picker"]})
         assert home.status_code == 200 and "Stock lookup" in home.text and "MAIN" in home.text
         bin_page = session.get(f"http://127.0.0.1:{port}/lookup?code=A-01-1", timeout=10)
         assert "Bin A-01-1" in bin_page.text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
-    assert "Demo sign-in" in out
+    assert "Demo sign-in" in out and accounts["picker"] in out  # printed once, by make run
 
 
 # The first probe, before the certificate is known, does not verify it.

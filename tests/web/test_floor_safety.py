@@ -18,7 +18,6 @@ from app.models import (
     CountSession,
     FloorException,
     Item,
-    Order,
     ScanLog,
     Task,
     Warehouse,

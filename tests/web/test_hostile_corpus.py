@@ -9,7 +9,6 @@ database stores. Whatever arrives: never a 5xx, no movement booked from it, and 
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 

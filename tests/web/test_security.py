@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
@@ -158,13 +158,20 @@ def test_five_wrong_passwords_make_that_user_wait_even_with_the_right_one(app, c
     assert _sign_in(client, "other", "other-pw").status_code == 302
 
 
+def _age_failures(by: timedelta) -> None:
+    """Make the recorded failures older (in Python: SQLite's column arithmetic would turn them into numbers)."""
+    db.session.rollback()
+    for row in db.session.execute(select(SignInFailure)).scalars():
+        row.at -= by
+    db.session.commit()
+
+
 def test_the_wait_ends_when_the_failures_are_older_than_the_window(app, client):
     make_user("picker", "pick-pw")
     for _ in range(5):
         _sign_in(client, "picker", "guess")
     assert _sign_in(client, "picker", "pick-pw").status_code == 429
-    db.session.execute(update(SignInFailure).values(at=SignInFailure.at - timedelta(minutes=16)))
-    db.session.commit()
+    _age_failures(timedelta(minutes=16))
     assert _sign_in(client, "picker", "pick-pw").status_code == 302
 
 
@@ -437,6 +444,29 @@ def test_a_password_change_and_sign_out_everywhere_end_every_session_of_that_use
     assert _replay(app, kept).status_code == 302
 
 
+def test_each_sign_in_gets_a_remember_cookie_of_its_own_and_a_sign_in_lasts_14_days_at_most(app):
+    from app.models import UserSession
+
+    make_user("picker", "pick-pw")
+    first, second = app.test_client(), app.test_client()
+    with app.app_context():
+        _sign_in(first, "picker", "pick-pw")
+    with app.app_context():
+        _sign_in(second, "picker", "pick-pw")
+    a, b = _kept(first), _kept(second)
+    assert a["remember_token"] != b["remember_token"]  # rotated at each sign-in
+    assert _replay(app, a, "remember_token").status_code == 200  # the other handheld stays signed in
+    assert _replay(app, b, "remember_token").status_code == 200
+    # Only a hash of the sign-in's secret is stored: the cookie's value is nowhere in the database.
+    stored = db.session.execute(select(UserSession.id)).scalars().all()
+    assert len(stored) == 2 and not any(sid in a["remember_token"] for sid in stored)
+    for row in db.session.execute(select(UserSession)).scalars():
+        row.created_at -= timedelta(days=15)
+    db.session.commit()
+    assert _replay(app, a, "remember_token").status_code == 302
+    assert _replay(app, b).status_code == 302
+
+
 def test_a_stranger_at_another_address_cannot_lock_a_user_out_of_their_own_handheld(app):
     make_user("picker", "pick-pw")
     stranger, handheld = app.test_client(), app.test_client()
@@ -457,8 +487,7 @@ def test_across_many_addresses_a_user_name_gets_a_slower_backoff(app):
     r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"},
                                environ_base={"REMOTE_ADDR": "10.0.0.5"})
     assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 30
-    db.session.execute(update(SignInFailure).values(at=SignInFailure.at - timedelta(seconds=31)))
-    db.session.commit()
+    _age_failures(timedelta(seconds=31))
     r = app.test_client().post("/login", data={"username": "picker", "password": "pick-pw"},
                                environ_base={"REMOTE_ADDR": "10.0.0.5"})
     assert r.status_code == 302
