@@ -12,7 +12,7 @@ import scanners
 from scanners import Rules, labels
 from scanners.wedge import TEST_LABEL, analyse
 
-from . import CSP
+from .headers import CSP
 from .auth import current_warehouse, role_required
 from .domain import inputs
 from .domain import stock as d

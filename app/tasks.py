@@ -22,19 +22,15 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
 
 from scanners import ScanError, clean_scan, parse
 
 from .auth import current_warehouse
 from .domain import stock as d
-from .domain import tasks as task_rules
 from .extensions import db
 from .floor import render
 from .models import (
-    CountBin,
     CountSession,
-    Item,
     Order,
     PurchaseOrder,
     Task,
@@ -46,7 +42,6 @@ from .services import (
     counting,
     damage,
     picking,
-    putaway,
     receiving,
     returns,
     scans,
@@ -54,24 +49,12 @@ from .services import (
     transfers,
 )
 from .services import resolve
+from .services import engine
 from .services import tasks as task_service
+from .services.kinds import KINDS, OWN_TASKS
 from .services.uow import UnitOfWork
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-TITLES = {
-    "receive": "Receiving",
-    "putaway": "Putaway",
-    "pick": "Picking",
-    "ship": "Shipping",
-    "return": "Returns",
-    "inspect": "Return inspection",
-    "damage": "Damage tagging",
-    "count": "Cycle count",
-    "transfer_out": "Transfer: pick and ship",
-    "transfer_in": "Transfer: receive",
-}
-
 
 def _device() -> str:
     return request.headers.get("User-Agent", "")[:80]
@@ -114,117 +97,8 @@ def _task_or_404(task_id: int) -> Task:
     return task
 
 
-# --------------------------------------------------------------------------
-# What the screen shows
-# --------------------------------------------------------------------------
-
-
-def step_for(task: Task) -> str:
-    """The one line the operator reads: what to do, and what to scan next."""
-    state = task.state or {}
-    if task.status != "open":
-        if state.get("ended"):
-            return state["ended"]
-        if task.kind == "pick" and picking.unplaced_words(task):
-            return "Picked, but " + picking.unplaced_words(task)
-        return "Done" if task.status == "closed" else "Cancelled"
-    if state.get("confirm"):
-        if state["confirm"].get("book"):
-            return f"Book {state['confirm']['book']}? Tap to book it, or scan the next one"
-        if state["confirm"].get("label"):
-            return f"{state['confirm']['label']}? Tap it to go ahead, or Back"
-        return "Confirm or scan the next one"
-    if task.kind == "receive":
-        plate = f" onto pallet {state['plate']}" if state.get("plate") else ""
-        return ("Damaged: scan the item" if state.get("damaged") else "Scan an item") + plate
-    if task.kind == "putaway":
-        load = state.get("load")
-        if load:
-            return f"Scan bin {load['suggested']}" if load.get("suggested") else "Scan the bin you put it in"
-        return "Scan an item or a pallet"
-    if task.kind == "pick":
-        line = picking.current_line(task)
-        if line is None:
-            return "Done"
-        if state.get("at_bin") != line.bin_id:
-            return f"Go to bin {line.bin.code} and scan it"
-        return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
-    if task.kind == "ship":
-        return f"Scan {task.order.number} again to ship it"
-    if task.kind == "return":
-        return "Scan each returned item"
-    if task.kind == "inspect":
-        return "Restore or scrap" if state.get("current") else "Scan a returned item"
-    if task.kind == "damage":
-        return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
-    if task.kind == "count":
-        cb = object_session(task).get(CountBin, state["count_bin"]) if state.get("count_bin") else None
-        if cb is not None:
-            verb = "Recount" if cb.status == "recounting" else "Count"
-            return f"{verb} {cb.bin.code}: scan each item, then tap Bin counted"
-        nxt = counting.next_bin_for(object_session(task), task.count_session, task.created_by)
-        return f"Scan bin {nxt.bin.code}" if nxt else "No bins left: tap Finish"
-    if task.kind == "transfer_out":
-        line = picking.current_line(task)
-        if line is None:
-            return f"Scan {task.transfer.number} or tap Ship to send it"
-        if state.get("at_bin") != line.bin_id:
-            return f"Go to bin {line.bin.code} and scan it"
-        return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
-    if task.kind == "transfer_in":
-        return ("Damaged: scan the item" if state.get("damaged") else "Scan each item that arrived") + ", then Close"
-    return ""
-
-
-def panel_context(task: Task, outcome: task_service.Outcome | None = None) -> dict:
-    s = object_session(task) or db.session
-    context = {
-        "task": task,
-        "title": TITLES[task.kind],
-        "step": step_for(task),
-        "outcome": outcome,
-        "scans": task_service.scans_of(s, task),
-        "state": task.state or {},
-        "warehouse": task.warehouse,
-        "settings": scans.settings_for(task.warehouse),
-        # Lines done means stock was booked; only otherwise is the ledger asked.
-        "booked": task.status == "open" and (any(ln.done or ln.damaged for ln in task.lines)
-                                             or task_service.booked_anything(s, task)),
-    }
-    if task.kind == "receive":
-        context["summary"] = receiving.summary(task)
-    elif task.kind == "putaway":
-        load = (task.state or {}).get("load")
-        context["load_item"] = s.get(Item, load["item_id"]) if load else None
-        context["waiting"] = putaway.waiting(s, task.warehouse)
-    elif task.kind == "pick":
-        context["line"] = picking.current_line(task)
-        context["progress"] = picking.progress(task)
-    elif task.kind == "ship":
-        context["reasons"] = task_rules.PARTIAL_SHIP_REASONS
-    elif task.kind == "return":
-        context["reasons"] = task_rules.RETURN_REASONS
-    elif task.kind == "damage":
-        context["reasons"] = task_rules.DAMAGE_REASONS
-    elif task.kind == "count":
-        cs = task.count_session
-        context["session"] = cs
-        context["count_bin"] = s.get(CountBin, (task.state or {}).get("count_bin") or 0)
-        context["progress"] = counting.bin_progress(cs)
-        context["next_bins"] = [cb for cb in cs.bins if cb.status == "pending"
-                                or cb.status == "recount" and cb.counter_id != task.created_by][:8]
-    elif task.kind in ("transfer_out", "transfer_in"):
-        context["transfer"] = task.transfer
-        context["line"] = picking.current_line(task) if task.kind == "transfer_out" else None
-    elif task.kind == "inspect":
-        current = (task.state or {}).get("current")
-        context["current_item"] = s.get(Item, current["item_id"]) if current else None
-        context["awaiting"] = returns.awaiting_inspection(s, task.warehouse)
-    return context
-
-
 def _panel(task: Task, outcome=None, status: int = 200):
-    context = panel_context(task, outcome)
+    context = engine.screen(task, outcome)
     return render("tasks/task.html", "tasks/partials/task-panel.html", **context), status
 
 
@@ -238,7 +112,8 @@ def _panel(task: Task, outcome=None, status: int = 200):
 def index():
     warehouse = current_warehouse()
     open_ = task_service.open_tasks(db.session, warehouse) if warehouse else []
-    return render_template("tasks/index.html", warehouse=warehouse, open_tasks=open_, titles=TITLES)
+    return render_template("tasks/index.html", warehouse=warehouse, open_tasks=open_,
+                           titles={name: k.title for name, k in KINDS.items()})
 
 
 @bp.get("/<int:task_id>")
@@ -260,7 +135,7 @@ def scan(task_id: int):
         return _panel(task_now, outcome, 422 if outcome.outcome == "error" else 200)
 
     try:
-        return task_service.handle(task.id, inp, scans.rules_for(task.warehouse), then=answer)
+        return engine.handle(task.id, inp, scans.rules_for(task.warehouse), then=answer)
     except d.DomainError as e:
         db.session.rollback()
         return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
@@ -276,7 +151,7 @@ def _start_screen(kind: str, message: str = "", status: int = 200, **extra):
     s = db.session
     context = {
         "kind": kind,
-        "title": TITLES[kind],
+        "title": KINDS[kind].title,
         "warehouse": warehouse,
         "message": message,
         "open_tasks": task_service.open_tasks(s, warehouse, kind) if warehouse else [],
@@ -284,26 +159,7 @@ def _start_screen(kind: str, message: str = "", status: int = 200, **extra):
         **extra,
     }
     if warehouse is not None:
-        if kind == "receive":
-            context["purchase_orders"] = s.execute(
-                select(PurchaseOrder)
-                .where(PurchaseOrder.warehouse_id == warehouse.id, PurchaseOrder.status.in_(("open", "partial")))
-                .order_by(PurchaseOrder.expected_on, PurchaseOrder.number)
-            ).scalars().all()
-        elif kind == "pick":
-            context["orders"] = picking.pickable_orders(s, warehouse)
-        elif kind == "count":
-            context["sessions"] = counting.open_sessions(s, warehouse)
-        elif kind == "transfer_out":
-            context["transfers"] = transfers.to_pick(s, warehouse)
-        elif kind == "transfer_in":
-            context["transfers"] = transfers.to_receive(s, warehouse)
-        elif kind == "ship":
-            context["orders"] = [
-                o for o in s.execute(
-                    select(Order).where(Order.warehouse_id == warehouse.id, Order.status == "open").order_by(Order.id)
-                ).scalars() if any(ln.staged for ln in o.lines)
-            ]
+        context.update(KINDS[kind].start(s, warehouse))
     page = "tasks/start-own.html" if kind in OWN_TASKS else f"tasks/start-{kind}.html"
     return render(page, "tasks/partials/start-result.html", **context), status
 
@@ -381,10 +237,6 @@ def receive_begin():
         return receiving.start(s, wh, user, receiving.find_po(s, wh, scan_.code))
 
     return _starting("receive", make)
-
-
-# One task per operator, resumed where it was left: started from a button, never by opening a link.
-OWN_TASKS = ("putaway", "damage", "inspect")
 
 
 def _own_task(kind: str):

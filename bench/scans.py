@@ -1,6 +1,7 @@
 """Many handhelds scanning at once, against a real server: scans/s, latency, server CPU per scan.
 
-    python bench/scans.py [--handhelds 32] [--seconds 20] [--db sqlite|postgres] [--workers 4]
+    python bench/scans.py [--handhelds 32] [--seconds 20] [--db sqlite|postgres] [--shape mix|receive|pick|count]
+                          [--workers 4]
                           [--threads N] [--warmup 3] [--pace SECONDS] [--keep]
 
 By default it does what `make run` does on a fresh machine: a new database
@@ -55,6 +56,8 @@ sys.path.insert(0, str(ROOT))
 PASSWORD = "bench-pass"
 GO_TO_BIN = re.compile(rb"data-step>Go to bin (\S+) and scan it")
 CYCLE = ("receive", "pick", "count", "lookup_item", "receive", "pick", "count", "lookup_bin")
+# --shape: the whole floor mix above, or one kind of scan only (to hold against bench/floor_minimum.py).
+SHAPES = {"mix": CYCLE, "receive": ("receive",), "pick": ("pick",), "count": ("count",)}
 
 
 # -------------------------------------------------------------------------------------------
@@ -345,7 +348,7 @@ class Handheld:
 
 
 async def run_load(host: str, port: int, plans: list[dict], seconds: float, warmup: float, cpu_pids: set[int],
-                   pace: float = 0.0):
+                   pace: float = 0.0, cycle: tuple[str, ...] = CYCLE):
     hands = [Handheld(host, port, p) for p in plans]
     await asyncio.gather(*(h.sign_in() for h in hands))
     await asyncio.gather(*(h.open_tasks() for h in hands))
@@ -361,7 +364,7 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
         if pace:
             await asyncio.sleep(rng.uniform(0, pace))  # handhelds do not all scan on the same tick
         while time.monotonic() < stop_at:
-            path, code = h.step(CYCLE[n % len(CYCLE)])
+            path, code = h.step(cycle[n % len(cycle)])
             n += 1
             t0 = time.perf_counter()
             try:
@@ -378,7 +381,7 @@ async def run_load(host: str, port: int, plans: list[dict], seconds: float, warm
             counts["scans"] += 1
             latencies.append(took)
             if status != 200:
-                key = f"{status} {CYCLE[(n - 1) % len(CYCLE)]}"
+                key = f"{status} {cycle[(n - 1) % len(cycle)]}"
                 errors[key] = errors.get(key, 0) + 1
                 if errors[key] == 1:
                     print(f"error {key}: {body[:400]!r}", file=sys.stderr)
@@ -413,6 +416,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="mix",
+                    help="mix: receive, pick, count and look up in turn (default); or one kind of scan only")
     ap.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: as make run)")
     ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: as make run)")
     ap.add_argument("--pace", type=float, default=0.0,
@@ -449,7 +454,7 @@ def main(argv=None) -> int:
             cpu_pids |= {int(open(os.path.join(pg.data, "postmaster.pid")).readline())}
         try:
             latencies, errors, scans, cpu, elapsed, client_cpu = asyncio.run(
-                run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids, args.pace))
+                run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids, args.pace, SHAPES[args.shape]))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
@@ -458,6 +463,7 @@ def main(argv=None) -> int:
                                capture_output=True, text=True)
         summary = {
             "db": args.db,
+            "shape": args.shape,
             "handhelds": args.handhelds,
             "workers": workers,
             "threads": args.threads or 1,

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import object_session
 
 from ..domain import counting as rules
 from ..domain.stock import InputError
@@ -594,3 +595,34 @@ def bin_progress(cs: CountSession) -> dict:
     for cb in cs.bins:
         counts[cb.status] += 1
     return {"bins": len(cs.bins), **counts}
+
+
+# --------------------------------------------------------------------------
+# The kind
+# --------------------------------------------------------------------------
+
+
+def step(task: Task) -> str:
+    s = object_session(task)
+    state = task.state or {}
+    cb = s.get(CountBin, state["count_bin"]) if state.get("count_bin") else None
+    if cb is not None:
+        verb = "Recount" if cb.status == "recounting" else "Count"
+        return f"{verb} {cb.bin.code}: scan each item, then tap Bin counted"
+    nxt = next_bin_for(s, task.count_session, task.created_by)
+    return f"Scan bin {nxt.bin.code}" if nxt else "No bins left: tap Finish"
+
+
+def panel(s, task: Task) -> dict:
+    cs = task.count_session
+    return {
+        "session": cs,
+        "count_bin": s.get(CountBin, (task.state or {}).get("count_bin") or 0),
+        "progress": bin_progress(cs),
+        "next_bins": [cb for cb in cs.bins if cb.status == "pending"
+                      or cb.status == "recount" and cb.counter_id != task.created_by][:8],
+    }
+
+
+COUNT = tasks.TaskKind("count", "Cycle count", on_scan, step, panel=panel,
+                       start=lambda s, warehouse: {"sessions": open_sessions(s, warehouse)})

@@ -129,3 +129,17 @@ def _photo_line(s, task_id: int, user_id: int) -> int:
     if line is None:
         raise tasks.TaskError("Tag the damaged item first, then add its photo.")
     return line.id
+
+
+# --------------------------------------------------------------------------
+# The kind
+# --------------------------------------------------------------------------
+
+
+def step(task: Task) -> str:
+    state = task.state or {}
+    return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
+
+
+DAMAGE = tasks.TaskKind("damage", "Damage tagging", on_scan, step,
+                        panel=lambda s, task: {"reasons": rules.DAMAGE_REASONS}, own=True)

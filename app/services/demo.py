@@ -281,6 +281,7 @@ def _count_history(rng: random.Random, today: date) -> None:
 
     from ..models import CountBin, CountSession
     from . import counting
+    from . import engine
     from . import tasks as task_service
 
     with UnitOfWork(write=False) as uow:
@@ -299,7 +300,7 @@ def _count_history(rng: random.Random, today: date) -> None:
         n += 1
         inp = task_service.ScanInput(scan_id=f"demo-count-{n:05d}", code=code, action=action, qty=str(qty),
                                      user_id=user, device="demo")
-        return task_service.handle(task_id, inp, DEFAULT_RULES)
+        return engine.handle(task_id, inp, DEFAULT_RULES)
 
     for week in range(5, 0, -1):
         bins = codes[(week * 37) % len(codes):][:6]

@@ -150,9 +150,18 @@ def on_scan(ctx: tasks.Ctx):
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
     scan = ctx.parse()
-    at_bin = ctx.state().get("at_bin")
     if scan.kind == "plate":
         return _tote(ctx, line, scan.code)
+    step = walk(ctx, line, scan)
+    return step if isinstance(step, str) else _pick(ctx, line, step)
+
+
+def walk(ctx: tasks.Ctx, line: TaskLine, scan):
+    """One scan on a pick walk (an order's pick list, or a transfer's): the bin first, then its item.
+
+    Returns the words for a bin reached, or the item hit to take from it (checked to be the
+    line's item, scanned at the line's bin); raises TaskError for the wrong bin or item.
+    """
     found_bin = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found_bin is not None:
         if found_bin.id != line.bin_id:
@@ -160,11 +169,29 @@ def on_scan(ctx: tasks.Ctx):
         ctx.set_state(at_bin=found_bin.id)
         return f"Bin {found_bin.code}: now scan {line.item.name} ({line.remaining})"
     hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
-    if at_bin != line.bin_id:
+    if ctx.state().get("at_bin") != line.bin_id:
         raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
     if hit.item.id != line.item_id:
         raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
-    return _pick(ctx, line, hit)
+    return hit
+
+
+def report_short(ctx: tasks.Ctx, line: TaskLine, doc: str, **refs) -> int:
+    """Close a pick line short: the bin is asked to be counted and a supervisor sees a short_pick
+    exception (for an order's pick and a transfer's alike). Returns the units not found."""
+    missing = line.remaining
+    line.short += missing
+    line.status = "short"
+    b = line.bin
+    b.count_requested_at = utcnow()
+    b.count_reason = f"Short pick {ctx.task.number}: {line.item.sku} {line.done} of {line.expected} found"[:200]
+    ctx.exception(
+        "short_pick",
+        f"Short pick in {b.code}: {line.item.sku} for {doc}, {line.done} of {line.expected} found; "
+        f"{missing} still {'reserved' if 'order_id' in refs else 'allocated'}",
+        item_id=line.item_id, bin_id=b.id, qty=missing, **refs,
+    )
+    return missing
 
 
 def _pick(ctx, line: TaskLine, hit):
@@ -218,24 +245,13 @@ def unplaced_words(task: Task) -> str:
 
 
 def _short(ctx, line: TaskLine):
-    s = ctx.session
-    missing = line.remaining
     ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
-                   f"Short: {missing} not found")
-    line.short += missing
-    line.status = "short"
+                   f"Short: {line.remaining} not found")
     order = line.order_line.order
-    b = line.bin
-    b.count_requested_at = utcnow()
-    b.count_reason = f"Short pick {ctx.task.number}: {line.item.sku} {line.done} of {line.expected} found"[:200]
-    ctx.exception(
-        "short_pick",
-        f"Short pick in {b.code}: {line.item.sku} for {order.number}, {line.done} of {line.expected} found; "
-        f"{missing} still reserved",
-        order_id=order.id, item_id=line.item_id, bin_id=b.id, qty=missing,
-    )
-    s.flush()
-    message = f"Short: {line.done} of {line.expected} found. The rest stays reserved; bin {b.code} will be counted."
+    report_short(ctx, line, order.number, order_id=order.id)
+    ctx.session.flush()
+    message = (f"Short: {line.done} of {line.expected} found. The rest stays reserved; "
+               f"bin {line.bin.code} will be counted.")
     return "warn", message + _advance(ctx, line)
 
 
@@ -268,3 +284,31 @@ def staged_units(session, order: Order) -> int:
     return session.execute(
         select(func.coalesce(func.sum(OrderLine.picked - OrderLine.shipped), 0)).where(OrderLine.order_id == order.id)
     ).scalar_one()
+
+
+# --------------------------------------------------------------------------
+# The kind (transfers' pick-and-ship walks the same way: walk_step)
+# --------------------------------------------------------------------------
+
+
+def walk_step(task: Task) -> str | None:
+    """Where the walk goes next: the bin to scan, then the item; None when nothing is left to pick."""
+    line = current_line(task)
+    if line is None:
+        return None
+    if (task.state or {}).get("at_bin") != line.bin_id:
+        return f"Go to bin {line.bin.code} and scan it"
+    return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
+
+
+def _ended(task: Task) -> str | None:
+    words = unplaced_words(task)
+    return "Picked, but " + words if words and task.status == "closed" else None
+
+
+PICK = tasks.TaskKind(
+    "pick", "Picking", on_scan, lambda task: walk_step(task) or "Done",
+    panel=lambda s, task: {"line": current_line(task), "progress": progress(task)},
+    start=lambda s, warehouse: {"orders": pickable_orders(s, warehouse)},
+    ended=_ended,
+)

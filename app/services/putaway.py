@@ -217,3 +217,23 @@ def _put(ctx, load: dict, scan):
         # The stock went where the operator put it; the warning says it was not the plan.
         return "warn", message
     return message
+
+
+# --------------------------------------------------------------------------
+# The kind
+# --------------------------------------------------------------------------
+
+
+def step(task) -> str:
+    load = (task.state or {}).get("load")
+    if load:
+        return f"Scan bin {load['suggested']}" if load.get("suggested") else "Scan the bin you put it in"
+    return "Scan an item or a pallet"
+
+
+def panel(s, task) -> dict:
+    load = (task.state or {}).get("load")
+    return {"load_item": s.get(Item, load["item_id"]) if load else None, "waiting": waiting(s, task.warehouse)}
+
+
+PUTAWAY = tasks.TaskKind("putaway", "Putaway", on_scan, step, panel=panel, own=True)

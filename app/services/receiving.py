@@ -229,3 +229,27 @@ def summary(task: Task) -> list[dict]:
 
 
 __all__ = ["ScanError", "close", "find_po", "on_scan", "start", "summary"]
+
+
+# --------------------------------------------------------------------------
+# The kind
+# --------------------------------------------------------------------------
+
+
+def step(task: Task) -> str:
+    state = task.state or {}
+    plate = f" onto pallet {state['plate']}" if state.get("plate") else ""
+    return ("Damaged: scan the item" if state.get("damaged") else "Scan an item") + plate
+
+
+def start_screen(s, warehouse) -> dict:
+    """The purchase orders open for receiving, soonest expected first."""
+    return {"purchase_orders": s.execute(
+        select(PurchaseOrder)
+        .where(PurchaseOrder.warehouse_id == warehouse.id, PurchaseOrder.status.in_(("open", "partial")))
+        .order_by(PurchaseOrder.expected_on, PurchaseOrder.number)
+    ).scalars().all()}
+
+
+RECEIVE = tasks.TaskKind("receive", "Receiving", on_scan, step, panel=lambda s, task: {"summary": summary(task)},
+                         start=start_screen)

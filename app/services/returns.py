@@ -115,3 +115,23 @@ def _decide(ctx, action: str):
     if action == "restore":
         return f"Restored {qty} × {item.name} to sellable: put it away from {current['bin']}" + (f" · {left} more" if left else "")
     return f"Scrapped {qty} × {item.name}" + (f" · {left} more" if left else "")
+
+
+# --------------------------------------------------------------------------
+# The kinds
+# --------------------------------------------------------------------------
+
+
+def _inspect_panel(s, task) -> dict:
+    current = (task.state or {}).get("current")
+    return {"current_item": s.get(Item, current["item_id"]) if current else None,
+            "awaiting": awaiting_inspection(s, task.warehouse)}
+
+
+RETURN = tasks.TaskKind("return", "Returns", on_return_scan, lambda task: "Scan each returned item",
+                        panel=lambda s, task: {"reasons": rules.RETURN_REASONS})
+INSPECT = tasks.TaskKind(
+    "inspect", "Return inspection", on_inspect_scan,
+    lambda task: "Restore or scrap" if (task.state or {}).get("current") else "Scan a returned item",
+    panel=_inspect_panel, own=True,
+)

@@ -117,3 +117,19 @@ def staged_lots(session, order: Order) -> dict[int, dict[str, int]]:
     for item_id, lot, kind, qty in rows:
         out[item_id][lot] += qty if kind == "pick" else -qty
     return out
+
+
+# --------------------------------------------------------------------------
+# The kind
+# --------------------------------------------------------------------------
+
+
+def start_screen(s, warehouse) -> dict:
+    """Open orders with units staged, ready to ship."""
+    orders = s.execute(select(Order).where(Order.warehouse_id == warehouse.id, Order.status == "open")
+                       .order_by(Order.id)).scalars()
+    return {"orders": [o for o in orders if any(ln.staged for ln in o.lines)]}
+
+
+SHIP = tasks.TaskKind("ship", "Shipping", on_scan, lambda task: f"Scan {task.order.number} again to ship it",
+                      panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen)

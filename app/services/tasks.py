@@ -1,27 +1,26 @@
-"""Floor tasks: every scan on a task screen is one transaction.
+"""Floor tasks: what every kind of task is made of, and the tools its scans use.
 
-`handle` runs one scan (or one tap, sent through the same ordered queue) of
-one task: it locks the task, answers a resent scan with its first answer,
-lets the task's kind decide what the scan means and which movements it
-writes, logs the scan, and commits once. A scan that does not fit the step
-changes nothing but the log: its writes are rolled back to a savepoint.
+A kind (receiving.RECEIVE, picking.PICK, ...) is a TaskKind; its `on_scan` gets a Ctx
+(the task, the scan, the site's rules) and answers with a message, or raises TaskError
+to refuse the scan or Warn to ask for a confirmation. The engine (services.engine)
+runs each scan in one transaction; the registry (services.kinds) lists the kinds.
+Nothing here imports a kind, so the kinds import this module freely.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select
 
-from scanners import Rules, Scan, ScanError, clean_scan, parse
+from scanners import Rules, Scan, clean_scan, parse
 
 from ..domain import stock as d
 from ..domain import tasks as task_rules
 from ..models import (
     FloorException,
     Item,
-    ScanLog,
     Task,
     User,
     Warehouse,
@@ -29,7 +28,6 @@ from ..models import (
 )
 from . import scans, sql
 from .stock import MovementCommand, apply_in
-from .uow import UnitOfWork
 
 
 class TaskError(d.InputError):
@@ -162,30 +160,25 @@ class Ctx:
 # --------------------------------------------------------------------------
 
 
-def handlers():
-    from . import (
-        counting,
-        damage,
-        picking,
-        putaway,
-        receiving,
-        returns,
-        shipping,
-        transfers,
-    )
+@dataclass(frozen=True)
+class TaskKind:
+    """One kind of floor task: everything about it the engine and the screens ask for.
 
-    return {
-        "receive": receiving.on_scan,
-        "putaway": putaway.on_scan,
-        "pick": picking.on_scan,
-        "ship": shipping.on_scan,
-        "return": returns.on_return_scan,
-        "inspect": returns.on_inspect_scan,
-        "damage": damage.on_scan,
-        "count": counting.on_scan,
-        "transfer_out": transfers.on_pick_scan,
-        "transfer_in": transfers.on_receive_scan,
-    }
+    Each kind declares one in its own module (receiving.RECEIVE, picking.PICK, ...); the
+    registry (services.kinds) lists them; the engine (services.engine) runs a scan through
+    `on_scan` and draws the screen from `step` and `panel`. The templates are
+    tasks/partials/<name>.html (the panel) and tasks/start-<name>.html (its start screen;
+    tasks/start-own.html for `own` kinds).
+    """
+
+    name: str
+    title: str
+    on_scan: Callable[[Ctx], str | tuple[str, str]]
+    step: Callable[[Task], str]  # what to do next, while the task is open and nothing waits to be confirmed
+    panel: Callable[[object, Task], dict] = field(default=lambda s, task: {})  # data its panel template reads
+    start: Callable[[object, Warehouse], dict] = field(default=lambda s, wh: {})  # data its start screen reads
+    own: bool = False  # one open task per operator, resumed where it was left, started by a button
+    ended: Callable[[Task], str | None] = field(default=lambda task: None)  # a closed task's line, if not "Done"
 
 
 def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Task:
@@ -193,88 +186,6 @@ def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Ta
     session.add(task)
     session.flush()
     return task
-
-
-def handle(task_id: int, inp: ScanInput, rules: Rules, then=None):
-    """One scan or tap on a task: applied once, logged once, in one transaction.
-
-    Returns the Outcome, or, given `then`, what then(task, outcome) returns: it
-    runs after the commit in the same session, so a screen drawn there shows
-    the task exactly as this scan left it, from objects already loaded.
-    """
-    with UnitOfWork(keep=True) as uow:
-        s = uow.session
-        task = s.get(Task, task_id, with_for_update=True)
-        if task is None:
-            raise TaskError(f"There is no task {task_id}")
-        outcome = _apply(uow, task, inp, rules)
-        if then is None:
-            return outcome
-        _expire_relations(s)
-        return then(task, outcome)
-
-
-def _expire_relations(session) -> None:
-    """Let relations load again after the scan: its rows stay, but a collection loaded
-    before the scan added to it by key (a new task line, say) would miss the new row."""
-    for obj in list(session.identity_map.values()):
-        state = inspect(obj)
-        loaded = [rel.key for rel in state.mapper.relationships if rel.key not in state.unloaded]
-        if loaded:
-            session.expire(obj, loaded)
-
-
-def _apply(uow: UnitOfWork, task: Task, inp: ScanInput, rules: Rules) -> Outcome:
-    s = uow.session
-    # Checked under the task's lock: a resend waiting on the first send sees it. An id that another
-    # user or task used is kept under one of this user's and task's own, never answered from theirs.
-    inp.scan_id, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
-    if prior is not None:
-        return Outcome(prior.outcome, prior.message, replayed=True)
-    ctx = Ctx(s, task, inp, rules)
-    text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
-    kind = "tap" if inp.action and not inp.code else "scan"
-    try:
-        with s.begin_nested():
-            if task.status != "open":
-                why = (task.state or {}).get("ended")
-                if why:
-                    raise TaskError(f"Task {task.number} is {task.status}: {why} Start a new one from Tasks.")
-                raise TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
-            take_confirmation(ctx)
-            if ctx.inp.action == "dropped":
-                message = "Not booked. Scan the next one."
-            elif ctx.inp.action == "abandon":
-                message = abandon(ctx)
-            else:
-                message = handlers()[task.kind](ctx)
-            # A handler says "ok" by returning its message, or ("warn", message) when it
-            # did what was asked but the operator should notice.
-            outcome = Outcome("ok", message) if isinstance(message, str) else Outcome(*message)
-    except Warn as w:
-        s.expire_all()
-        code = clean_scan(inp.code)
-        ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
-                               "allow": sorted(ctx.forced | {w.allow}), "book": w.book,
-                               "label": w.label})
-        outcome = Outcome("warn", w.message)
-    except (d.DomainError, ScanError) as e:
-        s.expire_all()
-        outcome = Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
-    task.updated_by = inp.user_id
-    task.updated_at = now = utcnow()
-    try:
-        scans.log(s, scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
-                  task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
-                  message=outcome.message[:300], device=inp.device[:80], received_at=now)
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        prior = s.execute(select(ScanLog.outcome, ScanLog.message).where(ScanLog.scan_id == inp.scan_id)).first()
-        if prior is None:
-            raise
-        return Outcome(prior.outcome, prior.message, replayed=True)
-    return outcome
 
 
 def booked_anything(session, task: Task) -> bool:

@@ -105,10 +105,9 @@ def on_pick_scan(ctx: tasks.Ctx):
     if inp.action == "short":
         if line is None:
             raise tasks.TaskError("Every line is done.")
-        line.short += line.remaining
-        line.status = "short"
-        line.bin.count_requested_at = utcnow()
-        line.bin.count_reason = f"Short transfer pick {task.number}: {line.item.sku}"[:200]
+        ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
+                       f"Short: {line.remaining} not found")
+        picking.report_short(ctx, line, tr.number)
         return "warn", f"Short: {line.done} of {line.expected} found; bin {line.bin.code} will be counted." + _next(task, line)
     if inp.action:
         raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
@@ -117,17 +116,9 @@ def on_pick_scan(ctx: tasks.Ctx):
         return _ship(ctx, tr)
     if line is None:
         raise tasks.TaskError(f"Everything is picked: scan {tr.number} or tap Ship.")
-    found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
-    if found is not None:
-        if found.id != line.bin_id:
-            raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found.code}.")
-        ctx.set_state(at_bin=found.id)
-        return f"Bin {found.code}: now scan {line.item.name} ({line.remaining})"
-    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
-    if ctx.state().get("at_bin") != line.bin_id:
-        raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
-    if hit.item.id != line.item_id:
-        raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
+    hit = picking.walk(ctx, line, scan)
+    if isinstance(hit, str):
+        return hit
     qty = ctx.units(hit)
     if qty > line.remaining:
         raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {qty}.")
@@ -281,3 +272,28 @@ def transfer_dict(tr: Transfer) -> dict:
         ],
     }
 
+
+# --------------------------------------------------------------------------
+# The kinds: pick and ship walks as picking does; receive as a receipt
+# --------------------------------------------------------------------------
+
+
+def _out_step(task: Task) -> str:
+    return picking.walk_step(task) or f"Scan {task.transfer.number} or tap Ship to send it"
+
+
+def _in_step(task: Task) -> str:
+    damaged = (task.state or {}).get("damaged")
+    return ("Damaged: scan the item" if damaged else "Scan each item that arrived") + ", then Close"
+
+
+TRANSFER_OUT = tasks.TaskKind(
+    "transfer_out", "Transfer: pick and ship", on_pick_scan, _out_step,
+    panel=lambda s, task: {"transfer": task.transfer, "line": picking.current_line(task)},
+    start=lambda s, warehouse: {"transfers": to_pick(s, warehouse)},
+)
+TRANSFER_IN = tasks.TaskKind(
+    "transfer_in", "Transfer: receive", on_receive_scan, _in_step,
+    panel=lambda s, task: {"transfer": task.transfer, "line": None},
+    start=lambda s, warehouse: {"transfers": to_receive(s, warehouse)},
+)

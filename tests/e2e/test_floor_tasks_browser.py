@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Barcode, Item, Order, Task, TaskLine, User, Warehouse
 from app.services import demo, picking
 from app.services import orders as order_service
+from app.services import engine
 from app.services import tasks as task_service
 from scanners import GS, gtin
 from scanners import labels as L
@@ -363,7 +364,7 @@ def pick_by_service(order_id):
     while (line := current(tid)) is not None:
         for code in [line.bin.code] + [unit_code(line.item.sku)] * line.expected:
             n += 1
-            out = task_service.handle(tid, task_service.ScanInput(f"setup-{tid}-{n:04d}", code, user_id=admin.id),
+            out = engine.handle(tid, task_service.ScanInput(f"setup-{tid}-{n:04d}", code, user_id=admin.id),
                                       DEFAULT_RULES)
             assert out.outcome != "error", out.message
     return tid
@@ -407,7 +408,7 @@ def test_a_return_with_restore_and_scrap(app, live_server, page, api, shot):
         sid = shipping.start(uow.session, uow.session.get(Warehouse, warehouse_id), admin,
                              uow.session.get(Order, order_id)).id
         uow.commit()
-    assert task_service.handle(sid, task_service.ScanInput("setup-ship-0001", action="ship", user_id=1),
+    assert engine.handle(sid, task_service.ScanInput("setup-ship-0001", action="ship", user_id=1),
                             DEFAULT_RULES).outcome == "ok"
     before = api(sku)
 

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Movement, ScanLog, Task, TaskLine, User, Warehouse
 from app.services import orders as order_service
 from app.services import picking
+from app.services import engine
 from app.services import tasks as task_service
 from app.services.ledger import check_ledger
 from app.services.uow import UnitOfWork
@@ -37,7 +38,7 @@ def _pick_task(qty):
         task, _ = picking.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, user.id), [order["id"]])
         tid = task.id
         uow.commit()
-    task_service.handle(tid, task_service.ScanInput("bin-scan-0001", "A-01", user_id=user.id), DEFAULT_RULES)
+    engine.handle(tid, task_service.ScanInput("bin-scan-0001", "A-01", user_id=user.id), DEFAULT_RULES)
     db.session.remove()
     return tid, user.id
 
@@ -46,7 +47,7 @@ def test_sixteen_scans_racing_for_a_line_of_ten_pick_exactly_ten(any_app):
     tid, uid = _pick_task(10)
 
     def pick(i):
-        return task_service.handle(tid, task_service.ScanInput(f"race-scan-{i:04d}", ean_for(1), user_id=uid),
+        return engine.handle(tid, task_service.ScanInput(f"race-scan-{i:04d}", ean_for(1), user_id=uid),
                                    DEFAULT_RULES).outcome
 
     outcomes = _fire(any_app, 16, pick)
@@ -64,7 +65,7 @@ def test_one_scan_resent_eight_times_at_once_picks_once(any_app):
     tid, uid = _pick_task(3)
 
     def resend(_):
-        return task_service.handle(tid, task_service.ScanInput("one-scan-0001", ean_for(1), user_id=uid),
+        return engine.handle(tid, task_service.ScanInput("one-scan-0001", ean_for(1), user_id=uid),
                                    DEFAULT_RULES).outcome
 
     assert _fire(any_app, 8, resend) == ["ok"] * 8
@@ -101,7 +102,7 @@ def test_eight_counters_scanning_one_bin_at_once_leave_exactly_one_counting_it(a
     sid, tasks, uids, _ = _count_setup(8)
 
     def claim(i):
-        return task_service.handle(tasks[i], task_service.ScanInput(f"claim-{i:04d}", "A-01", user_id=uids[i]),
+        return engine.handle(tasks[i], task_service.ScanInput(f"claim-{i:04d}", "A-01", user_id=uids[i]),
                                    DEFAULT_RULES).outcome
 
     outcomes = _fire(any_app, 8, claim)
@@ -124,7 +125,7 @@ def test_a_variance_approved_from_two_screens_at_once_adjusts_once(any_app):
             inp.action = extra
         elif extra:
             inp.qty = extra
-        assert task_service.handle(tasks[who], inp, DEFAULT_RULES).outcome in ("ok", "warn")
+        assert engine.handle(tasks[who], inp, DEFAULT_RULES).outcome in ("ok", "warn")
     db.session.rollback()
     line = db.session.execute(select(CountLine)).scalar_one()
     assert line.status == "review" and line.variance == -3

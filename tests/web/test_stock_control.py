@@ -374,6 +374,28 @@ def test_a_transfer_shipped_short_puts_the_rest_back_on_sale(people):
     ledger_ok()
 
 
+def test_a_short_transfer_pick_is_confirmed_and_raises_a_supervisors_exception_as_an_order_pick_does(people):
+    ann, _, sue = people
+    receive("SKU-1", 5, to_bin="A-01")
+    sue.do("post", "/office/transfers", data={"dest": "W2", "lines": "SKU-1 4"})
+    tr = db.session.execute(select(Transfer)).scalars().one()
+    tid = ann.start("/tasks/transfer-out", transfer=str(tr.id))
+    ann.scan(tid, "A-01")
+    ann.scan(tid, ean_for(1), qty="1")
+    r = ann.tap(tid, "short")
+    assert "Only 1 of 4" in r.text and "Short: 3 not found" in r.text  # a second, deliberate tap
+    db.session.rollback()
+    assert db.session.execute(select(FloorException)).first() is None
+    assert "Short: 3 not found" in ann.tap(tid, "short").text  # the same tap again does not do it
+    r = ann.tap(tid, "confirm")
+    assert "Short: 1 of 4 found" in r.text
+    db.session.rollback()
+    exc = db.session.execute(select(FloorException)).scalar_one()
+    assert exc.kind == "short_pick" and tr.number in exc.message and exc.qty == 3 and exc.order_id is None
+    assert "Short pick" in sue.do("get", "/office/exceptions").text
+    ledger_ok()
+
+
 def test_a_transfer_to_the_same_warehouse_or_beyond_stock_is_refused(people):
     _, _, sue = people
     receive("SKU-1", 2, to_bin="A-01")

@@ -1,0 +1,147 @@
+"""The task engine: one scan or tap on any floor task, applied once, logged once, in one transaction.
+
+It takes the task's lock, answers a resent scan from its log, checks the task is open, takes a
+confirmation, runs the kind's `on_scan` (services.kinds) inside a savepoint, logs the scan and
+commits. It also draws what every task screen shows: the step line and the panel's data, each
+kind adding its own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import object_session
+from sqlalchemy.exc import IntegrityError
+
+from scanners import Rules, ScanError, clean_scan
+
+from ..domain import stock as d
+from ..models import ScanLog, Task, utcnow
+from . import scans, tasks
+from .kinds import KINDS
+from .uow import UnitOfWork
+
+
+def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None):
+    """One scan or tap on a task: applied once, logged once, in one transaction.
+
+    Returns the Outcome, or, given `then`, what then(task, outcome) returns: it
+    runs after the commit in the same session, so a screen drawn there shows
+    the task exactly as this scan left it, from objects already loaded.
+    """
+    with UnitOfWork(keep=True) as uow:
+        s = uow.session
+        task = s.get(Task, task_id, with_for_update=True)
+        if task is None:
+            raise tasks.TaskError(f"There is no task {task_id}")
+        outcome = _apply(uow, task, inp, rules)
+        if then is None:
+            return outcome
+        _expire_relations(s)
+        return then(task, outcome)
+
+
+def _expire_relations(session) -> None:
+    """Let relations load again after the scan: its rows stay, but a collection loaded
+    before the scan added to it by key (a new task line, say) would miss the new row."""
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        loaded = [rel.key for rel in state.mapper.relationships if rel.key not in state.unloaded]
+        if loaded:
+            session.expire(obj, loaded)
+
+
+def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> tasks.Outcome:
+    s = uow.session
+    # Checked under the task's lock: a resend waiting on the first send sees it. An id that another
+    # user or task used is kept under one of this user's and task's own, never answered from theirs.
+    inp.scan_id, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
+    if prior is not None:
+        return tasks.Outcome(prior.outcome, prior.message, replayed=True)
+    ctx = tasks.Ctx(s, task, inp, rules)
+    text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
+    kind = "tap" if inp.action and not inp.code else "scan"
+    try:
+        with s.begin_nested():
+            if task.status != "open":
+                why = (task.state or {}).get("ended")
+                if why:
+                    raise tasks.TaskError(f"Task {task.number} is {task.status}: {why} Start a new one from Tasks.")
+                raise tasks.TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
+            tasks.take_confirmation(ctx)
+            if ctx.inp.action == "dropped":
+                message = "Not booked. Scan the next one."
+            elif ctx.inp.action == "abandon":
+                message = tasks.abandon(ctx)
+            else:
+                message = KINDS[task.kind].on_scan(ctx)
+            # A handler says "ok" by returning its message, or ("warn", message) when it
+            # did what was asked but the operator should notice.
+            outcome = tasks.Outcome("ok", message) if isinstance(message, str) else tasks.Outcome(*message)
+    except tasks.Warn as w:
+        s.expire_all()
+        code = clean_scan(inp.code)
+        ctx.set_state(confirm={"text": code, "qty": inp.qty, "action": inp.action or None, "value": inp.value or None,
+                               "allow": sorted(ctx.forced | {w.allow}), "book": w.book,
+                               "label": w.label})
+        outcome = tasks.Outcome("warn", w.message)
+    except (d.DomainError, ScanError) as e:
+        s.expire_all()
+        outcome = tasks.Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
+    task.updated_by = inp.user_id
+    task.updated_at = now = utcnow()
+    try:
+        scans.log(s, scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
+                  task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
+                  message=outcome.message[:300], device=inp.device[:80], received_at=now)
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        prior = s.execute(select(ScanLog.outcome, ScanLog.message).where(ScanLog.scan_id == inp.scan_id)).first()
+        if prior is None:
+            raise
+        return tasks.Outcome(prior.outcome, prior.message, replayed=True)
+    return outcome
+
+
+# --------------------------------------------------------------------------
+# What a task's screen shows (read model: the route only renders it)
+# --------------------------------------------------------------------------
+
+
+def step_for(task: Task) -> str:
+    """The one line the operator reads: what to do, and what to scan next."""
+    state = task.state or {}
+    if task.status != "open":
+        if state.get("ended"):
+            return state["ended"]
+        ended = KINDS[task.kind].ended(task)
+        if ended:
+            return ended
+        return "Done" if task.status == "closed" else "Cancelled"
+    if state.get("confirm"):
+        if state["confirm"].get("book"):
+            return f"Book {state['confirm']['book']}? Tap to book it, or scan the next one"
+        if state["confirm"].get("label"):
+            return f"{state['confirm']['label']}? Tap it to go ahead, or Back"
+        return "Confirm or scan the next one"
+    return KINDS[task.kind].step(task)
+
+
+def screen(task: Task, outcome: tasks.Outcome | None = None) -> dict:
+    """Everything the task screen draws: the common parts, then what the kind adds."""
+    s = object_session(task)
+    context = {
+        "task": task,
+        "title": KINDS[task.kind].title,
+        "step": step_for(task),
+        "outcome": outcome,
+        "scans": tasks.scans_of(s, task),
+        "state": task.state or {},
+        "warehouse": task.warehouse,
+        "settings": scans.settings_for(task.warehouse),
+        # Lines done means stock was booked; only otherwise is the ledger asked.
+        "booked": task.status == "open" and (any(ln.done or ln.damaged for ln in task.lines)
+                                             or tasks.booked_anything(s, task)),
+    }
+    context.update(KINDS[task.kind].panel(s, task))
+    return context
