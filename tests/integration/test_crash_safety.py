@@ -1,4 +1,4 @@
-"""The server killed with SIGKILL at random moments while handhelds scan, ten times over.
+"""The server killed with SIGKILL at random moments while handhelds scan, six times over.
 
 The load is bench/scans.py's: each handheld receives, picks, counts and looks
 up, one scan at a time. A scan whose answer never came is sent again, with the
@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from bench import scans as bench
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 10
+KILLS = 6
 HANDHELDS = 6
 
 
@@ -68,7 +68,7 @@ async def _resend(pending, answered):
 
 
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_scans_survive_ten_sigkills_of_the_server_exactly_once(db, tmp_path, request):
+def test_scans_survive_six_sigkills_of_the_server_exactly_once(db, tmp_path, request):
     instance = tmp_path / "instance"
     instance.mkdir()
     if db == "postgres":

@@ -30,6 +30,10 @@ HOSTILE = [
     "\r\nSet-Cookie: x=1", "//evil.example", "../../etc/passwd",
 ]
 HUGE_IDS = [2**31, 2**63, 10**25]
+# What PostgreSQL treats otherwise than SQLite (integer ranges, NUL in text, enforced column lengths,
+# numbers that are not numbers): the whole corpus runs on SQLite, these on both.
+DIALECT_SENSITIVE = ["99999999999999999999999", "2147483648", "9223372036854775808", "-1", "1e400", "NaN",
+                     "\x00", "a\x00b", "x" * 10_000, "٣", "CC-" + "9" * 20, "\u202e\ufeff"]
 
 
 def _field_names() -> list[str]:
@@ -51,16 +55,18 @@ def _deep(depth: int) -> str:
 
 
 def _routes(app, ids=(1,)):
+    """(endpoint, method, url, whole) for every route: `whole` for the first id (the whole corpus goes
+    there); the ids past the database's range are each tried with a few values (what they test is the URL)."""
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.logout"):
             continue
         int_args = [n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)]
-        for value in ids if int_args else (None,):
-            args = {n: (value if n in int_args else "x") for n in rule._converters}
+        for n, value in enumerate(ids if int_args else (None,)):
+            args = {a: (value if a in int_args else "x") for a in rule._converters}
             url = rule.build(args)[1]
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                out.append((rule.endpoint, method, url))
+                out.append((rule.endpoint, method, url, n == 0))
     return out
 
 
@@ -93,9 +99,10 @@ def test_the_hostile_corpus_gets_no_server_error_anywhere_and_books_nothing(sign
         if r.status_code >= 500:
             failures.append((what, r.status_code, r.get_data(as_text=True)[:200]))
 
-    for endpoint, method, url in _routes(app, ids=(1, *HUGE_IDS)):
+    corpus = HOSTILE if db.engine.dialect.name == "sqlite" else DIALECT_SENSITIVE
+    for endpoint, method, url, whole in _routes(app, ids=(1, *HUGE_IDS)):
         headers = auth if url.startswith("/api/") else {"HX-Request": "true"}
-        for value in HOSTILE:
+        for value in corpus if whole else corpus[:4]:
             form = {name: value for name in fields}
             if method == "GET":
                 check(client.get(url, query_string=form, headers=headers), (endpoint, url, "query", value[:20]))
@@ -109,7 +116,7 @@ def test_the_hostile_corpus_gets_no_server_error_anywhere_and_books_nothing(sign
                       "image": (io.BytesIO(value.encode()), "x.jpg"), "photo": (io.BytesIO(value.encode()), "x.jpg")}
             check(client.open(url, method=method, data=upload, headers=headers,
                               content_type="multipart/form-data"), (endpoint, url, "upload", value[:20]))
-        if method != "GET":
+        if method != "GET" and whole:
             # Structure: JSON nested 2,000 deep, a top-level array, and a CSV field over any sane size.
             for raw in ('{"lines": ' + _deep(2000) + "}", _deep(2000), "[" * 5000, "{\"a\": 1e400}"):
                 r = client.open(url, method=method, data=raw, headers={**headers, "Content-Type": "application/json"})
