@@ -133,6 +133,7 @@ def screen(task: Task, outcome: tasks.Outcome | None = None) -> dict:
     context = {
         "task": task,
         "title": KINDS[task.kind].title,
+        "qty_field": KINDS[task.kind].qty_field,
         "step": step_for(task),
         "outcome": outcome,
         "scans": tasks.scans_of(s, task),

@@ -132,4 +132,5 @@ def start_screen(s, warehouse) -> dict:
 
 
 SHIP = tasks.TaskKind("ship", "Shipping", on_scan, lambda task: f"Scan {task.order.number} again to ship it",
-                      panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen)
+                      panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen,
+                      qty_field=False)

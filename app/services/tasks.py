@@ -178,6 +178,7 @@ class TaskKind:
     panel: Callable[[object, Task], dict] = field(default=lambda s, task: {})  # data its panel template reads
     start: Callable[[object, Warehouse], dict] = field(default=lambda s, wh: {})  # data its start screen reads
     own: bool = False  # one open task per operator, resumed where it was left, started by a button
+    qty_field: bool = True  # the screen offers a Qty box beside the scan field
     ended: Callable[[Task], str | None] = field(default=lambda task: None)  # a closed task's line, if not "Done"
 
 
