@@ -125,20 +125,25 @@ def show(task_id: int):
 @bp.post("/<int:task_id>/scan")
 @login_required
 def scan(task_id: int):
-    task = _task_or_404(task_id)
+    warehouse = current_warehouse()
+    if warehouse is None:
+        abort(404)
     inp = _input()
     if not inp.code.strip() and not inp.action:
-        return _panel(task, task_service.Outcome("error", "Nothing was scanned."), 422)
+        return _panel(_task_or_404(task_id), task_service.Outcome("error", "Nothing was scanned."), 422)
 
     def answer(task_now: Task, outcome: task_service.Outcome):
         # Drawn in the scan's own session, right after its commit: what it wrote, no re-read.
         return _panel(task_now, outcome, 422 if outcome.outcome == "error" else 200)
 
     try:
-        return engine.handle(task.id, inp, scans.rules_for(task.warehouse), then=answer)
+        # The task is read once, under its lock, by the engine (which also checks its warehouse).
+        return engine.handle(task_id, inp, scans.rules_for(warehouse), then=answer, warehouse_id=warehouse.id)
+    except engine.NoSuchTask:
+        abort(404)
     except d.DomainError as e:
         db.session.rollback()
-        return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
+        return _panel(_task_or_404(task_id), task_service.Outcome("error", e.message), 422)
 
 
 # --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ kind adding its own.
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import object_session
 from sqlalchemy.exc import IntegrityError
 
@@ -21,28 +21,37 @@ from .kinds import KINDS
 from .uow import UnitOfWork
 
 
-def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None):
+def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehouse_id: int | None = None):
     """One scan or tap on a task: applied once, logged once, in one transaction.
 
     Returns the Outcome, or, given `then`, what then(task, outcome) returns: it
     runs after the commit in the same session, so a screen drawn there shows
-    the task exactly as this scan left it, from objects already loaded.
+    the task exactly as this scan left it, from objects already loaded. With
+    `warehouse_id`, a task of another warehouse is NoSuchTask, as a missing one is.
     """
     with UnitOfWork(keep=True) as uow:
         s = uow.session
+        added: set[type] = set()
+        event.listen(s, "pending_to_persistent", lambda _s, obj: added.add(type(obj)))
         task = s.get(Task, task_id, with_for_update=True)
-        if task is None:
-            raise tasks.TaskError(f"There is no task {task_id}")
+        if task is None or (warehouse_id is not None and task.warehouse_id != warehouse_id):
+            raise NoSuchTask(task_id)
         outcome = _apply(uow, task, inp, rules)
         if then is None:
             return outcome
-        _expire_relations(s)
+        if added:
+            _expire_relations(s)
         return then(task, outcome)
 
 
+class NoSuchTask(LookupError):
+    """No task of that id (in this warehouse): the route answers 404."""
+
+
 def _expire_relations(session) -> None:
-    """Let relations load again after the scan: its rows stay, but a collection loaded
-    before the scan added to it by key (a new task line, say) would miss the new row."""
+    """Let relations load again after a scan that added rows through the ORM (a new task line,
+    say): a collection loaded before, to which the row was added by key, would miss it. A scan
+    that only changed rows (most of them) keeps what it loaded, and the screen reads nothing again."""
     for obj in list(session.identity_map.values()):
         state = inspect(obj)
         loaded = [rel.key for rel in state.mapper.relationships if rel.key not in state.unloaded]
