@@ -76,7 +76,7 @@ def lookup_scan():
     warehouse = current_warehouse()
     settings = scans.settings_for(warehouse)
     scan_id, prior = scans.own(db.session, scans.scan_id_from(request.form.get("scan_id")), current_user.id, "lookup")
-    code = prior.text if prior else scans.strip_affixes(request.form.get("code", ""), settings)
+    code = prior.text if prior else scans.scanned_code(request.form, settings)
     return _lookup(code, warehouse, log=(scan_id, prior))
 
 

@@ -62,12 +62,11 @@ def _device() -> str:
 
 def _input() -> task_service.ScanInput:
     settings = scans.settings_for(current_warehouse())
-    code = request.form.get("code", "")
     action, _, value = request.form.get("action", "").partition(":")
     return task_service.ScanInput(
         scan_id=scans.scan_id_from(request.form.get("scan_id")),
-        # Not cut: a scan longer than any label is refused whole by the parser, with its length.
-        code=scans.strip_affixes(code[:20_000], settings) if code else "",
+        # Not cut to a label's length: a scan longer than any label is refused whole by the parser.
+        code=scans.scanned_code(request.form, settings),
         action=action[:20],
         value=(value or request.form.get("value", ""))[:40],
         qty=request.form.get("qty", "")[:12],
@@ -174,10 +173,9 @@ def _start_failed(kind: str, message: str):
 
 
 def _parse_start(kind: str):
-    code = request.form.get("code", "")
     settings = scans.settings_for(current_warehouse())
     try:
-        return parse(scans.strip_affixes(code, settings), scans.rules_for(current_warehouse()))
+        return parse(scans.scanned_code(request.form, settings), scans.rules_for(current_warehouse()))
     except ScanError as e:
         raise task_service.TaskError(str(e)) from None
 

@@ -47,8 +47,22 @@ def rules_for(warehouse: Warehouse | None) -> Rules:
         return Rules()
 
 
+def scanned_code(form, settings: dict, limit: int = 20_000) -> str:
+    """The code a scan form sent, with the scanner's affixes taken off exactly once.
+
+    The page's scan queue takes them off as the wedge types (and a camera read has none),
+    and says so with `clean=1`; a form sent without JavaScript sends what the scanner typed.
+    Taking them off again would eat the code's own first characters: with prefix `A`, a
+    scanner sending `AAB-01` is bin `AB-01`, not `B-01`.
+    """
+    code = (form.get("code") or "")[:limit]
+    if not code or form.get("clean") == "1":
+        return code
+    return strip_affixes(code, settings)
+
+
 def strip_affixes(text: str, settings: dict) -> str:
-    """What the browser does for a keyboard wedge, again for scans from forms without JavaScript."""
+    """What the browser does for a keyboard wedge, for scans from forms without JavaScript."""
     prefix, suffix, gs = settings.get("prefix") or "", settings.get("suffix") or "", settings.get("gs_substitute") or ""
     if prefix and text.startswith(prefix):
         text = text[len(prefix) :]

@@ -238,6 +238,7 @@
     self.sending = true;
     var body = new FormData();
     body.append("code", scan.text);
+    body.append("clean", "1");  // affixes already taken off here (Wedge.clean); the server must not again
     body.append("scan_id", scan.id);
     body.append("csrf_token", csrfToken(self.form));
     Object.keys(scan.extra || {}).forEach(function (name) { body.append(name, scan.extra[name]); });

@@ -390,3 +390,27 @@ def test_a_flood_of_exceptions_is_paged_not_one_huge_page(client, site):
     assert client.get(older).text.count('name="resolution"') == 50
     overview = client.get("/office/")
     assert len(overview.data) < 100_000 and "All 1500 open exceptions" in overview.text
+
+
+# ------------------------------------------------------------------ affixes taken off once
+
+
+def test_a_scanners_prefix_is_taken_off_once_whether_the_page_or_the_server_does_it(app):
+    from app.models import Warehouse
+
+    make_site()
+    receive("SKU-1", 3, to_bin="A-01")
+    wh = db.session.execute(select(Warehouse).where(Warehouse.code == "W1")).scalar_one()
+    wh.scan_settings = {"prefix": "A"}
+    db.session.commit()
+    ann = Person(app, "ann")
+    hx = {"HX-Request": "true"}
+    # The page's queue took the prefix off already (A + A-01) and says so: the server must not again.
+    r = ann.do("post", "/lookup", data={"code": "A-01", "clean": "1", "scan_id": "affix-0001"}, headers=hx)
+    assert r.status_code == 200 and "Bin A-01" in r.text, r.text[-600:]
+    # A form without JavaScript sends what the scanner typed: the server takes the prefix off, once.
+    r = ann.do("post", "/lookup", data={"code": "AA-01", "scan_id": "affix-0002"}, headers=hx)
+    assert r.status_code == 200 and "Bin A-01" in r.text, r.text[-600:]
+    tid = ann.start("/tasks/putaway")
+    r = ann.scan(tid, "A-01", clean="1")
+    assert "A-01" in r.text and "Unknown" not in r.text and "-01 " not in r.text.replace("A-01", ""), r.text[-800:]
