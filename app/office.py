@@ -197,29 +197,12 @@ def resolve_exception(warehouse, exception_id: str, resolution: str) -> None:
         if resolution == "backorder":
             if row.kind != "short_pick" or row.order_id is None:
                 raise d.InputError("Only a short pick's reservation can be released")
-            _release_short(s, row)
+            order_service.release_short(s, row, current_user.id)
         row.status = "resolved"
         row.resolution = RESOLUTIONS[resolution]
         row.resolved_by = current_user.id
         row.resolved_at = utcnow()
         uow.commit()
-
-
-def _release_short(s, row: FloorException) -> None:
-    from .services.stock import add_to_balance, lock_balance
-
-    order = s.get(Order, row.order_id)
-    line = next((ln for ln in order.lines if ln.item_id == row.item_id and ln.to_pick > 0), None)
-    if line is None:
-        return  # picked or released since: nothing is left to release
-    qty = min(row.qty, line.to_pick)
-    balance = lock_balance(s, order.warehouse_id, row.item_id)
-    decision = d.decide(balance, d.Request(d.Kind.UNRESERVE, qty, sku=line.item.sku))
-    s.add(order_service._movement(decision, order.warehouse_id, row.item_id, balance + decision.deltas, order.id,
-                                  current_user.id, "office"))
-    add_to_balance(s, order.warehouse_id, row.item_id, decision.deltas)
-    line.reserved -= qty
-    line.backordered += qty
 
 
 # ------------------------------------------------------------ access (admin)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -10,8 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
-from ..models import FloorException, Item, Movement, Order, OrderLine, Task, TaskLine, utcnow
-from .stock import _clean, add_to_balance, get_item, get_warehouse, lock_balance
+from ..models import FloorException, Item, Order, OrderLine, Task, TaskLine, utcnow
+from .stock import (
+    _clean,
+    add_to_balance,
+    book,
+    get_item,
+    get_warehouse,
+    lock_balance,
+    movement_row,
+    write_movements,
+)
 from .uow import UnitOfWork
 
 MAX_LINES = 500
@@ -159,9 +167,8 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
 
 def _reserve(s, warehouse_id, item, qty, balances, order_id, user_id, device) -> None:
     decision = d.decide(balances[item], d.Request(d.Kind.RESERVE, qty, sku=item.sku))
-    balances[item] = balances[item] + decision.deltas
-    s.add(_movement(decision, warehouse_id, item.id, balances[item], order_id, user_id, device))
-    add_to_balance(s, warehouse_id, item.id, decision.deltas)
+    balances[item] = book(s, decision, balances[item], warehouse_id=warehouse_id, item_id=item.id,
+                          doc_type="order", doc_id=order_id, user_id=user_id, device=device)
 
 
 def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOfWork | None = None) -> int:
@@ -190,20 +197,20 @@ def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOf
         return reserved
 
 
-def _movement(decision, warehouse_id, item_id, after, order_id, user_id, device) -> Movement:
-    return Movement(
-        kind=decision.kind.value,
-        warehouse_id=warehouse_id,
-        item_id=item_id,
-        qty=decision.qty,
-        after=json.dumps(after.as_dict(upper=True)),
-        s_after=after.s,
-        doc_type="order",
-        doc_id=order_id,
-        user_id=user_id,
-        device=device,
-        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
-    )
+def release_short(s, exception: FloorException, user_id: int | None, device: str = "office") -> int:
+    """A short pick's units released from the order (O -> S): they wait as a backorder. The units released."""
+    order = s.get(Order, exception.order_id)
+    line = next((ln for ln in order.lines if ln.item_id == exception.item_id and ln.to_pick > 0), None)
+    if line is None:
+        return 0  # picked or released since: nothing is left to release
+    qty = min(exception.qty, line.to_pick)
+    balance = lock_balance(s, order.warehouse_id, exception.item_id)
+    decision = d.decide(balance, d.Request(d.Kind.UNRESERVE, qty, sku=line.item.sku))
+    book(s, decision, balance, warehouse_id=order.warehouse_id, item_id=exception.item_id, doc_type="order",
+         doc_id=order.id, user_id=user_id, device=device)
+    line.reserved -= qty
+    line.backordered += qty
+    return qty
 
 
 def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = None) -> dict:
@@ -224,13 +231,9 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
         for ln in order.lines:
             if ln.reserved:
                 decision = d.decide(balances[ln.item_id], d.Request(d.Kind.UNRESERVE, ln.reserved, sku=ln.item.sku))
-                balances[ln.item_id] = balances[ln.item_id] + decision.deltas
-                s.add(
-                    _movement(
-                        decision, order.warehouse_id, ln.item_id, balances[ln.item_id], order.id, user_id, device
-                    )
-                )
-                add_to_balance(s, order.warehouse_id, ln.item_id, decision.deltas)
+                balances[ln.item_id] = book(s, decision, balances[ln.item_id], warehouse_id=order.warehouse_id,
+                                            item_id=ln.item_id, doc_type="order", doc_id=order.id, user_id=user_id,
+                                            device=device)
                 ln.reserved = 0
             ln.backordered = 0
         order.status = "cancelled"
@@ -346,6 +349,7 @@ def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -
     # Locks in (warehouse, item) order, as place_in: an import and an order cannot deadlock.
     balances = {pair: lock_balance(s, *pair) for pair in pairs}
     moved = dict.fromkeys(pairs, d.Buckets())
+    movements: list[dict] = []
     rows = [Order(channel=c, external_id=e, warehouse_id=warehouses[o["warehouse"]].id, status="open")
             for (c, e), o in new]
     s.add_all(rows)
@@ -363,9 +367,12 @@ def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -
                 decision = d.decide(balances[pair], d.Request(d.Kind.RESERVE, reserve, sku=item.sku))
                 balances[pair] = balances[pair] + decision.deltas
                 moved[pair] = moved[pair] + decision.deltas
-                s.add(_movement(decision, row.warehouse_id, item.id, balances[pair], row.id, user_id, device))
+                movements.append(movement_row(decision, balances[pair], warehouse_id=row.warehouse_id,
+                                              item_id=item.id, doc_type="order", doc_id=row.id, user_id=user_id,
+                                              device=device))
         with_backorders += short
     s.flush()
+    write_movements(s, movements)  # the batch's ledger rows at once; each balance below once, with their sum
     for pair, deltas in moved.items():
         add_to_balance(s, *pair, deltas)
     return len(new), len(chunk) - len(new), with_backorders

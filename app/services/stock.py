@@ -491,37 +491,13 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     if decision.released.o:
         flagged = release_reservations(session, wh.id, item.id, decision.released.o)
 
-    row = {
-        "scan_id": scan_id,
-        "kind": kind.value,
-        "warehouse_id": wh.id,
-        "item_id": item.id,
-        "lot": lot,
-        "qty": decision.qty,
-        "from_bin_id": from_bin.id if decision.take else None,
-        "from_condition": decision.take.condition.value if decision.take else None,
-        "to_bin_id": to_bin.id if decision.put else None,
-        "to_condition": decision.put.condition.value if decision.put else None,
-        "dest_warehouse_id": dest.id if dest else None,
-        "dest_d_a": decision.dest_deltas.a,
-        "after": json.dumps(after.as_dict(upper=True)),
-        "s_after": after.s,
-        "doc_type": cmd.doc_type,
-        "doc_id": cmd.doc_id,
-        "reason": reason,
-        "user_id": cmd.user_id,
-        "device": device,
-        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
-        "created_at": utcnow(),
-    }
-    # What the caller added before this movement gets its ids and defaults now, as it would
-    # if the movement were an ORM row: code after a move relies on that.
-    session.flush()
-    movement_id = sql.value(
-        session,
-        f"INSERT INTO movements ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) RETURNING id",
-        tuple(sql.stamp(session, v) if k == "created_at" else v for k, v in row.items()),
+    row = movement_row(
+        decision, after, warehouse_id=wh.id, item_id=item.id, lot=lot, scan_id=scan_id,
+        from_bin_id=from_bin.id if from_bin else None, to_bin_id=to_bin.id if to_bin else None,
+        dest_warehouse_id=dest.id if dest else None, doc_type=cmd.doc_type, doc_id=cmd.doc_id, reason=reason,
+        user_id=cmd.user_id, device=device,
     )
+    movement_id = write_movement(session, row)
     add_to_balance(session, wh.id, item.id, decision.deltas)
     if dest is not None:
         add_to_balance(session, dest.id, item.id, decision.dest_deltas)
@@ -533,6 +509,82 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     bins = {b.id: b.code for b in (from_bin, to_bin) if b is not None}
     m = Movement(id=movement_id, **row)  # not added to the session: the row is written above
     return MovementResult(movement_dict(m, wh.code, item.sku, bins), after.as_dict(upper=True), flagged_orders=flagged)
+
+
+# --------------------------------------------------------------------------
+# The ledger writer: every movement row of the app is made and written here
+# --------------------------------------------------------------------------
+
+_MOVEMENT_COLUMNS = ("scan_id", "kind", "warehouse_id", "item_id", "lot", "qty", "from_bin_id", "from_condition",
+                     "to_bin_id", "to_condition", "dest_warehouse_id", "dest_d_a", "after", "s_after", "doc_type",
+                     "doc_id", "reason", "user_id", "device", *(f"d_{b}" for b in d.BUCKETS), "created_at")
+
+
+def movement_row(decision: d.Decision, after: d.Buckets, *, warehouse_id: int, item_id: int, lot: str = "",
+                 scan_id: str | None = None, from_bin_id: int | None = None, to_bin_id: int | None = None,
+                 dest_warehouse_id: int | None = None, doc_type: str | None = None, doc_id: int | None = None,
+                 reason: str | None = None, user_id: int | None = None, device: str | None = None) -> dict:
+    """The ledger row of a decision of the stock rules: its deltas, its bins and the buckets after it."""
+    return {
+        "scan_id": scan_id,
+        "kind": decision.kind.value,
+        "warehouse_id": warehouse_id,
+        "item_id": item_id,
+        "lot": lot or "",
+        "qty": decision.qty,
+        "from_bin_id": from_bin_id if decision.take else None,
+        "from_condition": decision.take.condition.value if decision.take else None,
+        "to_bin_id": to_bin_id if decision.put else None,
+        "to_condition": decision.put.condition.value if decision.put else None,
+        "dest_warehouse_id": dest_warehouse_id,
+        "dest_d_a": decision.dest_deltas.a,
+        "after": json.dumps(after.as_dict(upper=True)),
+        "s_after": after.s,
+        "doc_type": doc_type,
+        "doc_id": doc_id,
+        "reason": reason,
+        "user_id": user_id,
+        "device": device,
+        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
+        "created_at": utcnow(),
+    }
+
+
+def _movement_values(session, row: dict) -> tuple:
+    return tuple(sql.stamp(session, row[c]) if c == "created_at" else row[c] for c in _MOVEMENT_COLUMNS)
+
+
+def write_movement(session, row: dict) -> int:
+    """Append one movement row in the caller's transaction; its id. What the caller added to the
+    session before gets its ids and defaults first, as it would if the movement were an ORM row."""
+    session.flush()
+    return sql.value(
+        session,
+        f"INSERT INTO movements ({', '.join(_MOVEMENT_COLUMNS)}) VALUES ({', '.join('?' * len(_MOVEMENT_COLUMNS))}) "
+        "RETURNING id",
+        _movement_values(session, row),
+    )
+
+
+def write_movements(session, rows: list[dict]) -> None:
+    """Append many movement rows at once (an import's reservations), in their order."""
+    if not rows:
+        return
+    session.flush()
+    conn = session.connection()
+    text_ = f"INSERT INTO movements ({', '.join(_MOVEMENT_COLUMNS)}) VALUES ({', '.join('?' * len(_MOVEMENT_COLUMNS))})"
+    if conn.dialect.paramstyle != "qmark":
+        text_ = text_.replace("?", "%s")
+    conn.exec_driver_sql(text_, [_movement_values(session, r) for r in rows])
+
+
+def book(session, decision: d.Decision, balance: d.Buckets, *, warehouse_id: int, item_id: int, **fields) -> d.Buckets:
+    """A decision that touches no bin (a reservation, its release): the movement row and the balance's
+    deltas, in the caller's transaction, under the balance lock the caller holds. The buckets after it."""
+    after = balance + decision.deltas
+    write_movement(session, movement_row(decision, after, warehouse_id=warehouse_id, item_id=item_id, **fields))
+    add_to_balance(session, warehouse_id, item_id, decision.deltas)
+    return after
 
 
 # --------------------------------------------------------------------------

@@ -91,3 +91,24 @@ def test_no_import_circle_in_app():
 def test_the_circle_finder_finds_a_circle():
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_one_ledger_writer_every_movement_row_is_written_in_services_stock():
+    import re
+
+    writers = []
+    for path in APP.rglob("*.py"):
+        text = path.read_text()
+        rel = str(path.relative_to(ROOT))
+        if re.search(r"INSERT INTO movements|Movement\.__table__\.insert|insert\(Movement\)", text, re.I) \
+                or re.search(r"\bs(?:ession)?\.add(?:_all)?\(\s*(?:_movement|Movement)\(", text):
+            writers.append(rel)
+    assert writers == ["app/services/stock.py"], writers
+
+
+def test_no_blueprint_writes_stock():
+    # Routes translate HTTP: a balance or a movement is written by a service, never in a blueprint.
+    for name in ("floor", "tasks", "control", "office", "scanning", "auth", "api/__init__"):
+        text = (APP / f"{name}.py").read_text()
+        for needle in ("add_to_balance", "lock_balance", "movement_row", "write_movement", "apply_in("):
+            assert needle not in text, (name, needle)
