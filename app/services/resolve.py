@@ -15,6 +15,7 @@ from sqlalchemy import select
 from scanners import Scan
 from scanners.parse import expect
 
+from ..domain import gtin
 from ..domain.stock import InputError
 from ..models import Barcode, Bin, Item, Warehouse
 
@@ -49,6 +50,23 @@ def find_barcode(session, gtin14: str | None) -> Barcode | None:
     return session.execute(
         select(Barcode).where(Barcode.code.in_(gtin_forms(gtin14))).order_by(Barcode.id).limit(1)
     ).scalar_one_or_none()
+
+
+def item_named(session, text: str) -> ItemHit | None:
+    """The item a typed or sent code names (the API, imports, documents): its SKU, any of its barcodes
+    as stored, or the same GTIN in another form (UPC-A 12 digits for an EAN-13 stored with its
+    leading 0, a GTIN-14, an EAN-8). The floor's scans come through find_item, which knows the same forms."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    item = session.execute(select(Item).where(Item.sku == text)).scalar_one_or_none()
+    if item is not None:
+        return ItemHit(item, 1)
+    barcode = session.execute(select(Barcode).where(Barcode.code == text)).scalar_one_or_none()
+    if barcode is None:
+        key = gtin.normalise(text)
+        barcode = find_barcode(session, key) if key else None
+    return ItemHit(barcode.item, barcode.pack_qty) if barcode is not None else None
 
 
 def _texts(scan: Scan) -> list[str]:

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import stock as d
 from ..models import (
     Balance,
-    Barcode,
     Bin,
     BinStock,
     Item,
@@ -56,13 +55,12 @@ def get_item(session, sku) -> Item:
     """An item by SKU, or by any of its barcodes."""
     if not sku or not isinstance(sku, str):
         raise d.InputError("An item SKU is required")
-    sku = sku.strip()
-    item = session.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
-    if item is None:
-        item = session.execute(select(Item).join(Barcode).where(Barcode.code == sku)).scalar_one_or_none()
-    if item is None:
-        raise NotFound(f"Unknown item {sku[:40]!r}")
-    return item
+    from .resolve import item_named
+
+    hit = item_named(session, sku)
+    if hit is None:
+        raise NotFound(f"Unknown item {sku.strip()[:40]!r}")
+    return hit.item
 
 
 def get_bin(session, warehouse: Warehouse, code) -> Bin:
@@ -91,11 +89,12 @@ def _item_ref(session, sku):
     if not sku or not isinstance(sku, str):
         raise d.InputError("An item SKU is required")
     sku = sku.strip()
-    row = sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,)) or sql.one(
-        session, "SELECT items.id, items.sku FROM items JOIN barcodes ON barcodes.item_id = items.id "
-        "WHERE barcodes.code = ?", (sku,))
+    # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
+    # from the API, in any GTIN form) is answered by the resolver.
+    row = sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,))
     if row is None:
-        raise NotFound(f"Unknown item {sku[:40]!r}")
+        item = get_item(session, sku)
+        row = sql.one(session, "SELECT id, sku FROM items WHERE id = ?", (item.id,))
     return row
 
 

@@ -272,3 +272,25 @@ def test_an_order_with_backorder_true_reserves_what_is_there_and_backorders_the_
     assert api.get("/api/v1/stock?warehouse=W1&sku=SKU-1").get_json()["S"] == 0
     r = api.post("/api/v1/orders", json={**body, "external_id": "B-2", "backorder": "yes"})
     assert r.status_code == 422 and "backorder must be true or false" in r.get_json()["error"]["message"]
+
+
+def test_the_api_knows_an_item_by_its_gtin_in_any_form_as_the_floor_does(api):
+    from app.domain import gtin
+    from app.extensions import db
+    from app.models import Barcode, Item
+
+    item = db.session.query(Item).filter_by(sku="SKU-2").one()
+    upc = gtin.with_check("03600029145")  # a UPC-A, stored as the EAN-13 a scanner reads it as
+    db.session.add(Barcode(item_id=item.id, code="0" + upc, kind="unit", pack_qty=1))
+    db.session.commit()
+    receive("SKU-2", 5)
+    # The same GTIN sent as UPC-A (12 digits) and as GTIN-14 names the item, as a scan of it would.
+    r = api.get(f"/api/v1/stock?warehouse=W1&sku={upc}")
+    assert r.status_code == 200 and r.get_json()["sku"] == "SKU-2", r.text
+    assert api.get(f"/api/v1/stock?warehouse=W1&sku={gtin.to_gtin14(ean_for(1))}").get_json()["sku"] == "SKU-1"
+    r = api.post("/api/v1/orders", json={"channel": "web", "external_id": "G-1", "warehouse": "W1",
+                                         "lines": [{"sku": "00" + upc, "qty": 2}]})
+    assert r.status_code == 201 and r.get_json()["lines"][0]["sku"] == "SKU-2", r.text
+    # A wrong check digit is no GTIN: not found, never a near match.
+    bad = upc[:-1] + str((int(upc[-1]) + 1) % 10)
+    assert api.get(f"/api/v1/stock?warehouse=W1&sku={bad}").status_code == 404
