@@ -169,3 +169,45 @@ def test_eight_supervisors_printing_plates_at_once_all_get_their_own(any_app, tm
     db.session.rollback()
     codes = db.session.execute(select(LicencePlate.code)).scalars().all()
     assert len(codes) == len(set(codes)) == 200 and all(c.startswith("LP") for c in codes)
+
+
+# ------------------------------------------------------------------ two receipts on one purchase order
+
+
+def test_two_handhelds_receiving_one_purchase_order_at_once_count_every_unit_on_its_line(any_app):
+    from app.models import PurchaseOrder, PurchaseOrderLine
+    from app.services import receiving
+
+    make_site()
+    users = [make_user(f"rc{n}") for n in range(2)]
+    wh = db.session.get(Warehouse, 1)
+    po = PurchaseOrder(number="PO-RACE-1", warehouse_id=wh.id, status="open")
+    db.session.add(po)
+    db.session.flush()
+    from app.models import Item
+
+    item_id = db.session.execute(select(Item.id).where(Item.sku == "SKU-1")).scalar_one()
+    db.session.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=1, item_id=item_id, expected=1000))
+    db.session.commit()
+    tids = []
+    with UnitOfWork() as uow:
+        s = uow.session
+        for u in users:
+            tids.append(receiving.start(s, s.get(Warehouse, 1), s.get(User, u.id),
+                                        receiving.find_po(s, s.get(Warehouse, 1), "PO-RACE-1")).id)
+        uow.commit()
+    uids = [u.id for u in users]
+    db.session.remove()
+
+    def scan(i):
+        who = i % 2
+        return engine.handle(tids[who], task_service.ScanInput(f"po-race-{i:04d}", ean_for(1), user_id=uids[who]),
+                             DEFAULT_RULES).outcome
+
+    outcomes = _fire(any_app, 60, scan)
+    assert outcomes.count("ok") == 60, outcomes
+    db.session.rollback()
+    received = db.session.execute(select(PurchaseOrderLine.received)).scalar_one()
+    booked = db.session.execute(select(func.sum(Movement.qty)).where(Movement.kind == "receive")).scalar()
+    assert booked == 60 and received == 60, (booked, received)
+    assert check_ledger(db.session) == []
