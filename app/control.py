@@ -7,9 +7,7 @@ domain error into the same page with the message (status 422).
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -23,29 +21,21 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .auth import current_warehouse, role_required
 from .domain import counting as count_rules
-from .domain import inputs
 from .domain import stock as d
 from .extensions import db
 from .models import (
-    Balance,
-    Bin,
-    BinStock,
     CountLine,
     CountSession,
-    Item,
-    Lot,
-    Movement,
     PromoLock,
     Transfer,
     User,
     Warehouse,
 )
-from .services import counting, locks, resolve, transfers
-from .services import tasks as task_service
+from .services import counting, locks, reports, resolve, transfers
 from .services.uow import UnitOfWork
 
 bp = Blueprint("control", __name__, url_prefix="/office")
@@ -80,40 +70,7 @@ def _in_uow(fn):
 @role_required("supervisor")
 def overview():
     warehouse = _warehouse()
-    s = db.session
-    totals = {}
-    for wh in s.execute(select(Warehouse).order_by(Warehouse.code)).scalars():
-        # Labelled b_*: a result row has a .t attribute of its own (its tuple).
-        row = s.execute(select(*(func.sum(getattr(Balance, b)).label(f"b_{b}") for b in d.BUCKETS))
-                        .where(Balance.warehouse_id == wh.id)).one()
-        totals[wh] = d.Buckets(*(int(getattr(row, f"b_{b}") or 0) for b in d.BUCKETS))
-    soon = date.today() + timedelta(days=30)
-    expiring = s.execute(
-        select(Item.sku, Item.name, BinStock.lot, Lot.expiry, Bin.code, BinStock.qty)
-        .join(Item, Item.id == BinStock.item_id).join(Bin, Bin.id == BinStock.bin_id)
-        .join(Lot, (Lot.item_id == BinStock.item_id) & (Lot.number == BinStock.lot))
-        .where(Bin.warehouse_id == warehouse.id, BinStock.qty > 0, Lot.expiry.is_not(None), Lot.expiry <= soon)
-        .order_by(Lot.expiry, Bin.code).limit(50)
-    ).all()
-    differing = [t for t in s.execute(
-        select(Transfer).where((Transfer.source_id == warehouse.id) | (Transfer.dest_id == warehouse.id))
-        .where(Transfer.status == "received").order_by(Transfer.id.desc()).limit(50)
-    ).scalars() if t.has_differences]
-    week_ago = datetime.combine(date.today() - timedelta(days=7), datetime.min.time())
-    damaged = s.execute(
-        select(Movement, Item.sku).join(Item, Item.id == Movement.item_id)
-        .where(Movement.warehouse_id == warehouse.id, Movement.kind == "damage", Movement.created_at >= week_ago)
-        .order_by(Movement.id.desc()).limit(20)
-    ).all()
-    return render_template(
-        "office/overview.html", warehouse=warehouse, totals=totals, damaged=damaged,
-        exceptions=task_service.open_exceptions(s, warehouse, limit=10),
-        exception_count=task_service.count_open_exceptions(s, warehouse),
-        variances=counting.awaiting_approval(s, warehouse),
-        differing=differing, expiring=expiring,
-        kpis=counting.warehouse_kpis(s, warehouse), chart=kpi_chart(counting.trend(s, warehouse)),
-        today=date.today(),
-    )
+    return render_template("office/overview.html", **reports.overview(db.session, warehouse))
 
 
 # ------------------------------------------------------------ counts
@@ -209,41 +166,7 @@ def _decide(s, cs: CountSession, line_id, user: User, approve: bool) -> str:
 @bp.get("/kpis")
 @role_required("supervisor")
 def kpis():
-    warehouse = _warehouse()
-    s = db.session
-    points = counting.trend(s, warehouse, limit=30)
-    lines = s.execute(
-        select(CountLine).join(CountLine.count_bin).join(CountSession)
-        .where(CountSession.warehouse_id == warehouse.id, CountLine.status.in_(count_rules.FINAL_STATES))
-        .order_by(CountLine.id.desc()).limit(200)
-    ).scalars().all()
-    return render_template("office/kpis.html", warehouse=warehouse, points=points, chart=kpi_chart(points),
-                           kpis=counting.warehouse_kpis(s, warehouse), lines=lines, kpi_line=counting.kpi_line)
-
-
-def kpi_chart(points, width: int = 640, height: int = 240) -> dict:
-    """Coordinates of an SVG line chart of the three KPIs per session (percent, 0 to 100)."""
-    left, right, top, bottom = 44, 12, 12, 36
-    w, h = width - left - right, height - top - bottom
-    n = len(points)
-
-    def x(i):
-        return left + (w * i / (n - 1) if n > 1 else w / 2)
-
-    def y(v):
-        return top + h - h * max(0.0, min(1.0, v))
-
-    series = []
-    for key, label, css in (("ira", "Record accuracy", "ira"), ("type_rate", "SKU type difference rate", "type"),
-                            ("qty_rate", "SKU quantity difference rate", "qty")):
-        pts = [(x(i), y(getattr(k, key)), getattr(k, key), cs.number) for i, (cs, k) in enumerate(points)
-               if getattr(k, key) is not None]
-        series.append({"label": label, "css": css, "points": pts,
-                       "path": " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)})
-    grid = [{"y": y(v / 100), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
-    labels = [{"x": x(i), "label": cs.number[-4:]} for i, (cs, _) in enumerate(points)]
-    return {"width": width, "height": height, "series": series, "grid": grid, "labels": labels,
-            "left": left, "right": width - right, "bottom": top + h, "empty": n == 0}
+    return render_template("office/kpis.html", **reports.kpi_page(db.session, _warehouse()))
 
 
 # ------------------------------------------------------------ locks and virtual stock
@@ -356,120 +279,18 @@ def transfer_list():
 
 # ------------------------------------------------------------ ledger
 
-LEDGER_PAGE = 100
-LEDGER_COLUMNS = ("id", "created_at", "kind", "warehouse", "sku", "lot", "qty", "from_bin", "to_bin",
-                  "I", "S", "O", "U", "L", "V", "T", "A", "doc", "reason", "user", "device")
-
-
-def _ledger_filters(warehouse: Warehouse) -> tuple[list, dict, list[str]]:
-    args = request.args
-    where = [Movement.warehouse_id == warehouse.id]
-    chosen, errors = {}, []
-    s = db.session
-    if sku := args.get("sku", "").strip()[:40]:
-        chosen["sku"] = sku
-        item_id = s.execute(select(Item.id).where(Item.sku == sku)).scalar_one_or_none()
-        if item_id is None:
-            errors.append(f"No item {sku}")
-        where.append(Movement.item_id == (item_id or -1))
-    if bin_code := args.get("bin", "").strip()[:32]:
-        chosen["bin"] = bin_code
-        bin_id = s.execute(select(Bin.id).where(Bin.warehouse_id == warehouse.id, Bin.code == bin_code)).scalar_one_or_none()
-        if bin_id is None:
-            errors.append(f"No bin {bin_code} here")
-        where.append((Movement.from_bin_id == (bin_id or -1)) | (Movement.to_bin_id == (bin_id or -1)))
-    if username := args.get("user", "").strip()[:64]:
-        chosen["user"] = username
-        user_id = s.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
-        if user_id is None:
-            errors.append(f"No user {username}")
-        where.append(Movement.user_id == (user_id or -1))
-    if device := args.get("device", "").strip()[:64]:
-        chosen["device"] = device
-        where.append(Movement.device.contains(device, autoescape=True))
-    if kind := args.get("kind", "").strip():
-        try:
-            where.append(Movement.kind == d.parse_kind(kind).value)
-            chosen["kind"] = kind
-        except d.DomainError as e:
-            errors.append(e.message)
-    for name, op in (("from", "ge"), ("to", "lt")):
-        raw = args.get(name, "").strip()
-        if not raw:
-            continue
-        try:
-            day = date.fromisoformat(raw)
-        except ValueError:
-            errors.append(f"Dates are YYYY-MM-DD ({name} was {raw[:12]!r})")
-            continue
-        chosen[name] = raw
-        moment = datetime.combine(day if op == "ge" else day + timedelta(days=1), datetime.min.time())
-        where.append(Movement.created_at >= moment if op == "ge" else Movement.created_at < moment)
-    return where, chosen, errors
-
-
-def _ledger_query(where):
-    return (
-        select(Movement, Item.sku, User.username)
-        .join(Item, Item.id == Movement.item_id)
-        .outerjoin(User, User.id == Movement.user_id)
-        .where(*where)
-        .order_by(Movement.id.desc())
-    )
-
-
-def _ledger_row(m: Movement, sku: str, username: str | None, warehouse_code: str, bins: dict[int, str]) -> list:
-    deltas = m.deltas().as_dict()
-    return [
-        m.id, m.created_at.isoformat(timespec="seconds"), m.kind, warehouse_code, sku, m.lot, m.qty,
-        bins.get(m.from_bin_id, ""), bins.get(m.to_bin_id, ""), *(deltas[b] for b in d.BUCKETS),
-        f"{m.doc_type} {m.doc_id}" if m.doc_type else "", m.reason or "", username or "", m.device or "",
-    ]
-
-
 @bp.get("/ledger")
 @role_required("supervisor")
 def ledger():
     warehouse = _warehouse()
-    where, chosen, errors = _ledger_filters(warehouse)
-    bins = dict(db.session.execute(select(Bin.id, Bin.code).where(Bin.warehouse_id == warehouse.id)).all())
+    ledger_filter = reports.LedgerFilter.read(db.session, warehouse, request.args)
     if request.args.get("format") == "csv":
-        if errors:
-            return Response("; ".join(errors) + "\n", 422, mimetype="text/plain")
-        return _ledger_csv(where, warehouse.code, bins)
-    before = request.args.get("before", "")
-    query = _ledger_query(where)
-    if before:
-        try:
-            query = query.where(Movement.id < d.parse_whole(before, "before", 1, 2**63 - 1))
-        except d.InputError as e:
-            errors = [*errors, e.message]
-    rows = db.session.execute(query.limit(LEDGER_PAGE + 1)).all() if not errors else []
-    more = len(rows) > LEDGER_PAGE
-    rows = [_ledger_row(m, sku, u, warehouse.code, bins) for m, sku, u in rows[:LEDGER_PAGE]]
-    return render_template(
-        "office/ledger.html", warehouse=warehouse, rows=rows, columns=LEDGER_COLUMNS, chosen=chosen, errors=errors,
-        kinds=[k.value for k in d.Kind], next_before=rows[-1][0] if more and rows else None,
-    ), 422 if errors else 200
+        if ledger_filter.errors:
+            return Response("; ".join(ledger_filter.errors) + "\n", 422, mimetype="text/plain")
+        stamp = date.today().isoformat()
+        return Response(stream_with_context(reports.ledger_csv(db.engine, ledger_filter)), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="ledger-{warehouse.code}-{stamp}.csv"'})
+    page = reports.ledger_page(db.session, ledger_filter, request.args.get("before", ""))
+    return render_template("office/ledger.html", warehouse=warehouse, **page), 422 if page["errors"] else 200
 
 
-def _ledger_csv(where, warehouse_code: str, bins: dict[int, str]) -> Response:
-    engine = db.engine
-
-    def generate():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(LEDGER_COLUMNS)
-        # Its own connection, streamed in batches: an export of a million movements is never all in memory.
-        with UnitOfWork(engine, write=False) as uow:
-            for m, sku, u in uow.session.execute(_ledger_query(where).execution_options(yield_per=2000)):
-                writer.writerow([inputs.safe_cell(v) for v in _ledger_row(m, sku, u, warehouse_code, bins)])
-                if out.tell() > 64_000:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
-        yield out.getvalue()
-
-    stamp = date.today().isoformat()
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="ledger-{warehouse_code}-{stamp}.csv"'})
