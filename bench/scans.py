@@ -50,7 +50,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# The checkout whose app is measured: this one, or another's (WH_APP_ROOT, set by bench/side_by_side.py
+# --against), so that two commits run the very same load, shapes included.
+ROOT = Path(os.environ.get("WH_APP_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "bench-pass"

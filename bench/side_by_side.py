@@ -12,16 +12,17 @@ VM's drift falls on both alike:
 
 and prints each run's figures and the ratio app / ceiling of scans per second,
 with server CPU per scan. With --against DIR (a checkout of another commit,
-e.g. `git worktree add /tmp/old 9c6501f`), that checkout's bench/scans.py runs
-as a third column in the same rounds, for "× today's main" comparisons; with
---shape pick or count, the app is held against that other checkout only (the
-ceiling has the receive shape).
+e.g. `git worktree add /tmp/old 9c6501f`), that checkout's app runs as a third
+column in the same rounds under this checkout's load generator (the same
+shapes), for "× an earlier main" comparisons; with --shape pick or count, the
+app is held against that other checkout only (the ceiling has the receive shape).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(cmd: list[str], cwd: Path) -> dict:
-    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -54,15 +55,13 @@ def main(argv=None) -> int:
         plan.append(("ceiling", ROOT, [python, "bench/floor_minimum.py", "--shape", "receive", *common]))
     plan.append(("app", ROOT, [python, "bench/scans.py", "--shape", args.shape, "--db", args.db, *common]))
     if args.against:
-        older = [python, "bench/scans.py", "--db", args.db, *common]
-        if "--shape" in (args.against / "bench" / "scans.py").read_text():
-            older[2:2] = ["--shape", args.shape]
-        elif args.shape != "receive":
-            raise SystemExit(f"{args.against}'s bench/scans.py has no --shape")
-        plan.append(("against", args.against, older))
+        # This checkout's load generator against the other checkout's app: the same load, shape for shape.
+        older = [python, str(ROOT / "bench" / "scans.py"), "--shape", args.shape, "--db", args.db, *common]
+        plan.append(("against", args.against.resolve(), older))
     for r in range(args.rounds):
         for name, cwd, cmd in plan:
-            result = run(cmd, cwd)
+            env = {**os.environ, "WH_APP_ROOT": str(cwd)} if name == "against" else None
+            result = run(cmd, cwd, env)
             columns.setdefault(name, []).append(result)
             print(f"round {r + 1} {name:<8} {result['scans_per_s']:>7.1f} scans/s  p99 {result['p99_ms']:>6.1f} ms  "
                   f"cpu {result['server_cpu_ms_per_scan'] or 0:>5.2f} ms/scan  "
