@@ -18,8 +18,9 @@ from tests.builders import ean_for, make_site, receive
 from tests.web.test_stock_control import HX, Person
 
 
-def hdr(width: int, height: int) -> bytes:
-    """A run-length-encoded Radiance HDR picture, mostly one colour: a few MB that decode to GBs."""
+def hdr(width: int, height: int, rows: int | None = None) -> bytes:
+    """A run-length-encoded Radiance HDR picture, mostly one colour: a few MB that decode to GBs
+    (`rows`: only the first rows, for a header that declares more than a request may carry)."""
     head = f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode()
     runs = b""
     for _ in range(4):  # each of the four channels: runs of 127 equal bytes
@@ -29,7 +30,7 @@ def hdr(width: int, height: int) -> bytes:
             runs += bytes([128 + n, 128])
             left -= n
     line = bytes([2, 2, width >> 8, width & 255]) + runs
-    return head + line * height
+    return head + line * (height if rows is None else rows)
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -44,6 +45,7 @@ def png_declaring(width: int, height: int) -> bytes:
 
 HUGE = [
     pytest.param(hdr(12000, 8000), id="hdr-12000x8000"),
+    pytest.param(hdr(50000, 50000, rows=2000), id="hdr-50000x50000"),
     pytest.param(png_declaring(12000, 8000), id="png-12000x8000"),
     pytest.param(png_declaring(50000, 50000), id="png-50000x50000"),
 ]
