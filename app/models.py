@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint, delete
-from sqlalchemy.orm import object_session
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint, delete, event, inspect, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.stock import BUCKETS
@@ -444,6 +445,9 @@ class Task(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     closed_at = db.Column(db.DateTime)
+    # One more at every write to the task or any of its lines, from anywhere (see _bump_task_versions):
+    # a scan that read the task before taking the write lock checks it under the lock.
+    version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     warehouse = db.relationship(Warehouse)
     purchase_order = db.relationship(PurchaseOrder)
     order = db.relationship(Order)
@@ -771,3 +775,23 @@ class Job(db.Model):
         CheckConstraint("total >= 0 AND done >= 0", name="progress"),
         Index("ix_jobs_status", "status", "id"),
     )
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_task_versions(session, _ctx, _instances) -> None:
+    """A task's version goes up with every flush that changes the task or one of its lines, in any
+    session: a scan that read the task and its lines before the write lock (services.engine) knows,
+    under the lock, whether what it read still holds."""
+    touched: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, TaskLine) and obj.task_id is not None:
+            if obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False):
+                touched.add(obj.task_id)
+        elif isinstance(obj, Task) and obj.id is not None and session.is_modified(obj, include_collections=False):
+            touched.add(obj.id)
+    for task_id in touched:
+        task = session.identity_map.get(identity_key(Task, task_id))
+        if task is None:
+            session.execute(update(Task).where(Task.id == task_id).values(version=Task.version + 1))
+        elif "version" not in inspect(task).committed_state:  # not set by hand in this flush
+            task.version = (task.version or 0) + 1

@@ -16,7 +16,7 @@ from scanners import Rules, ScanError, clean_scan
 
 from ..domain import stock as d
 from ..models import ScanLog, Task, utcnow
-from . import scans, tasks
+from . import resolve, scans, tasks
 from .kinds import KINDS
 from .uow import UnitOfWork
 
@@ -29,19 +29,51 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
     the task exactly as this scan left it, from objects already loaded. With
     `warehouse_id`, a task of another warehouse is NoSuchTask, as a missing one is.
     """
-    with UnitOfWork(keep=True) as uow:
+    with UnitOfWork(keep=True, read_first=True) as uow:
         s = uow.session
+        s.info["names"] = {}  # what a code names, asked once a scan (services.resolve)
         added: set[type] = set()
         event.listen(s, "pending_to_persistent", lambda _s, obj: added.add(type(obj)))
-        task = s.get(Task, task_id, with_for_update=True)
+        # Before the write lock: the task, a resend's answer, and what the scan names.
+        task = s.get(Task, task_id)
         if task is None or (warehouse_id is not None and task.warehouse_id != warehouse_id):
             raise NoSuchTask(task_id)
-        outcome = _apply(uow, task, inp, rules)
+        _, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
+        if prior is not None:
+            outcome = tasks.Outcome(prior.outcome, prior.message, replayed=True)
+        else:
+            _prepare(tasks.Ctx(s, task, inp, rules))
+            uow.lock()
+            _recheck(s, task)
+            outcome = _apply(uow, task, inp, rules)
         if then is None:
             return outcome
         if added:
             _expire_relations(s)
         return then(task, outcome)
+
+
+def _prepare(ctx: tasks.Ctx) -> None:
+    """Read, before the write lock, what the scan will ask for: the task's lines, its warehouse and
+    what the code names (kept for the scan in session.info), and what the kind reads besides."""
+    task = ctx.task
+    list(task.lines)
+    try:
+        if ctx.inp.code:
+            scan = ctx.parse()
+            resolve.find_item(ctx.session, scan)
+            resolve.find_bin(ctx.session, task.warehouse, scan)
+        KINDS[task.kind].prepare(ctx)
+    except (d.DomainError, ScanError):
+        pass  # said again, to the operator, when the scan runs under the lock
+
+
+def _recheck(session, task: Task) -> None:
+    """Under the write lock: if the task or a line of it changed since it was read (another
+    handheld's scan, an order cancelled), read it all again."""
+    version = session.execute(select(Task.version).where(Task.id == task.id).with_for_update()).scalar_one()
+    if version != task.version:
+        session.expire_all()
 
 
 class NoSuchTask(LookupError):
@@ -69,6 +101,7 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
     ctx = tasks.Ctx(s, task, inp, rules)
     text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
     kind = "tap" if inp.action and not inp.code else "scan"
+    touched = False
     try:
         with s.begin_nested():
             if task.status != "open":
@@ -86,6 +119,7 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
             # A handler says "ok" by returning its message, or ("warn", message) when it
             # did what was asked but the operator should notice.
             outcome = tasks.Outcome("ok", message) if isinstance(message, str) else tasks.Outcome(*message)
+            touched = _touch(task, inp)  # in the savepoint's flush: the task is written once
     except tasks.Warn as w:
         s.expire_all()
         code = clean_scan(inp.code)
@@ -96,8 +130,9 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
     except (d.DomainError, ScanError) as e:
         s.expire_all()
         outcome = tasks.Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
-    task.updated_by = inp.user_id
-    task.updated_at = now = utcnow()
+    if not touched:  # refused, or waiting for a confirmation: the savepoint was rolled back
+        _touch(task, inp)
+    now = task.updated_at
     try:
         scans.log(s, scan_id=inp.scan_id, user_id=inp.user_id, warehouse_id=task.warehouse_id, screen=task.kind,
                   task_id=task.id, text=text[:200] or "?", kind=kind, outcome=outcome.outcome,
@@ -110,6 +145,12 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
             raise
         return tasks.Outcome(prior.outcome, prior.message, replayed=True)
     return outcome
+
+
+def _touch(task: Task, inp: tasks.ScanInput) -> bool:
+    task.updated_by = inp.user_id
+    task.updated_at = utcnow()
+    return True
 
 
 # --------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def _receive(ctx, hit) -> str:
         plate = s.execute(select(LicencePlate).where(LicencePlate.code == state["plate"])).scalar_one_or_none()
     to_bin = bin_of_type(s, ctx.warehouse, "quarantine" if damaged else "dock")
     ctx.move(
-        "receive", hit.item, qty, lot=lot or None, expiry=expiry, to_bin=to_bin.code,
+        "receive", hit.item, qty, lot=lot or None, expiry=expiry, to_bin=to_bin,
         condition="damaged" if damaged else None, doc_type="po" if po else None, doc_id=po.id if po else None,
         reason=f"received on {_doc(task)}" + (" damaged" if damaged else ""),
     )
@@ -166,6 +166,12 @@ def _receive(ctx, hit) -> str:
     where = f"quarantine {to_bin.code} (damaged)" if damaged else (f"pallet {plate.code}" if plate else to_bin.code)
     tally = f" · {line.done + line.damaged} of {line.expected}" if po is not None else ""
     return f"+{what} → {where}{tally}"
+
+
+def prepare(ctx) -> None:
+    """Before the write lock: the receipt's document and the bin it books into."""
+    ctx.task.purchase_order
+    bin_of_type(ctx.session, ctx.warehouse, "quarantine" if ctx.state().get("damaged") else "dock")
 
 
 def _put_on_plate(session, plate, item_id, lot, qty, bin_id) -> None:
@@ -252,4 +258,4 @@ def start_screen(s, warehouse) -> dict:
 
 
 RECEIVE = tasks.TaskKind("receive", "Receiving", on_scan, step, panel=lambda s, task: {"summary": summary(task)},
-                         start=start_screen)
+                         start=start_screen, prepare=prepare)

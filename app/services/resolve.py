@@ -35,6 +35,18 @@ class ItemHit:
     count: int | None = None
 
 
+def remembered(session, key: tuple, load):
+    """`load()`, asked once per key in a session that keeps names (a scan's: services.engine sets
+    session.info["names"]); anywhere else, every time. A scan asks before the write lock what
+    its code names, and the answer serves it again under the lock."""
+    names = session.info.get("names")
+    if names is None:
+        return load()
+    if key not in names:
+        names[key] = load()
+    return names[key]
+
+
 def gtin_forms(gtin14: str) -> list[str]:
     """The ways one GTIN-14 can be stored: as GTIN-14, EAN-13, UPC-A or EAN-8."""
     forms = [gtin14]
@@ -47,9 +59,9 @@ def gtin_forms(gtin14: str) -> list[str]:
 def find_barcode(session, gtin14: str | None) -> Barcode | None:
     if not gtin14:
         return None
-    return session.execute(
+    return remembered(session, ("gtin", gtin14), lambda: session.execute(
         select(Barcode).where(Barcode.code.in_(gtin_forms(gtin14))).order_by(Barcode.id).limit(1)
-    ).scalar_one_or_none()
+    ).scalar_one_or_none())
 
 
 def item_named(session, text: str) -> ItemHit | None:
@@ -82,13 +94,19 @@ def find_item(session, scan: Scan) -> ItemHit | None:
             return None
         return ItemHit(barcode.item, barcode.pack_qty, scan.lot, scan.expiry, scan.count)
     for text in _texts(scan):
-        barcode = session.execute(select(Barcode).where(Barcode.code == text)).scalar_one_or_none()
-        if barcode is not None:
-            return ItemHit(barcode.item, barcode.pack_qty)
-        item = session.execute(select(Item).where(Item.sku == text)).scalar_one_or_none()
+        item, pack_qty = remembered(session, ("text", text), lambda t=text: _exactly(session, t))
         if item is not None:
-            return ItemHit(item, 1)
+            return ItemHit(item, pack_qty)
     return None
+
+
+def _exactly(session, text: str):
+    """(the item, its pack) that a barcode or SKU spelled exactly so names, or (None, None)."""
+    barcode = session.execute(select(Barcode).where(Barcode.code == text)).scalar_one_or_none()
+    if barcode is not None:
+        return barcode.item, barcode.pack_qty
+    item = session.execute(select(Item).where(Item.sku == text)).scalar_one_or_none()
+    return (item, 1) if item is not None else (None, None)
 
 
 def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
@@ -96,10 +114,12 @@ def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
     if scan.kind in ("item", "gs1") or warehouse is None:
         return None
     texts = _texts(scan)
-    found = session.execute(
-        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code.in_(texts))
-    ).scalars().all()
-    return min(found, key=lambda b: texts.index(b.code)) if found else None
+
+    def load():
+        found = session.execute(select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code.in_(texts))).scalars().all()
+        return min(found, key=lambda b: texts.index(b.code)) if found else None
+
+    return remembered(session, ("bin", warehouse.id, *texts), load)
 
 
 def require_item(session, scan: Scan, *wanted: str, warehouse: Warehouse | None = None) -> ItemHit:

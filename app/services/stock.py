@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date
 
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from . import sql
+from .resolve import remembered
 from .uow import UnitOfWork
 
 # --------------------------------------------------------------------------
@@ -74,11 +76,36 @@ def get_bin(session, warehouse: Warehouse, code) -> Bin:
     return b
 
 
+class Ref(NamedTuple):
+    id: int
+    code: str
+
+
+class ItemRef(NamedTuple):
+    id: int
+    sku: str
+
+
+def know(session, warehouse=None, item=None, bins=()) -> None:
+    """Tell a scan's session (services.engine) the rows it already holds, so that a movement
+    naming them by code (MovementCommand) does not look them up again."""
+    names = session.info.get("names")
+    if names is None:
+        return
+    if warehouse is not None:
+        names.setdefault(("warehouse", warehouse.code), Ref(warehouse.id, warehouse.code))
+    if item is not None:
+        names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku))
+    for b in bins:
+        names.setdefault(("bin code", b.warehouse_id, b.code), Ref(b.id, b.code))
+
+
 def _warehouse_ref(session, code):
     """(id, code) of a warehouse by code: what a movement needs, without loading the row."""
     if not code or not isinstance(code, str):
         raise d.InputError("A warehouse code is required")
-    row = sql.one(session, "SELECT id, code FROM warehouses WHERE code = ?", (code.strip(),))
+    code = code.strip()
+    row = remembered(session, ("warehouse", code), lambda: sql.one(session, "SELECT id, code FROM warehouses WHERE code = ?", (code,)))
     if row is None:
         raise NotFound(f"Unknown warehouse {code[:40]!r}")
     return row
@@ -91,7 +118,7 @@ def _item_ref(session, sku):
     sku = sku.strip()
     # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
     # from the API, in any GTIN form) is answered by the resolver.
-    row = sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,))
+    row = remembered(session, ("sku", sku), lambda: sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,)))
     if row is None:
         item = get_item(session, sku)
         row = sql.one(session, "SELECT id, sku FROM items WHERE id = ?", (item.id,))
@@ -101,24 +128,27 @@ def _item_ref(session, sku):
 def _bin_ref(session, warehouse, code):
     if not isinstance(code, str) or not code.strip():
         raise d.InputError("A bin code is required")
-    row = sql.one(session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND code = ?", (warehouse.id, code.strip()))
+    code = code.strip()
+    row = remembered(session, ("bin code", warehouse.id, code), lambda: sql.one(
+        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND code = ?", (warehouse.id, code)))
     if row is None:
         raise NotFound(f"Unknown bin {code[:40]!r} in warehouse {warehouse.code}")
     return row
 
 
 def _bin_of_type_ref(session, warehouse, bin_type: str):
-    row = sql.one(session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND type = ? ORDER BY walk_order, id",
-                  (warehouse.id, bin_type))
+    row = remembered(session, ("bin type", warehouse.id, bin_type), lambda: sql.one(
+        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND type = ? ORDER BY walk_order, id",
+        (warehouse.id, bin_type)))
     if row is None:
         raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
     return row
 
 
 def bin_of_type(session, warehouse: Warehouse, bin_type: str) -> Bin:
-    b = session.execute(
+    b = remembered(session, ("bin of type", warehouse.id, bin_type), lambda: session.execute(
         select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == bin_type).order_by(Bin.walk_order, Bin.id)
-    ).scalars().first()
+    ).scalars().first())
     if b is None:
         raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
     return b

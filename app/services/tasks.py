@@ -19,6 +19,7 @@ from scanners import Rules, Scan, clean_scan, parse
 from ..domain import stock as d
 from ..domain import tasks as task_rules
 from ..models import (
+    Bin,
     FloorException,
     Item,
     Task,
@@ -27,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from . import scans, sql
-from .stock import MovementCommand, apply_in
+from .stock import MovementCommand, apply_in, know
 
 
 class TaskError(d.InputError):
@@ -104,6 +105,11 @@ class Ctx:
         """One stock movement of this scan; the first carries the scan id, later ones a numbered copy."""
         n = len(self.movements)
         scan_id = self.inp.scan_id if n == 0 else f"{self.inp.scan_id[:58]}.{n}"
+        bins = [b for b in (kw.get("from_bin"), kw.get("to_bin")) if isinstance(b, Bin)]
+        for end in ("from_bin", "to_bin"):
+            if isinstance(kw.get(end), Bin):
+                kw[end] = kw[end].code
+        know(self.session, warehouse=self.warehouse, item=item, bins=bins)
         cmd = MovementCommand(
             warehouse=self.warehouse.code,
             kind=kind,
@@ -180,6 +186,9 @@ class TaskKind:
     own: bool = False  # one open task per operator, resumed where it was left, started by a button
     qty_field: bool = True  # the screen offers a Qty box beside the scan field
     ended: Callable[[Task], str | None] = field(default=lambda task: None)  # a closed task's line, if not "Done"
+    # Reads the scan will need that are safe to make before the write lock (master data: a bin
+    # by type, say); the task, its lines and what the code names are read for every kind.
+    prepare: Callable[[Ctx], None] = field(default=lambda ctx: None)
 
 
 def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Task:

@@ -16,9 +16,12 @@ class UnitOfWork:
     SQLite it begins with BEGIN IMMEDIATE: the write lock comes first.
     """
 
-    def __init__(self, engine=None, write: bool = True, keep: bool = False):
+    def __init__(self, engine=None, write: bool = True, keep: bool = False, read_first: bool = False):
         self.engine = engine
         self.write = write
+        # Read first, then lock(): what the session reads before lock() is read in a transaction of
+        # its own, with no write lock held; the caller re-checks it under the lock.
+        self.read_first = read_first
         self.keep = keep  # hold what it loads (see db_setup.keep_loaded); not for sessions that stream
         self.session: Session | None = None
         self.committed = False
@@ -28,16 +31,25 @@ class UnitOfWork:
         self.session = Session(engine, expire_on_commit=False, autoflush=False)
         if self.keep:
             keep_loaded(self.session)
-        self._gate = write_gate(engine) if self.write else None
+        self._gate = None
+        if self.write and not self.read_first:
+            self.lock()
+        return self
+
+    def lock(self) -> None:
+        """Take the write lock (SQLite: the gate, then BEGIN IMMEDIATE). Whatever the session read
+        before stays loaded (the read transaction ends without expiring it); a row that others may
+        have changed since must be checked again under the lock."""
+        if self.session.in_transaction():
+            self.session.commit()  # nothing pending: ends the read transaction, keeps what it loaded
+        self._gate = write_gate(self.session.get_bind())
         if self._gate is not None:
             self._gate.acquire()
         try:
-            if self.write:
-                self.session.connection(execution_options=WRITE)
+            self.session.connection(execution_options=WRITE)
         except BaseException:
             self._open_gate()
             raise
-        return self
 
     def _open_gate(self) -> None:
         if self._gate is not None:

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Movement, ScanLog, Task, TaskLine, User, Warehouse
+from app.models import Movement, Order, ScanLog, Task, TaskLine, User, Warehouse
 from app.services import orders as order_service
 from app.services import picking
 from app.services import engine
@@ -211,3 +211,56 @@ def test_two_handhelds_receiving_one_purchase_order_at_once_count_every_unit_on_
     booked = db.session.execute(select(func.sum(Movement.qty)).where(Movement.kind == "receive")).scalar()
     assert booked == 60 and received == 60, (booked, received)
     assert check_ledger(db.session) == []
+
+
+# ------------------------------------------------------------------ read before the lock
+
+
+def test_a_scan_committed_between_another_scans_read_and_its_write_lock_is_counted_by_both(any_app, monkeypatch):
+    """A scan reads its task and lines before it takes the write lock. When another handheld's scan
+    on the same receipt commits in between, the first sees it under the lock (the task's version
+    moved) and counts on from it: the line holds both units, not one written over the other."""
+    from app.models import PurchaseOrder, PurchaseOrderLine
+    from app.services import receiving
+
+    make_site()
+    uid = make_user("rc").id
+    po = PurchaseOrder(number="PO-LATE-1", warehouse_id=1, status="open")
+    db.session.add(po)
+    db.session.flush()
+    db.session.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=1, item_id=1, expected=10))
+    db.session.commit()
+    with UnitOfWork() as uow:
+        s = uow.session
+        wh = s.get(Warehouse, 1)
+        tid = receiving.start(s, wh, s.get(User, uid), receiving.find_po(s, wh, "PO-LATE-1")).id
+        uow.commit()
+    db.session.remove()
+    real_lock = UnitOfWork.lock
+    cut_in = []
+
+    def lock_after_another_scan(self):
+        if not cut_in:
+            cut_in.append("running")
+            cut_in[0] = engine.handle(tid, task_service.ScanInput("cut-in-0001", ean_for(1), user_id=uid),
+                                      DEFAULT_RULES).outcome
+        return real_lock(self)
+
+    monkeypatch.setattr(UnitOfWork, "lock", lock_after_another_scan)
+    out = engine.handle(tid, task_service.ScanInput("late-scan-0001", ean_for(1), user_id=uid), DEFAULT_RULES)
+    assert cut_in == ["ok"] and out.outcome == "ok", out
+    db.session.rollback()
+    assert db.session.execute(select(TaskLine.done).where(TaskLine.task_id == tid)).scalar_one() == 2
+    assert db.session.execute(select(PurchaseOrderLine.received)).scalar_one() == 2
+    assert check_ledger(db.session) == []
+
+
+def test_a_task_line_changed_alone_moves_its_tasks_version(any_app):
+    tid, _ = _pick_task(3)
+    before = db.session.execute(select(Task.version).where(Task.id == tid)).scalar_one()
+    with UnitOfWork() as uow:  # the task itself is not loaded in this session
+        line = uow.session.execute(select(TaskLine).where(TaskLine.task_id == tid)).scalar_one()
+        line.short += 1
+        uow.commit()
+    db.session.rollback()
+    assert db.session.execute(select(Task.version).where(Task.id == tid)).scalar_one() == before + 1
