@@ -7,7 +7,17 @@ import json
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, UniqueConstraint, delete, event, inspect, update
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    UniqueConstraint,
+    delete,
+    event,
+    inspect,
+    update,
+)
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash

@@ -9,8 +9,8 @@ kind adding its own.
 from __future__ import annotations
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import object_session
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
 from scanners import Rules, ScanError, clean_scan
 

@@ -170,7 +170,7 @@ def _receive(ctx, hit) -> str:
 
 def prepare(ctx) -> None:
     """Before the write lock: the receipt's document and the bin it books into."""
-    ctx.task.purchase_order
+    _ = ctx.task.purchase_order
     bin_of_type(ctx.session, ctx.warehouse, "quarantine" if ctx.state().get("damaged") else "dock")
 
 

@@ -6,10 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Movement, Order, ScanLog, Task, TaskLine, User, Warehouse
+from app.models import Movement, ScanLog, Task, TaskLine, User, Warehouse
+from app.services import engine, picking
 from app.services import orders as order_service
-from app.services import picking
-from app.services import engine
 from app.services import tasks as task_service
 from app.services.ledger import check_ledger
 from app.services.uow import UnitOfWork
