@@ -34,17 +34,19 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
         s.info["names"] = {}  # what a code names, asked once a scan (services.resolve)
         added: set[type] = set()
         event.listen(s, "pending_to_persistent", lambda _s, obj: added.add(type(obj)))
-        # Before the write lock: the task, a resend's answer, and what the scan names.
-        task = s.get(Task, task_id)
+        # Before the write lock (SQLite): the task, a resend's answer, and what the scan names.
+        read_first = not uow.locked  # SQLite: one writer at a time, so read before taking its turn
+        task = s.get(Task, task_id, with_for_update=not read_first)
         if task is None or (warehouse_id is not None and task.warehouse_id != warehouse_id):
             raise NoSuchTask(task_id)
         _, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
         if prior is not None:
             outcome = tasks.Outcome(prior.outcome, prior.message, replayed=True)
         else:
-            _prepare(tasks.Ctx(s, task, inp, rules))
-            uow.lock()
-            _recheck(s, task)
+            if read_first:
+                _prepare(tasks.Ctx(s, task, inp, rules))
+                uow.lock()
+                _recheck(s, task)
             outcome = _apply(uow, task, inp, rules)
         if then is None:
             return outcome

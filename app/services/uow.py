@@ -32,7 +32,9 @@ class UnitOfWork:
         if self.keep:
             keep_loaded(self.session)
         self._gate = None
-        if self.write and not self.read_first:
+        self.locked = False
+        # PostgreSQL locks rows, not the database: reading first would only add a transaction.
+        if self.write and (not self.read_first or engine.dialect.name != "sqlite"):
             self.lock()
         return self
 
@@ -40,6 +42,9 @@ class UnitOfWork:
         """Take the write lock (SQLite: the gate, then BEGIN IMMEDIATE). Whatever the session read
         before stays loaded (the read transaction ends without expiring it); a row that others may
         have changed since must be checked again under the lock."""
+        if self.locked:
+            return
+        self.locked = True
         if self.session.in_transaction():
             self.session.commit()  # nothing pending: ends the read transaction, keeps what it loaded
         self._gate = write_gate(self.session.get_bind())
