@@ -19,15 +19,22 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import UserMixin, current_user, login_required, login_url, login_user, logout_user
+from flask_login import (
+    UserMixin,
+    current_user,
+    login_required,
+    login_url,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, delete, inspect, select, text
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
-from .models import ROLES, SignInFailure, User, UserSession, Warehouse, utcnow
-from .services import access
+from .models import ROLES, Device, SignInFailure, User, UserSession, Warehouse, utcnow
+from .services import access, devices
 from .services.uow import UnitOfWork
 
 bp = Blueprint("auth", __name__)
@@ -61,11 +68,13 @@ class SignedIn(UserMixin):
     it is read afresh each time, so a deactivated account stops at its next request.
     """
 
-    __slots__ = ("id", "username", "role", "active", "session_token")
+    __slots__ = ("id", "username", "role", "active", "session_token", "device_name", "device_retired")
 
-    def __init__(self, id: int, username: str, role: str, active: bool, session_token: str = ""):
+    def __init__(self, id: int, username: str, role: str, active: bool, session_token: str = "",
+                 device_name: str | None = None, device_retired: bool = False):
         self.id, self.username, self.role, self.active = id, username, role, active
         self.session_token = session_token
+        self.device_name, self.device_retired = device_name, device_retired  # the named handheld it is on
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_token}"
@@ -78,8 +87,10 @@ class SignedIn(UserMixin):
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-_SIGNED_IN = (select(User.id, User.username, User.role, User.active, UserSession.created_at)
+_SIGNED_IN = (select(User.id, User.username, User.role, User.active, UserSession.created_at,
+                     Device.name.label("device_name"), Device.retired_at)
               .join(UserSession, UserSession.user_id == User.id)
+              .outerjoin(Device, Device.id == UserSession.device_id)
               .where(User.id == bindparam("uid"), UserSession.id == bindparam("sid")))
 
 
@@ -93,7 +104,7 @@ def load_user(user_id: str):
     row = db.session.execute(_SIGNED_IN, {"uid": int(uid), "sid": access.session_key(secret)}).first()
     if row is None or row.created_at < utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]:
         return None  # no such sign-in, or one older than a kept sign-in may last
-    return SignedIn(row.id, row.username, row.role, row.active, secret)
+    return SignedIn(row.id, row.username, row.role, row.active, secret, row.device_name, row.retired_at is not None)
 
 
 class LoginForm(FlaskForm):
@@ -129,15 +140,114 @@ def login():
         user = db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
         if user is not None and user.active and user.check_password(form.password.data):
             _forget_failures(name, ip)
-            secret = access.start_session(user.id, ip, request.user_agent.string)
-            login_user(SignedIn(user.id, user.username, user.role, user.active, secret), remember=True)
-            session.pop("warehouse_id", None)
-            return redirect(_safe_next(request.args.get("next")))
+            return _signed_in(user)
         error = "Wrong user name or password."
     elif request.method == "POST":
         error = "Enter your user name and password."
-    status = 401 if error else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return _login_page(form, error)
+
+
+def _login_page(form=None, error=None, badge: str = "", status: int | None = None):
+    device = _this_device()
+    return render_template("auth/login.html", form=form or LoginForm(formdata=None), error=error, badge=badge,
+                           device=device, pin_required=current_app.config["BADGE_PIN_REQUIRED"],
+                           retired=_retired_message(device.name) if device is not None and device.retired_at else None
+                           ), status or (401 if error else 200)
+
+
+def _this_device() -> Device | None:
+    return devices.by_secret(db.session, request.cookies.get(devices.COOKIE))
+
+
+def _retired_message(name: str) -> str:
+    return f"This handheld, {name}, is retired: nothing is booked from it. Hand it to a supervisor."
+
+
+def _signed_in(user: User):
+    """Sign `user` in on this handheld (bound to it, if it is a named one) and go on."""
+    device = _this_device()
+    if device is not None and device.retired_at is not None:
+        return _login_page(error=_retired_message(device.name), status=403)
+    secret = access.start_session(user.id, _client_ip(), request.user_agent.string,
+                                  device_id=device.id if device is not None else None)
+    login_user(SignedIn(user.id, user.username, user.role, user.active, secret,
+                        device.name if device is not None else None), remember=True)
+    session.pop("warehouse_id", None)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/login/badge", methods=["POST"])
+def badge_login():
+    """A scan on the sign-in screen: an operator's badge (then the PIN, if the site asks for one),
+    or a handheld's registration code from the office screen."""
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
+
+    from scanners import ScanError, parse
+
+    from .services.scans import rules_for
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return _login_page(error="This sign-in screen is out of date. Scan your badge again.", status=400)
+    text = (request.form.get("badge") or "").strip()[:200]
+    pin = (request.form.get("pin") or "").strip()[:20]
+    if not text:
+        return _login_page(error="Scan your badge.", status=400)
+    if devices.is_registration_code(text):
+        return _register_this_handheld(text)
+    if current_user.is_authenticated:
+        return redirect(url_for("floor.home"))
+    try:
+        scan = parse(text, rules_for(db.session.execute(select(Warehouse).order_by(Warehouse.id)).scalars().first()))
+    except ScanError as e:
+        return _login_page(error=str(e), status=400)
+    if scan.kind != "badge":
+        return _login_page(error=f"{scan.raw[:60]} is not a badge. Scan the badge on your card, or sign in with "
+                                 "your user name below.", status=400)
+    need_pin = current_app.config["BADGE_PIN_REQUIRED"]
+    if need_pin and not pin:
+        return _login_page(badge=text)  # the PIN field comes next, with the badge kept
+    key = "badge:" + scan.code
+    wait = _take_attempt(key, _client_ip())
+    if wait:
+        minutes = max(1, round(wait / 60))
+        response = make_response(_login_page(error=f"Too many wrong PINs. Try again in {minutes} minute"
+                                                   f"{'s' if minutes > 1 else ''}, or ask a supervisor.", status=429))
+        response.headers["Retry-After"] = str(max(1, int(wait)))
+        return response
+    user = db.session.execute(select(User).where(User.badge == scan.code)).scalar_one_or_none()
+    if user is not None and user.active and (not need_pin or (user.pin_hash and user.check_pin(pin))):
+        _forget_failures(key, _client_ip())
+        return _signed_in(user)
+    return _login_page(error="Unknown badge or wrong PIN." if need_pin else "Unknown badge.")
+
+
+def _register_this_handheld(code: str):
+    try:
+        key = access.session_key(current_user.session_token) if current_user.is_authenticated else None
+        name, secret = devices.claim(code, key)
+    except devices.DeviceError as e:
+        return _login_page(error=e.message, status=400)
+    flash(f"This handheld is now {name}. Its scans are booked under that name.")
+    response = redirect(url_for("floor.home") if current_user.is_authenticated else url_for("auth.login"))
+    response.set_cookie(devices.COOKIE, secret, max_age=devices.COOKIE_DAYS * 86400, httponly=True,
+                        samesite="Lax", secure=bool(current_app.config.get("HTTPS")))
+    return response
+
+
+@bp.route("/switch-user", methods=["POST"])
+@login_required
+def switch_user():
+    """Hand the handheld to the next person: this sign-in ends (only this one), the handheld keeps its
+    name and its scan queue; scans waiting go out when the person who made them signs in again."""
+    db.session.rollback()
+    access.end_session(access.session_key(current_user.session_token))
+    session.clear()
+    logout_user()
+    flash("Handed over. Scans still waiting on this handheld are kept for whoever scanned them.")
+    return redirect(url_for("auth.login"))
 
 
 # Guessing passwords -----------------------------------------------------------------------------
@@ -210,6 +320,43 @@ def logout():
     logout_user()
     flash("Signed out.")
     return redirect(url_for("auth.login"))
+
+
+# The handheld and the person -------------------------------------------------------------------
+
+_ALWAYS = {"auth.logout", "auth.switch_user", "auth.login", "auth.badge_login", "static"}
+
+
+@bp.before_app_request
+def _this_handheld_and_this_person():
+    """Nothing is booked from a retired handheld; a scan is booked only under the person who made it.
+
+    Each scan queued on a handheld carries who was signed in when it was scanned (`scanned_by`);
+    sent while someone else is signed in (the handheld changed hands with scans waiting), it is
+    refused here and stays queued for its scanner, never booked under the next person."""
+    if request.method != "POST" or request.endpoint in _ALWAYS or request.blueprint == "api":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    from .errors import error_response
+
+    if current_user.device_retired:
+        return error_response(403, _retired_message(current_user.device_name), "device_retired")
+    scanned_by = request.form.get("scanned_by")
+    if scanned_by and scanned_by != str(current_user.id):
+        response = error_response(409, "Scanned by someone else on this handheld: kept for them, sent when they "
+                                       "sign in here again.", "other_user")
+        response = make_response(response)
+        response.headers["X-Floor-Error"] = "other-user"
+        return response
+    return None
+
+
+def device_label() -> str:
+    """What the ledger and the scan log call this handheld: its registered name, else its browser."""
+    if current_user.is_authenticated and current_user.device_name:
+        return current_user.device_name
+    return "browser " + request.headers.get("User-Agent", "")[:72]
 
 
 def role_required(role: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import click
@@ -89,8 +90,15 @@ def ensure_demo():
 @click.option("--username", "--user", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_user(username, role, password):
-    """Create a user, or set the password and role of an existing one."""
+@click.option("--badge", default=None, help="the code on the user's badge (scanned as BADGE-<code>)")
+@click.option("--pin", default=None, help="the badge's PIN, 4 to 8 digits")
+def create_user(username, role, password, badge, pin):
+    """Create a user, or set the password, role, badge and PIN of an existing one."""
+    if badge is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", badge):
+        raise click.BadParameter("a badge code has 1 to 40 letters, digits, dots, dashes or underscores",
+                                 param_hint="--badge")
+    if pin is not None and not re.fullmatch(r"[0-9]{4,8}", pin):
+        raise click.BadParameter("a PIN has 4 to 8 digits", param_hint="--pin")
     username = username.strip()
     if not username or len(username) > 64:
         raise click.BadParameter("a user name has 1 to 64 characters", param_hint="--username")
@@ -104,6 +112,13 @@ def create_user(username, role, password):
             uow.session.add(user)
         user.role = role
         user.set_password(password)
+        if badge is not None:
+            other = uow.session.execute(select(User).where(User.badge == badge, User.id != user.id)).scalar_one_or_none()
+            if other is not None:
+                raise click.BadParameter(f"badge {badge} belongs to {other.username}", param_hint="--badge")
+            user.badge = badge
+        if pin is not None:
+            user.set_pin(pin)
         uow.commit()
     click.echo(f"{'created' if created else 'updated'} {role} {username}")
 

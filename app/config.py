@@ -67,6 +67,9 @@ def defaults(instance_path: str) -> dict:
         # Across all addresses, after this many failures a user name may try once per backoff.
         "SIGN_IN_MAX_FAILURES_ANY_ADDRESS": 20,
         "SIGN_IN_BACKOFF_SECONDS": 30,
+        # A badge scan signs in with the badge's PIN; BADGE_PIN=off lets the badge alone sign in
+        # (a site whose badges are themselves the secret: a locked floor, readers at the door).
+        "BADGE_PIN_REQUIRED": os.environ.get("BADGE_PIN", "required") != "off",
         # Seconds a stock change must have settled before the change feed
         # shows it. PostgreSQL hands out ids before commit, so a change with
         # a lower id can become visible after a higher one; SQLite writes

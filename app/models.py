@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     role = db.Column(db.String(16), nullable=False, default="operator")
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    badge = db.Column(db.String(40), unique=True)  # the code on the operator's badge (BADGE-<badge>)
+    pin_hash = db.Column(db.String(256))  # the short PIN that goes with the badge
     __table_args__ = (CheckConstraint("role IN ('operator','supervisor','admin')", name="role"),)
 
     def end_sessions(self) -> None:
@@ -58,6 +60,12 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def set_pin(self, pin: str | None) -> None:
+        self.pin_hash = generate_password_hash(pin) if pin else None
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.pin_hash) and check_password_hash(self.pin_hash, pin)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -78,6 +86,25 @@ class UserSession(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     ip = db.Column(db.String(45), nullable=False, default="")
     device = db.Column(db.String(120), nullable=False, default="")
+    device_id = db.Column(db.Integer, db.ForeignKey("devices.id"))  # the named handheld it was made on
+
+
+class Device(db.Model):
+    """A named handheld (TC52-07), registered once by a supervisor: a registration code, shown on
+    the office screen, is scanned on the handheld's sign-in screen, which then keeps a secret of its
+    own in a long-lived cookie. Only the hashes of the code and the secret are kept here."""
+
+    __tablename__ = "devices"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(40), unique=True, nullable=False)
+    secret_hash = db.Column(db.String(64), unique=True)
+    code_hash = db.Column(db.String(64), unique=True)
+    code_expires_at = db.Column(db.DateTime)
+    registered_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    claimed_at = db.Column(db.DateTime)
+    last_seen_at = db.Column(db.DateTime)
+    retired_at = db.Column(db.DateTime)
 
 
 class ApiToken(db.Model):

@@ -11,8 +11,8 @@ from .domain import stock as d
 from .extensions import db
 from .floor import render
 from .models import FloorException, Job, Order, PurchaseOrder, utcnow
+from .services import access, devices, jobs, purchasing, resolve
 from .services import orders as order_service
-from .services import access, jobs, purchasing, resolve
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
 
@@ -240,5 +240,42 @@ def access_screen():
     response = render_template("office/access.html", users=access.users(db.session), tokens=access.tokens(db.session),
                                errors=errors, made=made, notice=notice, form=form, default_days=access.DEFAULT_DAYS)
     if made:
+        return response, status, {"Cache-Control": "no-store"}
+    return response, status
+
+
+# ------------------------------------------------------------ handhelds (supervisor)
+
+
+@bp.route("/devices", methods=["GET", "POST"])
+@role_required("supervisor")
+def devices_screen():
+    """Named handhelds: register one (a code to scan on it), retire a lost or broken one."""
+    import base64
+
+    from scanners import labels
+
+    errors, status, notice, code, image = [], 200, None, None, None
+    form = request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            action = form.get("action", "")
+            if action == "register":
+                name, code = devices.register(form.get("name", ""), current_user.id)
+                image = "data:image/png;base64," + base64.b64encode(
+                    labels.png(labels.Label("device", "code128", code, name))).decode()
+                notice = (f"Scan this code on the sign-in screen of {name} within {devices.REGISTRATION_MINUTES} "
+                          "minutes. It works once.")
+            elif action == "retire":
+                name = devices.retire(d.parse_id(form.get("device"), "handheld"), current_user.id)
+                notice = f"{name} is retired: its scans are refused from now on."
+            else:
+                raise d.InputError("Choose what to do")
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+    response = render_template("office/devices.html", devices=devices.listing(db.session), errors=errors,
+                               notice=notice, code=code, image=image, form=form)
+    if code:
         return response, status, {"Cache-Control": "no-store"}
     return response, status

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from scanners import ScanError, clean_scan, parse
 
-from .auth import current_warehouse
+from .auth import current_warehouse, device_label
 from .domain import stock as d
 from .extensions import db
 from .floor import render
@@ -57,7 +57,7 @@ from .services.uow import UnitOfWork
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 def _device() -> str:
-    return request.headers.get("User-Agent", "")[:80]
+    return device_label()
 
 
 def _input() -> task_service.ScanInput:

@@ -155,16 +155,24 @@ def session_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def start_session(user_id: int, ip: str, device: str) -> str:
-    """A new sign-in of the user: its secret, for the cookies (a new one at every sign-in)."""
+def start_session(user_id: int, ip: str, device: str, device_id: int | None = None) -> str:
+    """A new sign-in of the user: its secret, for the cookies (a new one at every sign-in); on a
+    named handheld (`device_id`), bound to it."""
     secret = secrets.token_urlsafe(24)
     with UnitOfWork() as uow:
         uow.session.add(UserSession(id=session_key(secret), user_id=user_id, ip=(ip or "")[:45],
-                                    device=(device or "")[:120]))
+                                    device=(device or "")[:120], device_id=device_id))
         # Sign-ins older than a kept sign-in may last are of no more use.
         uow.session.execute(delete(UserSession).where(UserSession.created_at < utcnow() - timedelta(days=30)))
         uow.commit()
     return secret
+
+
+def end_session(key: str) -> None:
+    """End one sign-in (a handheld handed over): the user's other sign-ins go on."""
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(UserSession).where(UserSession.id == key))
+        uow.commit()
 
 
 def end_sessions(user_id: int) -> str | None:

@@ -88,6 +88,7 @@
     this.target = form.getAttribute("data-target");
     this.state = form.querySelector("[data-queue-state]");
     this.problemBox = document.querySelector("[data-scan-problems]");
+    this.othersBox = form.querySelector("[data-queue-others]");
     this.store = new Store();
     this.sending = false;
     this.held = "";  // "signed-out" or "stale": the server cannot take scans until the operator acts
@@ -139,7 +140,7 @@
   Queue.prototype.add = function (text, source, fields) {
     var extra = fields || extras();
     var scan = { id: newId(), text: text, url: this.url, source: source || "wedge", at: Date.now(), extra: extra,
-                 screen: document.title };
+                 screen: document.title, user: me() };
     // Read while the connection is down, it waits: an error in its answer is listed, not only buzzed,
     // however soon the connection comes back.
     if (this.offline() || this.held) scan.late = true;
@@ -150,12 +151,25 @@
     return scan;
   };
 
+  // Who is signed in on this page: each scan keeps who scanned it, and goes out only under them.
+  function me() {
+    return document.body ? document.body.getAttribute("data-user") || "" : "";
+  }
+
+  // The scans this page may send: the signed-in person's (and those of earlier versions, which
+  // did not say whose they were). Another person's wait here until that person signs in again.
+  Queue.prototype.mine = function () {
+    var who = me();
+    return this.items.filter(function (s) { return !s.user || s.user === who; });
+  };
+
   Queue.prototype.offline = function () {
     return this.retryMs > 0 || navigator.onLine === false;
   };
 
   Queue.prototype.show = function () {
-    var waiting = this.items.length;
+    var waiting = this.mine().length;
+    var others = this.items.length - waiting;
     var scans = waiting + " scan" + (waiting === 1 ? "" : "s");
     if (this.state) {
       this.state.hidden = waiting <= 0;
@@ -180,7 +194,13 @@
           : scans + " waiting";
       }
     }
+    if (this.othersBox) {
+      this.othersBox.hidden = others <= 0;
+      this.othersBox.textContent = others + " scan" + (others === 1 ? "" : "s") +
+        " by someone else kept on this handheld: sent when they sign in here again";
+    }
     document.documentElement.setAttribute("data-scans-waiting", String(waiting));
+    document.documentElement.setAttribute("data-scans-kept-for-others", String(others));
     document.documentElement.setAttribute("data-problem-count", String(this.problems.length));
     this.showProblems();
   };
@@ -233,11 +253,13 @@
 
   Queue.prototype.pump = function () {
     var self = this;
-    if (self.sending || !self.items.length) return;
-    var scan = self.items[0];
+    var mine = self.mine();
+    if (self.sending || !mine.length) return;
+    var scan = mine[0];
     self.sending = true;
     var body = new FormData();
     body.append("code", scan.text);
+    if (scan.user) body.append("scanned_by", scan.user);
     body.append("clean", "1");  // affixes already taken off here (Wedge.clean); the server must not again
     body.append("scan_id", scan.id);
     body.append("csrf_token", csrfToken(self.form));
@@ -257,7 +279,10 @@
       if (response.status === 401 || (response.redirected && /\/login$/.test(new URL(response.url).pathname))) {
         // The session ended (signed out elsewhere, account paused, cookie gone).
         held = "signed-out";
-      } else if (response.headers.get("X-Floor-Error") === "csrf") {
+      } else if (response.headers.get("X-Floor-Error") === "csrf" ||
+                 response.headers.get("X-Floor-Error") === "other-user") {
+        // This page's form token belongs to an earlier sign-in (signed in again in another tab),
+        // or someone else signed in since: reloaded, the page knows who is here.
         // This page's form token belongs to an earlier sign-in (signed in again in another tab).
         held = "stale";
       }
@@ -271,7 +296,7 @@
       return response.text().then(function (html) { return { status: response.status, html: html, redirect: next }; });
     }).then(function (answer) {
       self.held = "";
-      self.items.shift();
+      self.items.splice(self.items.indexOf(scan), 1);
       var removed = scan.seq !== undefined ? self.store.remove("scans", scan.seq) : Promise.resolve();
       self.retryMs = 0;
       self.sending = false;

@@ -79,7 +79,7 @@ def sign_in(page, url, user="picker"):
     page.goto(url + "/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", user)
-    page.click("button[type=submit]")
+    page.press("input[name=password]", "Enter")
     expect(page.locator("h1")).to_have_text("Tasks")
 
 

@@ -18,7 +18,7 @@ def sign_in(page, url):
     page.goto(url + "/login")
     page.fill("input[name=username]", "picker")
     page.fill("input[name=password]", "pick-pw")
-    page.click("button[type=submit]")
+    page.press("input[name=password]", "Enter")
     expect(page.locator("h1")).to_have_text("Tasks")
 
 

@@ -219,7 +219,7 @@ def test_scans_waiting_when_the_session_ended_are_kept_until_the_operator_signs_
     sign_in_button.tap()
     page.fill("input[name=username]", "picker")
     page.fill("input[name=password]", "picker")
-    page.click("button[type=submit]")
+    page.press("input[name=password]", "Enter")
     expect(page).to_have_url(task_url)  # back to the task, where the queue goes on
     expect(waiting(page)).to_have_attribute("data-scans-waiting", "0", timeout=20_000)
     assert api("HEX-0003")["in"].get("DOCK-01", 0) == before + 2

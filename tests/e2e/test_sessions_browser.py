@@ -14,7 +14,7 @@ def _sign_in(page, url, password="pick-pw"):
     page.goto(url + "/login")
     page.fill("input[name=username]", "picker")
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.press("input[name=password]", "Enter")
     expect(page.locator("h1")).to_have_text("Tasks")
 
 
