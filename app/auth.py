@@ -322,6 +322,35 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+THEME_COOKIE = "wh_theme"
+THEMES = ("dark", "light")
+
+
+@bp.route("/theme", methods=["POST"])
+@login_required
+def theme():
+    """Light or dark screens on this handheld (a yard in daylight, a dim aisle): kept in a cookie of the
+    handheld's, so it holds for whoever signs in on it next."""
+    choice = request.form.get("theme", "")
+    if choice not in THEMES:
+        from .errors import error_response
+
+        return error_response(400, "Choose light or dark.", "theme")
+    target = _safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path)
+    response = redirect(target)
+    response.set_cookie(THEME_COOKIE, choice, max_age=devices.COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("HTTPS")))
+    return response
+
+
+@bp.app_context_processor
+def _theme():
+    from flask import has_request_context
+
+    chosen = request.cookies.get(THEME_COOKIE) if has_request_context() else None
+    return {"theme": chosen if chosen in THEMES else "dark"}
+
+
 # The handheld and the person -------------------------------------------------------------------
 
 _ALWAYS = {"auth.logout", "auth.switch_user", "auth.login", "auth.badge_login", "static"}

@@ -192,3 +192,24 @@ def test_only_a_supervisor_registers_handhelds_and_names_are_checked(app):
     assert sue.do("post", "/office/devices", data={"action": "retire", "device": "999"}).status_code == 422
     assert sue.do("post", "/office/devices", data={"action": "retire", "device": "x" * 30}).status_code == 422
     assert token
+
+
+# ------------------------------------------------------------------ light screens
+
+
+def test_a_handheld_keeps_its_light_or_dark_screen_for_whoever_signs_in_next(app):
+    make_site()
+    ann = Person(app, "ann")
+    assert 'data-theme="dark"' in ann.do("get", "/").text
+    token = _token(ann.do("get", "/").text)
+    r = ann.do("post", "/theme", data={"csrf_token": token, "theme": "light", "next": "/"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/")
+    assert 'data-theme="light"' in ann.do("get", "/").text and "Dark screen" in ann.do("get", "/").text
+    ann.do("post", "/switch-user", data={"csrf_token": token})
+    assert 'data-theme="light"' in ann.do("get", "/login").text  # the handheld's, not the person's
+    for bad in ("", "neon", "x" * 500):
+        ann.do("post", "/login", data={"username": "ann", "password": "pw-ann"})
+        token = _token(ann.do("get", "/").text)
+        assert ann.do("post", "/theme", data={"csrf_token": token, "theme": bad}).status_code == 400
+    r = ann.do("post", "/theme", data={"csrf_token": token, "theme": "dark", "next": "https://evil.example/"})
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
