@@ -91,6 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import models  # noqa: F401 - tables for Flask-Migrate
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .catalog import bp as catalog_bp
     from .cli import register_cli
     from .control import bp as control_bp
     from .errors import register_errors
@@ -105,6 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(scan_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(office_bp)
+    app.register_blueprint(catalog_bp)
     app.register_blueprint(control_bp)
     csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
     register_errors(app)

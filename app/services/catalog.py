@@ -8,15 +8,17 @@ file's content, so importing the same file twice books it once.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from ..domain import gtin
-from ..domain import inputs
+from ..domain import gtin, inputs
 from ..domain import stock as d
 from ..models import BIN_TYPES, Barcode, Bin, Item, Warehouse
 from .stock import MovementCommand, apply_movement
@@ -31,19 +33,30 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # what the file does, row by row (the preview)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def change(self, text: str) -> None:
+        if len(self.changes) < MAX_CHANGES:
+            self.changes.append(text)
 
-def _rows(path: str, required: set[str]) -> Iterator[tuple[int, dict]]:
+
+MAX_CHANGES = 500
+
+
+def _read(path: str) -> str:
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        text = fh.read()
+        return fh.read()
+
+
+def _rows(text: str, required: set[str], where: str = "") -> Iterator[tuple[int, dict]]:
     try:
         yield from inputs.csv_records(text, required)
     except d.InputError as e:
-        raise d.InputError(f"{path}: {e.message}") from None
+        raise d.InputError(f"{where}: {e.message}" if where else e.message) from None
 
 
 def _text(row, name, n, errors, limit, required=True):
@@ -59,61 +72,30 @@ def _text(row, name, n, errors, limit, required=True):
 
 # -------------------------------------------------------------------- items
 
+ITEM_COLUMNS = ("sku", "name", "unit", "unit_cost", "barcode", "case_barcode", "case_qty")
+
 
 def import_items(path: str, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Columns: sku, name, unit (optional), barcode, case_barcode, case_qty (optional)."""
+    """Columns: sku, name, unit (optional), unit_cost (optional), barcode, case_barcode, case_qty (optional)."""
+    return import_items_text(_read(path), dry_run, progress, where=path)
+
+
+def import_items_text(text: str, dry_run: bool = False, progress: Callable[[int], None] | None = None,
+                      where: str = "") -> ImportReport:
+    """The items of a CSV text (a file from the command line or the browser), checked whole: any bad row
+    and nothing changes. With dry_run, what it would do (report.changes), and nothing changes."""
     report = ImportReport()
     with UnitOfWork() as uow:
         s = uow.session
         seen_codes: dict[str, str] = {}
         seen_skus: set[str] = set()
-        for n, row in _rows(path, {"sku", "name"}):
+        for n, row in _rows(text, {"sku", "name"}, where):
             report.rows += 1
-            errs: list[str] = []
-            sku = _text(row, "sku", n, errs, 40)
-            name = _text(row, "name", n, errs, 200)
-            _text(row, "unit", n, errs, 16, required=False)
-            if sku in seen_skus:
-                errs.append(f"row {n}: sku {sku} appears twice in the file")
-            seen_skus.add(sku)
-            for col in ("barcode", "case_barcode"):
-                code = row.get(col, "")
-                if not code:
-                    continue
-                problem = gtin.problem(code) if code.isdigit() else None
-                if problem:
-                    errs.append(f"row {n}: {col} {code}: {problem}")
-                    continue
-                owner = seen_codes.get(code) or s.execute(
-                    select(Item.sku).join(Barcode).where(Barcode.code == code)
-                ).scalar_one_or_none()
-                if owner and owner != sku:
-                    errs.append(f"row {n}: {col} {code} already belongs to {owner}")
-                seen_codes[code] = sku
-            if row.get("case_barcode"):
-                try:
-                    if d.parse_qty(row.get("case_qty") or None) < 2:
-                        errs.append(f"row {n}: case_qty must be 2 or more")
-                except d.InputError:
-                    errs.append(f"row {n}: case_qty must be a whole number of units per case")
+            errs = _check_item(s, n, row, seen_codes, seen_skus)
             report.errors.extend(errs)
             if errs or len(report.errors) >= MAX_ERRORS:
                 continue
-            item = s.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
-            if item is None:
-                item = Item(sku=sku, name=name, unit=row.get("unit") or "each")
-                s.add(item)
-                report.created += 1
-            else:
-                item.name, item.unit = name, row.get("unit") or item.unit
-                report.updated += 1
-            s.flush()
-            for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
-                code = row.get(col)
-                if code and s.execute(select(Barcode).where(Barcode.code == code)).scalar_one_or_none() is None:
-                    pack = d.parse_qty(row.get("case_qty") or 1) if kind == "case" else 1
-                    s.add(Barcode(item_id=item.id, code=code, kind=kind, pack_qty=pack))
-            s.flush()
+            _apply_item(s, row, report)
             if progress:
                 progress(1)
         if report.ok and not dry_run:
@@ -121,30 +103,167 @@ def import_items(path: str, dry_run: bool = False, progress: Callable[[int], Non
     return report
 
 
+def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
+    errs: list[str] = []
+    sku = _text(row, "sku", n, errs, 40)
+    _text(row, "name", n, errs, 200)
+    _text(row, "unit", n, errs, 16, required=False)
+    if sku in seen_skus:
+        errs.append(f"row {n}: sku {sku} appears twice in the file")
+    seen_skus.add(sku)
+    if row.get("unit_cost"):
+        try:
+            cost = Decimal(row["unit_cost"])
+            if not cost.is_finite() or cost < 0 or cost >= 10**10 or cost != cost.quantize(Decimal("0.01")):
+                raise InvalidOperation
+        except InvalidOperation:
+            errs.append(f"row {n}: unit_cost {row['unit_cost'][:20]!r} is not an amount like 12.50")
+    for col in ("barcode", "case_barcode"):
+        code = row.get(col, "")
+        if not code:
+            continue
+        if len(code) > 64 or any(ord(c) < 33 for c in code):
+            errs.append(f"row {n}: {col} must be up to 64 characters without spaces or control characters")
+            continue
+        problem = gtin.problem(code) if code.isdigit() else None
+        if problem:
+            errs.append(f"row {n}: {col} {code}: {problem}")
+            continue
+        owner = seen_codes.get(code) or s.execute(
+            select(Item.sku).join(Barcode).where(Barcode.code == code)
+        ).scalar_one_or_none()
+        if owner and owner != sku:
+            errs.append(f"row {n}: {col} {code} already belongs to {owner}")
+        seen_codes[code] = sku
+    if row.get("case_barcode"):
+        try:
+            if d.parse_qty(row.get("case_qty") or None) < 2:
+                errs.append(f"row {n}: case_qty must be 2 or more")
+        except d.InputError:
+            errs.append(f"row {n}: case_qty must be a whole number of units per case")
+    return errs
+
+
+def _apply_item(s, row, report: ImportReport) -> Item:
+    sku, name = row["sku"], row["name"]
+    item = s.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
+    cost = Decimal(row["unit_cost"]) if row.get("unit_cost") else None
+    if item is None:
+        item = Item(sku=sku, name=name, unit=row.get("unit") or "each", unit_cost=cost)
+        s.add(item)
+        report.created += 1
+        report.change(f"new item {sku}: {name}")
+    else:
+        was = (item.name, item.unit, item.unit_cost)
+        item.name, item.unit = name, row.get("unit") or item.unit
+        if cost is not None:
+            item.unit_cost = cost
+        report.updated += 1
+        now = (item.name, item.unit, item.unit_cost)
+        if now != was:
+            report.change(f"{sku}: " + ", ".join(f"{k} {a} → {b}" for k, a, b in zip(("name", "unit", "unit cost"),
+                                                                                  was, now, strict=True) if a != b))
+    s.flush()
+    for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
+        code = row.get(col)
+        if code and s.execute(select(Barcode).where(Barcode.code == code)).scalar_one_or_none() is None:
+            pack = d.parse_qty(row.get("case_qty") or 1) if kind == "case" else 1
+            s.add(Barcode(item_id=item.id, code=code, kind=kind, pack_qty=pack))
+            report.change(f"{sku}: new {'case barcode' if kind == 'case' else 'barcode'} {code}"
+                          + (f" ({pack} a case)" if kind == "case" else ""))
+    s.flush()
+    return item
+
+
+def save_item(fields: dict) -> ImportReport:
+    """One item from a form (the office's Items screen): the same checks as a file's row."""
+    row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS}
+    report = ImportReport(rows=1)
+    with UnitOfWork() as uow:
+        s = uow.session
+        report.errors = [e.removeprefix("row 1: ") for e in _check_item(s, 1, row, {}, set())]
+        if report.ok:
+            _apply_item(s, row, report)
+            uow.commit()
+    return report
+
+
+def remove_barcode(item_id: int, barcode_id: int) -> str:
+    """A barcode off an item (a label that is no longer printed): the code, now free."""
+    with UnitOfWork() as uow:
+        b = uow.session.get(Barcode, barcode_id)
+        if b is None or b.item_id != item_id:
+            raise d.InputError("No such barcode on this item.")
+        if len(b.item.barcodes) == 1 and b.kind == "unit":
+            raise d.InputError(f"{b.code} is the only barcode of {b.item.sku}: add another before removing it.")
+        code = b.code
+        uow.session.delete(b)
+        uow.commit()
+        return code
+
+
+def items_page(session, q: str = "", limit: int = 100) -> list[Item]:
+    stmt = select(Item).order_by(Item.sku).limit(limit)
+    q = (q or "").strip()[:64]
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Item.sku.ilike(like), Item.name.ilike(like),
+                              Item.id.in_(select(Barcode.item_id).where(Barcode.code.ilike(like)))))
+    return list(session.execute(stmt).scalars())
+
+
+def items_csv(session) -> Iterator[list]:
+    """Every item as a row of the import's columns (a case row per further case barcode)."""
+    yield list(ITEM_COLUMNS)
+    for item in session.execute(select(Item).order_by(Item.sku)).scalars():
+        units = [b for b in item.barcodes if b.kind != "case"]
+        cases = [b for b in item.barcodes if b.kind == "case"]
+        first = [item.sku, item.name, item.unit, item.unit_cost if item.unit_cost is not None else "",
+                 units[0].code if units else "", cases[0].code if cases else "", cases[0].pack_qty if cases else ""]
+        yield [inputs.safe_cell(v) for v in first]
+        for extra in units[1:]:
+            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", extra.code, "", "")]
+        for extra in cases[1:]:
+            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", "", extra.code, extra.pack_qty)]
+
+
 # --------------------------------------------------------------------- bins
+
+BIN_COLUMNS = ("warehouse", "code", "type", "walk_order")
 
 
 def import_bins(path: str, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
     """Columns: warehouse, code, type, walk_order (optional), warehouse_name (creates a new warehouse)."""
+    return import_bins_text(_read(path), dry_run, progress, where=path)
+
+
+def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int], None] | None = None,
+                     where: str = "", only_warehouse: str | None = None) -> ImportReport:
+    """The bins of a CSV text, checked whole; with `only_warehouse` (the browser's, a supervisor of
+    one warehouse), a row of another warehouse is an error and no warehouse is created."""
     report = ImportReport()
     with UnitOfWork() as uow:
         s = uow.session
         warehouses = {w.code: w for w in s.execute(select(Warehouse)).scalars()}
         seen = set()
-        for n, row in _rows(path, {"warehouse", "code"}):
+        for n, row in _rows(text, {"warehouse", "code"}, where):
             report.rows += 1
             errs: list[str] = []
             wcode = _text(row, "warehouse", n, errs, 16)
             code = _text(row, "code", n, errs, 32)
+            if code and any(ord(c) < 33 for c in code):
+                errs.append(f"row {n}: code must have no spaces")
             btype = row.get("type") or "storage"
             if btype not in BIN_TYPES:
-                errs.append(f"row {n}: type {btype!r} is not one of {', '.join(BIN_TYPES)}")
+                errs.append(f"row {n}: type {btype[:20]!r} is not one of {', '.join(BIN_TYPES)}")
             try:
                 walk = d.parse_whole(row.get("walk_order") or "0", "walk_order", 0, 1_000_000_000)
             except d.InputError as e:
                 walk = 0
                 errs.append(f"row {n}: {e.message}")
-            if wcode and wcode not in warehouses and not row.get("warehouse_name"):
+            if only_warehouse is not None and wcode and wcode != only_warehouse:
+                errs.append(f"row {n}: warehouse {wcode} is not {only_warehouse}, the one you work in")
+            elif wcode and wcode not in warehouses and not row.get("warehouse_name"):
                 errs.append(f"row {n}: unknown warehouse {wcode}; add a warehouse_name column to create it")
             if (wcode, code) in seen:
                 errs.append(f"row {n}: bin {code} appears twice for {wcode}")
@@ -158,19 +277,57 @@ def import_bins(path: str, dry_run: bool = False, progress: Callable[[int], None
                 s.add(wh)
                 s.flush()
                 warehouses[wcode] = wh
-            b = s.execute(select(Bin).where(Bin.warehouse_id == wh.id, Bin.code == code)).scalar_one_or_none()
-            if b is None:
-                s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=walk))
-                report.created += 1
-            else:
-                b.type, b.walk_order = btype, walk
-                report.updated += 1
+                report.change(f"new warehouse {wcode}: {wh.name}")
+            _apply_bin(s, wh, code, btype, walk, report)
             if progress:
                 progress(1)
         s.flush()
         if report.ok and not dry_run:
             uow.commit()
     return report
+
+
+def _apply_bin(s, wh, code, btype, walk, report: ImportReport) -> None:
+    b = s.execute(select(Bin).where(Bin.warehouse_id == wh.id, Bin.code == code)).scalar_one_or_none()
+    if b is None:
+        s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=walk))
+        report.created += 1
+        report.change(f"new bin {code} in {wh.code}: {btype}, walk order {walk}")
+    else:
+        was = (b.type, b.walk_order)
+        b.type, b.walk_order = btype, walk
+        report.updated += 1
+        if was != (btype, walk):
+            report.change(f"bin {code}: " + ", ".join(f"{k} {a} → {c}" for k, a, c in zip(
+                ("type", "walk order"), was, (btype, walk), strict=True) if a != c))
+
+
+def save_bin(warehouse_code: str, fields: dict) -> ImportReport:
+    """One bin from a form (the office's Bins screen): the same checks as a file's row."""
+    row = {k: (fields.get(k) or "").strip() for k in BIN_COLUMNS}
+    row["warehouse"] = warehouse_code
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(BIN_COLUMNS)
+    writer.writerow([row[k] for k in BIN_COLUMNS])
+    report = import_bins_text(out.getvalue(), only_warehouse=warehouse_code)
+    report.errors = [e.removeprefix("row 2: ") for e in report.errors]
+    return report
+
+
+def bins_page(session, warehouse: Warehouse, q: str = "", limit: int = 200) -> list[Bin]:
+    stmt = select(Bin).where(Bin.warehouse_id == warehouse.id).order_by(Bin.walk_order, Bin.code).limit(limit)
+    q = (q or "").strip()[:32]
+    if q:
+        stmt = stmt.where(Bin.code.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+    return list(session.execute(stmt).scalars())
+
+
+def bins_csv(session, warehouse: Warehouse) -> Iterator[list]:
+    yield list(BIN_COLUMNS)
+    for b in session.execute(select(Bin).where(Bin.warehouse_id == warehouse.id)
+                             .order_by(Bin.walk_order, Bin.code)).scalars():
+        yield [inputs.safe_cell(v) for v in (warehouse.code, b.code, b.type, b.walk_order)]
 
 
 # -------------------------------------------------------------------- stock
@@ -187,12 +344,13 @@ def import_stock(
             digest.update(chunk)
     file_id = digest.hexdigest()[:16]
 
+    text = _read(path)
     # Pass 1: check every row; nothing is written.
     with UnitOfWork(write=False) as uow:
         s = uow.session
         warehouses = {w.code: w for w in s.execute(select(Warehouse)).scalars()}
         bins = {(b.warehouse_id, b.code) for b in s.execute(select(Bin)).scalars()}
-        for n, row in _rows(path, {"warehouse", "bin", "sku", "qty"}):
+        for n, row in _rows(text, {"warehouse", "bin", "sku", "qty"}, path):
             report.rows += 1
             errs: list[str] = []
             wh = warehouses.get(row.get("warehouse"))
@@ -223,7 +381,7 @@ def import_stock(
         return report
 
     # Pass 2: one receive movement per row, each its own transaction.
-    for n, row in _rows(path, {"warehouse", "bin", "sku", "qty"}):
+    for n, row in _rows(text, {"warehouse", "bin", "sku", "qty"}, path):
         result = apply_movement(
             MovementCommand(
                 warehouse=row["warehouse"],

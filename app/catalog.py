@@ -1,0 +1,218 @@
+"""Master data in the browser (supervisors): items with their barcodes and case packs, and the bins of
+the warehouse one works in; each listed, searched, created and edited here, imported from CSV after a
+preview of what will change, and exported as CSV in the import's own columns.
+
+The checks are those of `flask import items|bins` (services.catalog): one home for the rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from .auth import current_warehouse, role_required
+from .domain import stock as d
+from .extensions import db
+from .models import Bin, Item
+from .services import catalog, resolve
+
+bp = Blueprint("catalog", __name__, url_prefix="/office")
+
+MAX_UPLOAD = 2 * 1024 * 1024
+MAX_TEXT = 2 * 1024 * 1024
+
+
+def _csv(rows, filename: str) -> Response:
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for row in rows:
+            writer.writerow(row)
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+
+    return Response(stream_with_context(lines()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _import_text() -> str:
+    """The CSV to import: an uploaded file (first, for the preview) or the text the preview sent back."""
+    if request.form.get("text") is not None:
+        text = request.form["text"]
+        if len(text) > MAX_TEXT:
+            raise d.InputError("The file is larger than 2 MB; split it")
+        return text
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise d.InputError("Choose a CSV file to import")
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise d.InputError("The file is larger than 2 MB; split it")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise d.InputError("The file is not UTF-8 text; save it as CSV UTF-8") from None
+
+
+def _import(kind: str, run, back: str):
+    """Preview (nothing changes), then, confirmed, the import itself: checked whole again."""
+    try:
+        text = _import_text()
+        confirmed = request.form.get("confirm") == "1"
+        report = run(text, dry_run=not confirmed)
+    except d.DomainError as e:
+        return render_template("office/import-preview.html", kind=kind, report=None, errors=[e.message],
+                               text="", back=back), 422
+    if confirmed and report.ok:
+        flash(f"Imported {report.rows} row{'s' if report.rows != 1 else ''}: {report.created} new, "
+              f"{report.updated} updated.")
+        return redirect(url_for(back))
+    return render_template("office/import-preview.html", kind=kind, report=report, errors=report.errors[:50],
+                           text=text, back=back), (200 if report.ok else 422)
+
+
+# ------------------------------------------------------------ items
+
+
+@bp.route("/items", methods=["GET", "POST"])
+@role_required("supervisor")
+def items():
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        if form.get("sku", "").strip() and db.session.execute(
+                db.select(Item.id).where(Item.sku == form["sku"].strip())).first() is not None:
+            errors, status = [f"{form['sku'].strip()[:40]} is already an item: edit it below."], 422
+        else:
+            report = catalog.save_item(form)
+            if report.ok:
+                flash(f"Item {form.get('sku', '').strip()} created.")
+                return redirect(url_for("catalog.items", q=form.get("sku", "").strip()))
+            errors, status = report.errors, 422
+    q = request.args.get("q", "")
+    return render_template("office/items.html", items=catalog.items_page(db.session, q), q=q, errors=errors,
+                           form=form), status
+
+
+@bp.route("/items/<int:item_id>", methods=["GET", "POST"])
+@role_required("supervisor")
+def item(item_id: int):
+    row = db.session.get(Item, item_id) if item_id < 2**31 else None
+    if row is None:
+        return render_template("error.html", status=404, message="No such item.", level="error"), 404
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            if form.get("action") == "remove-barcode":
+                code = catalog.remove_barcode(item_id, d.parse_id(form.get("barcode"), "barcode"))
+                flash(f"Barcode {code} removed from {row.sku}.")
+                return redirect(url_for("catalog.item", item_id=item_id))
+            fields = {**form, "sku": row.sku}
+            if form.get("action") == "add-barcode":
+                fields = {"sku": row.sku, "name": row.name, "unit": row.unit,
+                          "barcode": form.get("barcode", "") if form.get("kind") != "case" else "",
+                          "case_barcode": form.get("barcode", "") if form.get("kind") == "case" else "",
+                          "case_qty": form.get("case_qty", "")}
+            report = catalog.save_item(fields)
+            if report.ok:
+                flash(f"{row.sku} saved." + (f" {'; '.join(report.changes)}." if report.changes else ""))
+                return redirect(url_for("catalog.item", item_id=item_id))
+            errors, status = report.errors, 422
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+        db.session.rollback()
+        row = db.session.get(Item, item_id)
+    return render_template("office/item.html", item=row, errors=errors, form=form), status
+
+
+@bp.route("/items/import", methods=["POST"])
+@role_required("supervisor")
+def items_import():
+    return _import("items", catalog.import_items_text, "catalog.items")
+
+
+@bp.route("/items.csv")
+@role_required("supervisor")
+def items_csv():
+    return _csv(catalog.items_csv(db.session), "items.csv")
+
+
+# ------------------------------------------------------------ bins
+
+
+@bp.route("/bins", methods=["GET", "POST"])
+@role_required("supervisor")
+def bins():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return render_template("error.html", status=404, message="Choose a warehouse first.", level="error"), 404
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        code = form.get("code", "").strip()
+        if code and db.session.execute(db.select(Bin.id).where(Bin.warehouse_id == warehouse.id,
+                                                               Bin.code == code)).first() is not None:
+            errors, status = [f"{code[:32]} is already a bin of {warehouse.code}: edit it below."], 422
+        else:
+            report = catalog.save_bin(warehouse.code, form)
+            if report.ok:
+                flash(f"Bin {code} created in {warehouse.code}.")
+                return redirect(url_for("catalog.bins", q=code))
+            errors, status = report.errors, 422
+    q = request.args.get("q", "")
+    return render_template("office/bins.html", bins=catalog.bins_page(db.session, current_warehouse(), q), q=q,
+                           errors=errors, form=form, warehouse=current_warehouse()), status
+
+
+@bp.route("/bins/<int:bin_id>", methods=["GET", "POST"])
+@role_required("supervisor")
+def bin(bin_id: int):
+    warehouse = current_warehouse()
+    try:
+        row = resolve.owned(db.session, Bin, bin_id, warehouse, "bin")
+    except d.DomainError as e:
+        return render_template("error.html", status=404, message=e.message, level="error"), 404
+    errors, status = [], 200
+    if request.method == "POST":
+        db.session.rollback()
+        report = catalog.save_bin(warehouse.code, {**request.form, "code": row.code})
+        if report.ok:
+            flash(f"Bin {row.code} saved.")
+            return redirect(url_for("catalog.bin", bin_id=bin_id))
+        errors, status = report.errors, 422
+        db.session.rollback()
+        row = db.session.get(Bin, bin_id)
+    return render_template("office/bin.html", bin=row, errors=errors, form=request.form), status
+
+
+@bp.route("/bins/import", methods=["POST"])
+@role_required("supervisor")
+def bins_import():
+    warehouse = current_warehouse()
+    code = warehouse.code if warehouse is not None else ""
+
+    def run(text, dry_run):
+        return catalog.import_bins_text(text, dry_run, only_warehouse=code)
+
+    return _import("bins", run, "catalog.bins")
+
+
+@bp.route("/bins.csv")
+@role_required("supervisor")
+def bins_csv():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return render_template("error.html", status=404, message="Choose a warehouse first.", level="error"), 404
+    return _csv(catalog.bins_csv(db.session, warehouse), f"bins-{warehouse.code}.csv")

@@ -1,0 +1,187 @@
+"""Master data in the browser (issue 19): items and bins listed, searched, created, edited, imported from
+CSV after a preview, exported; the same checks as the command line; a bad row names its row, changes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Barcode, Bin, Item
+from tests.builders import ean_for, make_site
+from tests.web.test_stock_control import HX, Person
+
+
+def _count(model):
+    db.session.rollback()
+    return db.session.execute(select(func.count()).select_from(model)).scalar()
+
+
+def _gtin13(n: int) -> str:
+    body = f"590{n:09d}"
+    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def test_a_supervisor_creates_an_item_with_two_barcodes_and_a_bin_and_the_floor_finds_them_at_once(app):
+    make_site()
+    sue, ann = Person(app, "sue", role="supervisor"), Person(app, "ann")
+    unit, case = _gtin13(1), _gtin13(2)
+    r = sue.do("post", "/office/items", data={"sku": "NEW-1", "name": "Hex bolt M8", "unit": "each",
+                                             "unit_cost": "0.35", "barcode": unit, "case_barcode": case,
+                                             "case_qty": "50"})
+    assert r.status_code == 302, r.text[:500]
+    db.session.rollback()
+    item = db.session.execute(select(Item).where(Item.sku == "NEW-1")).scalar_one()
+    assert sorted((b.code, b.kind, b.pack_qty) for b in item.barcodes) == [(unit, "unit", 1), (case, "case", 50)]
+    r = sue.do("post", "/office/bins", data={"code": "Z-99", "type": "storage", "walk_order": "990"})
+    assert r.status_code == 302, r.text[:500]
+    # A floor lookup finds both at once.
+    assert "Hex bolt M8" in ann.do("post", "/lookup", data={"code": case, "scan_id": "md-look-0001"}, headers=HX).text
+    assert "Z-99" in ann.do("post", "/lookup", data={"code": "Z-99", "scan_id": "md-look-0002"}, headers=HX).text
+    # Listed and found by a search on its barcode.
+    assert "NEW-1" in sue.do("get", f"/office/items?q={unit}").text
+
+
+def test_an_item_form_refuses_what_an_import_refuses_and_changes_nothing(app):
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    before = (_count(Item), _count(Barcode))
+    taken = db.session.execute(select(Barcode.code)).scalars().first()
+    cases = [
+        {"sku": "", "name": "x"},
+        {"sku": "N-2", "name": ""},
+        {"sku": "N-2", "name": "x", "barcode": "4006381333932"[:-1] + "0"},  # a wrong check digit
+        {"sku": "N-2", "name": "x", "barcode": taken},
+        {"sku": "N-2", "name": "x", "case_barcode": _gtin13(5), "case_qty": "1"},
+        {"sku": "N-2", "name": "x", "unit_cost": "-1"},
+        {"sku": "N-2", "name": "x", "unit_cost": "1e400"},
+        {"sku": "N-2", "name": "x", "unit_cost": "NaN"},
+        {"sku": "N-2", "name": "x" * 201},
+        {"sku": "N-2", "name": "a\x01b"},
+        {"sku": "SKU-1", "name": "duplicate"},
+    ]
+    for fields in cases:
+        r = sue.do("post", "/office/items", data=fields)
+        assert r.status_code == 422, (fields, r.status_code)
+        assert 'class="flash error"' in r.text
+    assert (_count(Item), _count(Barcode)) == before
+
+
+def test_editing_an_item_adds_and_removes_barcodes(app):
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    item_id = db.session.execute(select(Item.id).where(Item.sku == "SKU-1")).scalar_one()
+    r = sue.do("post", f"/office/items/{item_id}", data={"action": "save", "name": "Renamed", "unit": "box",
+                                                         "unit_cost": "2.50"})
+    assert r.status_code == 302
+    r = sue.do("post", f"/office/items/{item_id}", data={"action": "add-barcode", "barcode": _gtin13(7),
+                                                         "kind": "case", "case_qty": "12"})
+    assert r.status_code == 302
+    db.session.rollback()
+    item = db.session.get(Item, item_id)
+    assert (item.name, item.unit, str(item.unit_cost)) == ("Renamed", "box", "2.50")
+    extra = next(b for b in item.barcodes if b.code == _gtin13(7))
+    assert extra.pack_qty == 12
+    r = sue.do("post", f"/office/items/{item_id}", data={"action": "remove-barcode", "barcode": str(extra.id)})
+    assert r.status_code == 302
+    db.session.rollback()
+    assert _gtin13(7) not in [b.code for b in db.session.get(Item, item_id).barcodes]
+    for bad in ("x", "999999", "-1", "1" * 40):
+        r = sue.do("post", f"/office/items/{item_id}", data={"action": "remove-barcode", "barcode": bad})
+        assert r.status_code == 422, bad
+    assert sue.do("get", "/office/items/99999").status_code == 404
+    assert sue.do("get", f"/office/items/{2**40}").status_code == 404
+
+
+def _upload(person, path, text):
+    return person.do("post", path, data={"file": (io.BytesIO(text.encode()), "items.csv")},
+                     content_type="multipart/form-data")
+
+
+def test_five_hundred_items_import_after_a_preview_and_a_bad_row_is_named_and_changes_nothing(app):
+    make_site()
+    sue, ann = Person(app, "sue", role="supervisor"), Person(app, "ann")
+    rows = ["sku,name,unit,barcode"] + [f"IMP-{n:04d},Imported {n},each,{_gtin13(1000 + n)}" for n in range(500)]
+    before = _count(Item)
+    preview = _upload(sue, "/office/items/import", "\n".join(rows) + "\n")
+    assert preview.status_code == 200 and "500 rows: 500 new" in preview.text and "Nothing has changed yet" in preview.text
+    assert "new item IMP-0000: Imported 0" in preview.text
+    assert _count(Item) == before  # the preview changed nothing
+    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', preview.text, re.S).group(1)
+    import html
+
+    done = sue.do("post", "/office/items/import", data={"confirm": "1", "text": html.unescape(text)})
+    assert done.status_code == 302
+    assert _count(Item) == before + 500
+    r = ann.do("post", "/lookup", data={"code": _gtin13(1499), "scan_id": "md-look-0003"}, headers=HX)
+    assert "Imported 499" in r.text
+    # Again: nothing new, all already here.
+    again = _upload(sue, "/office/items/import", "\n".join(rows) + "\n")
+    assert "500 rows: 0 new, 500 already here" in again.text
+
+    bad = rows[:3] + [f"IMP-9999,Bad,each,{ean_for(1)}"] + [f"IMP-9998,Bad,each,{_gtin13(3000)[:-1]}0"]
+    r = _upload(sue, "/office/items/import", "\n".join(bad) + "\n")
+    assert r.status_code == 422 and "Nothing was imported" in r.text
+    assert "row 5:" in r.text and "already belongs to" in r.text
+    r = sue.do("post", "/office/items/import", data={"confirm": "1", "text": "\n".join(bad)})
+    assert r.status_code == 422
+    assert _count(Item) == before + 500
+
+
+def test_hostile_files_are_refused_with_a_message(app):
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    before = _count(Item)
+    for text in ("", "just,a,header\n", "\x00\x01\x02", "sku,name\nA," + "x" * 300 + "\n", "\ufeffsku\nA\n"):
+        r = _upload(sue, "/office/items/import", text)
+        assert r.status_code in (400, 422), (text[:20], r.status_code)
+    r = sue.do("post", "/office/items/import", data={"file": (io.BytesIO(b"\xff\xfe\x00bad"), "x.csv")},
+               content_type="multipart/form-data")
+    assert r.status_code in (400, 422)
+    r = sue.do("post", "/office/items/import", data={})
+    assert r.status_code == 422 and "Choose a CSV file" in r.text
+    assert _count(Item) == before
+
+
+def test_items_and_bins_export_in_the_import_columns_and_reimport_as_no_change(app):
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    items_csv = sue.do("get", "/office/items.csv")
+    assert items_csv.status_code == 200 and items_csv.text.startswith("sku,name,unit,unit_cost,barcode")
+    r = _upload(sue, "/office/items/import", items_csv.text)
+    assert r.status_code == 200 and " 0 new" in r.text
+    bins_csv = sue.do("get", "/office/bins.csv")
+    assert bins_csv.status_code == 200 and bins_csv.text.startswith("warehouse,code,type,walk_order")
+    r = _upload(sue, "/office/bins/import", bins_csv.text)
+    assert r.status_code == 200 and " 0 new" in r.text
+
+
+def test_bins_stay_within_the_warehouse_one_works_in(app):
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    before = _count(Bin)
+    r = _upload(sue, "/office/bins/import", "warehouse,code,type\nW2,Q-01,storage\n")
+    assert r.status_code == 422 and "is not W1" in r.text
+    for fields in ({"code": "", "type": "storage"}, {"code": "A B", "type": "storage"},
+                   {"code": "Q-1", "type": "attic"}, {"code": "Q-1", "walk_order": "-4"},
+                   {"code": "A-01", "type": "storage"}):
+        assert sue.do("post", "/office/bins", data=fields).status_code == 422, fields
+    assert _count(Bin) == before
+    other = db.session.execute(select(Bin.id).join(Bin.warehouse).where(Bin.warehouse.has(code="W2"))).scalars().first()
+    assert sue.do("get", f"/office/bins/{other}").status_code == 404
+    assert sue.do("post", f"/office/bins/{other}", data={"type": "dock"}).status_code == 404
+    mine = db.session.execute(select(Bin.id).where(Bin.code == "A-01")).scalars().first()
+    assert sue.do("post", f"/office/bins/{mine}", data={"type": "storage", "walk_order": "77"}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(Bin, mine).walk_order == 77
+
+
+def test_an_operator_opens_none_of_it(app):
+    make_site()
+    ann = Person(app, "ann")
+    for path in ("/office/items", "/office/items.csv", "/office/bins", "/office/bins.csv"):
+        assert ann.do("get", path).status_code == 403
+    assert ann.do("post", "/office/items", data={"sku": "X", "name": "x"}).status_code == 403
