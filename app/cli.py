@@ -94,32 +94,10 @@ def ensure_demo():
 @click.option("--pin", default=None, help="the badge's PIN, 4 to 8 digits")
 def create_user(username, role, password, badge, pin):
     """Create a user, or set the password, role, badge and PIN of an existing one."""
-    if badge is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", badge):
-        raise click.BadParameter("a badge code has 1 to 40 letters, digits, dots, dashes or underscores",
-                                 param_hint="--badge")
-    if pin is not None and not re.fullmatch(r"[0-9]{4,8}", pin):
-        raise click.BadParameter("a PIN has 4 to 8 digits", param_hint="--pin")
-    username = username.strip()
-    if not username or len(username) > 64:
-        raise click.BadParameter("a user name has 1 to 64 characters", param_hint="--username")
-    if len(password) < 4:
-        raise click.BadParameter("at least 4 characters", param_hint="--password")
-    with UnitOfWork() as uow:
-        user = uow.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        created = user is None
-        if created:
-            user = User(username=username)
-            uow.session.add(user)
-        user.role = role
-        user.set_password(password)
-        if badge is not None:
-            other = uow.session.execute(select(User).where(User.badge == badge, User.id != user.id)).scalar_one_or_none()
-            if other is not None:
-                raise click.BadParameter(f"badge {badge} belongs to {other.username}", param_hint="--badge")
-            user.badge = badge
-        if pin is not None:
-            user.set_pin(pin)
-        uow.commit()
+    try:
+        username, created = access.save_user(username, role, password, badge, pin)
+    except DomainError as e:
+        raise click.BadParameter(e.message) from None
     click.echo(f"{'created' if created else 'updated'} {role} {username}")
 
 

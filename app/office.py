@@ -226,6 +226,11 @@ def access_screen():
             elif action in ("deactivate", "activate"):
                 name = access.set_active(d.parse_id(form.get("user"), "user"), action == "activate", current_user.id)
                 notice = f"{name} is {action}d" + (" and signed out everywhere." if action == "deactivate" else ".")
+            elif action == "save-user":
+                name, created = access.save_user(form.get("username", ""), form.get("role", ""),
+                                                 form.get("password") or None, form.get("badge") or None,
+                                                 form.get("pin") or None, by_user_id=current_user.id)
+                notice = f"{name} is {'created' if created else 'saved'}."
             elif action == "revoke":
                 row = access.revoke(form.get("token", ""))
                 notice = f"Token {row['id']} of {row['user']} is revoked: its next request is refused."

@@ -8,6 +8,7 @@ does not leak working tokens.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -202,6 +203,55 @@ def set_active(user_id: int, active: bool, by_user_id: int) -> str:
         return user.username
 
 
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+BADGE = re.compile(r"[A-Za-z0-9._-]{1,40}")
+PIN = re.compile(r"[0-9]{4,8}")
+
+
+def save_user(username: str, role: str, password: str | None = None, badge: str | None = None,
+              pin: str | None = None, by_user_id: int | None = None) -> tuple[str, bool]:
+    """Create a user (a password is then required) or change one: role, password, badge, PIN. The
+    same checks for the command line (create-user) and the admin's Access screen. (name, created)."""
+    from ..models import ROLES
+
+    username = (username or "").strip()
+    if not USERNAME.fullmatch(username):
+        raise d.InputError("A user name has 1 to 64 letters, digits, dots, dashes, underscores or @")
+    if role not in ROLES:
+        raise d.InputError(f"A role is one of {', '.join(ROLES)}")
+    if password is not None and password != "" and (len(password) < 4 or len(password) > 200):
+        raise d.InputError("A password has at least 4 characters (and at most 200)")
+    badge = (badge or "").strip() or None
+    if badge is not None and not BADGE.fullmatch(badge):
+        raise d.InputError("A badge code has 1 to 40 letters, digits, dots, dashes or underscores")
+    pin = (pin or "").strip() or None
+    if pin is not None and not PIN.fullmatch(pin):
+        raise d.InputError("A PIN has 4 to 8 digits")
+    with UnitOfWork() as uow:
+        s = uow.session
+        user = s.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+        created = user is None
+        if created:
+            if not password:
+                raise d.InputError("A new user needs a password")
+            user = User(username=username)
+            s.add(user)
+        if user.id is not None and user.id == by_user_id and role != user.role:
+            raise d.InputError("You cannot change your own role; ask another admin")
+        user.role = role
+        if password:
+            user.set_password(password)
+        if badge is not None:
+            other = s.execute(select(User.username).where(User.badge == badge, User.username != username)).scalar()
+            if other is not None:
+                raise d.InputError(f"Badge {badge} belongs to {other}")
+            user.badge = badge
+        if pin is not None:
+            user.set_pin(pin)
+        uow.commit()
+        return username, created
+
+
 def users(session) -> list[dict]:
     """Every user, with how many sign-ins are open and the newest one's device."""
     open_ = (select(UserSession.user_id, func.count().label("n"), func.max(UserSession.created_at).label("last"))
@@ -209,4 +259,5 @@ def users(session) -> list[dict]:
     rows = session.execute(select(User, open_.c.n, open_.c.last).outerjoin(open_, open_.c.user_id == User.id)
                            .order_by(User.username)).all()
     return [{"id": u.id, "username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at,
-             "sessions": n or 0, "last_sign_in": last} for u, n, last in rows]
+             "badge": u.badge, "pin": bool(u.pin_hash), "sessions": n or 0, "last_sign_in": last}
+            for u, n, last in rows]

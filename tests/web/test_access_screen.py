@@ -85,3 +85,30 @@ def test_bad_requests_on_the_access_screen_say_what_is_wrong_and_change_nothing(
         assert r.status_code == 422 and says in r.text, (data, r.text[-800:])
     db.session.rollback()
     assert db.session.execute(select(ApiToken)).first() is None
+
+
+def test_an_admin_creates_a_user_with_a_badge_and_pin_who_then_signs_in_by_badge(app):
+    make_site()
+    admin = Person(app, "root", role="admin")
+    r = admin.do("post", "/office/access", data={"action": "save-user", "username": "kim", "role": "operator",
+                                                 "password": "kim-pw-123", "badge": "KIM07", "pin": "2468"})
+    assert r.status_code == 200 and "kim is created" in r.text and "KIM07" in r.text
+    hh = Person.__new__(Person)
+    hh.app, hh.client = app, app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', hh.do("get", "/login").text).group(1)
+    assert hh.do("post", "/login/badge", data={"csrf_token": token, "badge": "BADGE-KIM07", "pin": "2468"}
+                 ).status_code == 302
+    # A role change; the checks of create-user: nothing changes on a bad field.
+    r = admin.do("post", "/office/access", data={"action": "save-user", "username": "kim", "role": "supervisor"})
+    assert "kim is saved" in r.text
+    for bad in ({"username": "", "role": "operator", "password": "pppp"},
+                {"username": "new1", "role": "operator"},  # a new user needs a password
+                {"username": "new2", "role": "emperor", "password": "pppp"},
+                {"username": "new3", "role": "operator", "password": "pppp", "pin": "12"},
+                {"username": "new4", "role": "operator", "password": "pppp", "badge": "KIM07"},
+                {"username": "root", "role": "operator"}):  # not one's own role
+        r = admin.do("post", "/office/access", data={"action": "save-user", **bad})
+        assert r.status_code == 422, bad
+    db.session.rollback()
+    assert db.session.execute(select(User.role).where(User.username == "kim")).scalar_one() == "supervisor"
+    assert db.session.execute(select(User.id).where(User.username.like("new%"))).first() is None
