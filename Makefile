@@ -12,7 +12,8 @@ export FLASK_APP := app
 export HTTPS
 
 RUN_PACKAGES := libzbar0 openssl
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium fonts-dejavu-core
+# A CJK font, so that Chromium draws the Chinese screens in the browser tests and their screenshots.
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium fonts-dejavu-core fonts-wqy-microhei
 
 .PHONY: run test setup setup-test system-packages-run system-packages-test htmx clean
 
@@ -32,9 +33,15 @@ run: setup
 test: setup-test
 	$(BIN)/python -m pytest
 
-setup: system-packages-run $(VENV)/.installed
+# The translation catalogues (app/translations/*/LC_MESSAGES/messages.po) compiled for gettext.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
-setup-test: system-packages-test $(VENV)/.installed
+setup: system-packages-run $(VENV)/.installed $(CATALOGUES)
+
+setup-test: system-packages-test $(VENV)/.installed $(CATALOGUES)
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
 system-packages-run:
 	@scripts/system-packages.sh $(RUN_PACKAGES)

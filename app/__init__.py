@@ -110,6 +110,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(control_bp)
     csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
     register_errors(app)
+    from .i18n import init_app as init_languages
+
+    init_languages(app)
     register_cli(app)
 
     # Imports and other long work run in a worker thread of each server process (services.jobs),

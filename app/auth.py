@@ -68,13 +68,14 @@ class SignedIn(UserMixin):
     it is read afresh each time, so a deactivated account stops at its next request.
     """
 
-    __slots__ = ("id", "username", "role", "active", "session_token", "device_name", "device_retired")
+    __slots__ = ("active", "device_name", "device_retired", "id", "language", "role", "session_token", "username")
 
     def __init__(self, id: int, username: str, role: str, active: bool, session_token: str = "",
-                 device_name: str | None = None, device_retired: bool = False):
+                 device_name: str | None = None, device_retired: bool = False, language: str | None = None):
         self.id, self.username, self.role, self.active = id, username, role, active
         self.session_token = session_token
         self.device_name, self.device_retired = device_name, device_retired  # the named handheld it is on
+        self.language = language
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_token}"
@@ -87,7 +88,7 @@ class SignedIn(UserMixin):
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-_SIGNED_IN = (select(User.id, User.username, User.role, User.active, UserSession.created_at,
+_SIGNED_IN = (select(User.id, User.username, User.role, User.active, User.language, UserSession.created_at,
                      Device.name.label("device_name"), Device.retired_at)
               .join(UserSession, UserSession.user_id == User.id)
               .outerjoin(Device, Device.id == UserSession.device_id)
@@ -104,7 +105,8 @@ def load_user(user_id: str):
     row = db.session.execute(_SIGNED_IN, {"uid": int(uid), "sid": access.session_key(secret)}).first()
     if row is None or row.created_at < utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]:
         return None  # no such sign-in, or one older than a kept sign-in may last
-    return SignedIn(row.id, row.username, row.role, row.active, secret, row.device_name, row.retired_at is not None)
+    return SignedIn(row.id, row.username, row.role, row.active, secret, row.device_name, row.retired_at is not None,
+                    row.language)
 
 
 class LoginForm(FlaskForm):
@@ -341,6 +343,25 @@ def theme():
     response.set_cookie(THEME_COOKIE, choice, max_age=devices.COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
                         secure=bool(current_app.config.get("HTTPS")))
     return response
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def language():
+    """The language of this user's screens and messages, on every handheld they sign in on."""
+    from .i18n import LANGUAGES
+
+    choice = request.form.get("language", "")
+    if choice not in LANGUAGES:
+        from .errors import error_response
+
+        return error_response(400, "Choose English, 中文 or Español.", "language")
+    db.session.rollback()
+    with UnitOfWork() as uow:
+        user = uow.session.get(User, current_user.id)
+        user.language = choice
+        uow.commit()
+    return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.app_context_processor

@@ -46,6 +46,7 @@ class User(UserMixin, db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     badge = db.Column(db.String(40), unique=True)  # the code on the operator's badge (BADGE-<badge>)
     pin_hash = db.Column(db.String(256))  # the short PIN that goes with the badge
+    language = db.Column(db.String(8))  # en, zh, es (app.i18n); none: the handheld's Accept-Language
     __table_args__ = (CheckConstraint("role IN ('operator','supervisor','admin')", name="role"),)
 
     def end_sessions(self) -> None:

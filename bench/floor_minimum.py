@@ -102,6 +102,10 @@ def create_app():
     app = Flask(__name__, template_folder=str(ROOT / "templates"))
     app.config["SECRET_KEY"] = os.environ.get("FLOOR_SECRET", "floor-minimum-bench")
     CSRFProtect(app)
+    # The app's screens are translated (Flask-Babel): the ceiling pays for the same gettext calls.
+    from flask_babel import Babel
+
+    Babel(app, locale_selector=lambda: "en")
     login = LoginManager(app)
     least_screen = app.jinja_env.from_string(LEAST_SCREEN)
     rules = Rules()

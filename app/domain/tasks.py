@@ -134,24 +134,29 @@ def suggest_bin(holding: list[BinChoice], empty: list[BinChoice]) -> BinChoice |
 # Reasons an operator can give
 # --------------------------------------------------------------------------
 
+def N_(text: str) -> str:
+    """Marks a label for the translation catalogue (pybabel -k N_); screens translate it where shown."""
+    return text
+
+
 RETURN_REASONS = {
-    "not-wanted": "Not wanted",
-    "damaged": "Arrived damaged",
-    "wrong-item": "Wrong item sent",
-    "defective": "Defective",
-    "other": "Other",
+    "not-wanted": N_("Not wanted"),
+    "damaged": N_("Arrived damaged"),
+    "wrong-item": N_("Wrong item sent"),
+    "defective": N_("Defective"),
+    "other": N_("Other"),
 }
 DAMAGE_REASONS = {
-    "broken": "Broken",
-    "wet": "Wet",
-    "expired": "Expired",
-    "wrong-item": "Wrong item in bin",
-    "other": "Other",
+    "broken": N_("Broken"),
+    "wet": N_("Wet"),
+    "expired": N_("Expired"),
+    "wrong-item": N_("Wrong item in bin"),
+    "other": N_("Other"),
 }
 PARTIAL_SHIP_REASONS = {
-    "stock-short": "Stock short: ship the rest later",
-    "customer": "Customer asked for what is ready",
-    "cut-off": "Carrier cut-off",
+    "stock-short": N_("Stock short: ship the rest later"),
+    "customer": N_("Customer asked for what is ready"),
+    "cut-off": N_("Carrier cut-off"),
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import object_session
 
 from ..domain import counting as rules
 from ..domain.stock import InputError
+from ..i18n import N_, _
 from ..models import (
     Bin,
     BinStock,
@@ -607,10 +608,11 @@ def step(task: Task) -> str:
     state = task.state or {}
     cb = s.get(CountBin, state["count_bin"]) if state.get("count_bin") else None
     if cb is not None:
-        verb = "Recount" if cb.status == "recounting" else "Count"
-        return f"{verb} {cb.bin.code}: scan each item, then tap Bin counted"
+        if cb.status == "recounting":
+            return _("Recount %(bin)s: scan each item, then tap Bin counted", bin=cb.bin.code)
+        return _("Count %(bin)s: scan each item, then tap Bin counted", bin=cb.bin.code)
     nxt = next_bin_for(s, task.count_session, task.created_by)
-    return f"Scan bin {nxt.bin.code}" if nxt else "No bins left: tap Finish"
+    return _("Scan bin %(bin)s", bin=nxt.bin.code) if nxt else _("No bins left: tap Finish")
 
 
 def panel(s, task: Task) -> dict:
@@ -624,5 +626,5 @@ def panel(s, task: Task) -> dict:
     }
 
 
-COUNT = tasks.TaskKind("count", "Cycle count", on_scan, step, panel=panel,
+COUNT = tasks.TaskKind("count", N_("Cycle count"), on_scan, step, panel=panel,
                        start=lambda s, warehouse: {"sessions": open_sessions(s, warehouse)})

@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import Order, Task, TaskLine
 from . import resolve, tasks
 from .stock import bin_of_type
@@ -138,8 +139,8 @@ def _photo_line(s, task_id: int, user_id: int) -> int:
 
 def step(task: Task) -> str:
     state = task.state or {}
-    return f"Bin {state['bin']}: scan the damaged item" if state.get("bin") else "Scan the bin"
+    return _("Bin %(bin)s: scan the damaged item", bin=state["bin"]) if state.get("bin") else _("Scan the bin")
 
 
-DAMAGE = tasks.TaskKind("damage", "Damage tagging", on_scan, step,
+DAMAGE = tasks.TaskKind("damage", N_("Damage tagging"), on_scan, step,
                         panel=lambda s, task: {"reasons": rules.DAMAGE_REASONS}, own=True)

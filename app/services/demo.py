@@ -280,8 +280,7 @@ def _count_history(rng: random.Random, today: date) -> None:
     from scanners.parse import DEFAULT_RULES
 
     from ..models import CountBin, CountSession
-    from . import counting
-    from . import engine
+    from . import counting, engine
     from . import tasks as task_service
 
     with UnitOfWork(write=False) as uow:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import object_session
 from scanners import Rules, ScanError, clean_scan
 
 from ..domain import stock as d
+from ..i18n import _
 from ..models import ScanLog, Task, utcnow
 from . import resolve, scans, tasks
 from .kinds import KINDS
@@ -39,7 +40,7 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
         task = s.get(Task, task_id, with_for_update=not read_first)
         if task is None or (warehouse_id is not None and task.warehouse_id != warehouse_id):
             raise NoSuchTask(task_id)
-        _, prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)
+        prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)[1]
         if prior is not None:
             outcome = tasks.Outcome(prior.outcome, prior.message, replayed=True)
         else:
@@ -169,13 +170,13 @@ def step_for(task: Task) -> str:
         ended = KINDS[task.kind].ended(task)
         if ended:
             return ended
-        return "Done" if task.status == "closed" else "Cancelled"
+        return _("Done") if task.status == "closed" else _("Cancelled")
     if state.get("confirm"):
         if state["confirm"].get("book"):
-            return f"Book {state['confirm']['book']}? Tap to book it, or scan the next one"
+            return _("Book %(n)s? Tap to book it, or scan the next one", n=state["confirm"]["book"])
         if state["confirm"].get("label"):
-            return f"{state['confirm']['label']}? Tap it to go ahead, or Back"
-        return "Confirm or scan the next one"
+            return _("%(label)s? Tap it to go ahead, or Back", label=state["confirm"]["label"])
+        return _("Confirm or scan the next one")
     return KINDS[task.kind].step(task)
 
 

@@ -4,7 +4,16 @@ templates (tasks/partials/<name>.html, tasks/start-<name>.html) and a line here.
 
 from __future__ import annotations
 
-from . import counting, damage, picking, putaway, receiving, returns, shipping, transfers
+from . import (
+    counting,
+    damage,
+    picking,
+    putaway,
+    receiving,
+    returns,
+    shipping,
+    transfers,
+)
 from .tasks import TaskKind
 
 KINDS: dict[str, TaskKind] = {k.name: k for k in (

@@ -14,6 +14,7 @@ from collections import defaultdict
 from sqlalchemy import func, select
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import (
     Bin,
     BinStock,
@@ -297,8 +298,10 @@ def walk_step(task: Task) -> str | None:
     if line is None:
         return None
     if (task.state or {}).get("at_bin") != line.bin_id:
-        return f"Go to bin {line.bin.code} and scan it"
-    return f"Scan {line.item.name}" + (f" × {line.remaining}" if line.remaining > 1 else "")
+        return _("Go to bin %(bin)s and scan it", bin=line.bin.code)
+    if line.remaining > 1:
+        return _("Scan %(item)s × %(n)s", item=line.item.name, n=line.remaining)
+    return _("Scan %(item)s", item=line.item.name)
 
 
 def _ended(task: Task) -> str | None:
@@ -307,7 +310,7 @@ def _ended(task: Task) -> str | None:
 
 
 PICK = tasks.TaskKind(
-    "pick", "Picking", on_scan, lambda task: walk_step(task) or "Done",
+    "pick", N_("Picking"), on_scan, lambda task: walk_step(task) or _("Done"),
     panel=lambda s, task: {"line": current_line(task), "progress": progress(task)},
     start=lambda s, warehouse: {"orders": pickable_orders(s, warehouse)},
     ended=_ended,

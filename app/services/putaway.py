@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, select
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import Bin, BinStock, FloorException, Item, LicencePlate, TaskLine, utcnow
 from . import resolve, tasks
 
@@ -227,8 +228,8 @@ def _put(ctx, load: dict, scan):
 def step(task) -> str:
     load = (task.state or {}).get("load")
     if load:
-        return f"Scan bin {load['suggested']}" if load.get("suggested") else "Scan the bin you put it in"
-    return "Scan an item or a pallet"
+        return _("Scan bin %(bin)s", bin=load["suggested"]) if load.get("suggested") else _("Scan the bin you put it in")
+    return _("Scan an item or a pallet")
 
 
 def panel(s, task) -> dict:
@@ -236,4 +237,4 @@ def panel(s, task) -> dict:
     return {"load_item": s.get(Item, load["item_id"]) if load else None, "waiting": waiting(s, task.warehouse)}
 
 
-PUTAWAY = tasks.TaskKind("putaway", "Putaway", on_scan, step, panel=panel, own=True)
+PUTAWAY = tasks.TaskKind("putaway", N_("Putaway"), on_scan, step, panel=panel, own=True)

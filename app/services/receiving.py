@@ -14,6 +14,7 @@ from scanners import ScanError
 from scanners.parse import expect
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import FloorException, LicencePlate, PurchaseOrder, Task, TaskLine
 from . import resolve, tasks
 from .stock import bin_of_type
@@ -244,8 +245,11 @@ __all__ = ["ScanError", "close", "find_po", "on_scan", "start", "summary"]
 
 def step(task: Task) -> str:
     state = task.state or {}
-    plate = f" onto pallet {state['plate']}" if state.get("plate") else ""
-    return ("Damaged: scan the item" if state.get("damaged") else "Scan an item") + plate
+    if state.get("plate"):
+        if state.get("damaged"):
+            return _("Damaged: scan the item onto pallet %(plate)s", plate=state["plate"])
+        return _("Scan an item onto pallet %(plate)s", plate=state["plate"])
+    return _("Damaged: scan the item") if state.get("damaged") else _("Scan an item")
 
 
 def start_screen(s, warehouse) -> dict:
@@ -257,5 +261,5 @@ def start_screen(s, warehouse) -> dict:
     ).scalars().all()}
 
 
-RECEIVE = tasks.TaskKind("receive", "Receiving", on_scan, step, panel=lambda s, task: {"summary": summary(task)},
+RECEIVE = tasks.TaskKind("receive", N_("Receiving"), on_scan, step, panel=lambda s, task: {"summary": summary(task)},
                          start=start_screen, prepare=prepare)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import Bin, BinStock, Item, Order, Task, TaskLine
 from . import resolve, tasks
 from .stock import bin_of_type
@@ -128,10 +129,10 @@ def _inspect_panel(s, task) -> dict:
             "awaiting": awaiting_inspection(s, task.warehouse)}
 
 
-RETURN = tasks.TaskKind("return", "Returns", on_return_scan, lambda task: "Scan each returned item",
+RETURN = tasks.TaskKind("return", N_("Returns"), on_return_scan, lambda task: _("Scan each returned item"),
                         panel=lambda s, task: {"reasons": rules.RETURN_REASONS})
 INSPECT = tasks.TaskKind(
-    "inspect", "Return inspection", on_inspect_scan,
-    lambda task: "Restore or scrap" if (task.state or {}).get("current") else "Scan a returned item",
+    "inspect", N_("Return inspection"), on_inspect_scan,
+    lambda task: _("Restore or scrap") if (task.state or {}).get("current") else _("Scan a returned item"),
     panel=_inspect_panel, own=True,
 )

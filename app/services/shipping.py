@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from scanners.parse import expect
 
 from ..domain import tasks as rules
+from ..i18n import N_, _
 from ..models import Movement, Order, Task
 from . import tasks
 
@@ -131,6 +132,7 @@ def start_screen(s, warehouse) -> dict:
     return {"orders": [o for o in orders if any(ln.staged for ln in o.lines)]}
 
 
-SHIP = tasks.TaskKind("ship", "Shipping", on_scan, lambda task: f"Scan {task.order.number} again to ship it",
+SHIP = tasks.TaskKind("ship", N_("Shipping"), on_scan,
+                      lambda task: _("Scan %(order)s again to ship it", order=task.order.number),
                       panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen,
                       qty_field=False)

@@ -18,6 +18,7 @@ from scanners import Rules, Scan, clean_scan, parse
 
 from ..domain import stock as d
 from ..domain import tasks as task_rules
+from ..i18n import _
 from ..models import (
     Bin,
     FloorException,
@@ -214,7 +215,7 @@ def abandon(ctx: Ctx) -> str:
                         "or tap Leave and let someone else take it up.")
     ctx.task.status = "cancelled"
     ctx.task.closed_at = utcnow()
-    ctx.set_state(confirm=None, ended="Cancelled: nothing was booked.")
+    ctx.set_state(confirm=None, ended=_("Cancelled: nothing was booked."))
     return f"Task {ctx.task.number} cancelled. Nothing was booked."
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..domain import stock as d
 from ..domain import tasks as task_rules
+from ..i18n import N_, _
 from ..models import Task, TaskLine, Transfer, TransferLine, User, Warehouse, utcnow
 from . import picking, resolve, tasks
 from .stock import MovementCommand, apply_in, bin_of_type, get_item, get_warehouse
@@ -279,21 +280,21 @@ def transfer_dict(tr: Transfer) -> dict:
 
 
 def _out_step(task: Task) -> str:
-    return picking.walk_step(task) or f"Scan {task.transfer.number} or tap Ship to send it"
+    return picking.walk_step(task) or _("Scan %(transfer)s or tap Ship to send it", transfer=task.transfer.number)
 
 
 def _in_step(task: Task) -> str:
     damaged = (task.state or {}).get("damaged")
-    return ("Damaged: scan the item" if damaged else "Scan each item that arrived") + ", then Close"
+    return _("Damaged: scan the item, then Close") if damaged else _("Scan each item that arrived, then Close")
 
 
 TRANSFER_OUT = tasks.TaskKind(
-    "transfer_out", "Transfer: pick and ship", on_pick_scan, _out_step,
+    "transfer_out", N_("Transfer: pick and ship"), on_pick_scan, _out_step,
     panel=lambda s, task: {"transfer": task.transfer, "line": picking.current_line(task)},
     start=lambda s, warehouse: {"transfers": to_pick(s, warehouse)},
 )
 TRANSFER_IN = tasks.TaskKind(
-    "transfer_in", "Transfer: receive", on_receive_scan, _in_step,
+    "transfer_in", N_("Transfer: receive"), on_receive_scan, _in_step,
     panel=lambda s, task: {"transfer": task.transfer, "line": None},
     start=lambda s, warehouse: {"transfers": to_receive(s, warehouse)},
 )

@@ -143,3 +143,27 @@ def test_a_retired_handhelds_scan_is_refused_on_screen(app, live_server, page):
     booked = db.session.execute(select(func.count()).select_from(Movement).where(Movement.device == "TC52-07")).scalar()
     assert booked == 1  # the scan before the retirement only
     ledger_is_ok(app)
+
+
+def test_the_floor_and_the_overview_in_chinese_and_spanish(app, live_server, browser, browser_context_args, shot):
+    """A handheld set to Chinese or Spanish: the receiving task and the supervisor overview, drawn whole."""
+    from tests.e2e.test_floor_tasks_browser import sign_in
+
+    for locale, step, heading in (("zh-CN", "扫描商品", "各仓库存量桶"), ("es-ES", "Escanee un artículo", "Cubos por almacén")):
+        context = browser.new_context(**{**browser_context_args, "locale": locale})
+        page = context.new_page()
+        sign_in(page, live_server, user="super")  # the heading "Tasks" is checked in the user's language below
+        start_receiving_in(page, step)
+        shot(page, f"task-receiving-{locale[:2]}")
+        page.goto(live_server + "/office/")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        shot(page, f"supervisor-overview-{locale[:2]}")
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+        assert not overflow
+        context.close()
+
+
+def start_receiving_in(page, step):
+    page.locator("a.task").first.tap()  # Receive, the first task on the Tasks screen in any language
+    wedge(page, "PO-2026-0001", wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(step)

@@ -17,7 +17,7 @@ from tests.builders import make_site, make_token, make_user
 # What a floor operator uses. Every other endpoint is for supervisors (or admins) and must say 403.
 OPERATOR_ENDPOINTS = {
     "floor.home", "floor.lookup", "floor.lookup_scan", "floor.choose_warehouse",
-    "auth.login", "auth.logout", "auth.badge_login", "auth.switch_user", "auth.theme",
+    "auth.login", "auth.logout", "auth.badge_login", "auth.switch_user", "auth.theme", "auth.language",
     "scan.decode", "scan.setup", "scan.probe", "scan.barcode_png",
     "tasks.index", "tasks.show", "tasks.scan", "tasks.photo", "tasks.photo_file",
     "tasks.receive_start", "tasks.receive_begin", "tasks.putaway_start", "tasks.damage_start", "tasks.inspect_start",

@@ -1,0 +1,72 @@
+"""Languages (Flask-Babel): English, Simplified Chinese and Spanish, per user, else the handheld's
+Accept-Language. Catalogues: app/translations/<lang>/LC_MESSAGES/messages.po, compiled by `make`.
+
+`_` and `ngettext` here work in and out of a request: services mark their messages with them, and
+outside a request (the command line, a worker) a message is the English text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import has_request_context, request
+from flask_babel import Babel
+from flask_babel import gettext as _gettext
+from flask_babel import ngettext as _ngettext
+
+LANGUAGES = {"en": "English", "zh": "中文（简体）", "es": "Español"}
+TRANSLATIONS = Path(__file__).with_name("translations")
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    from flask_login import current_user
+
+    chosen = getattr(current_user, "language", None) if has_request_context() else None
+    if chosen in LANGUAGES:
+        return chosen
+    if has_request_context():
+        return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+    return "en"
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"languages": LANGUAGES, "lang": str(get_locale() or "en")}
+
+
+def _(text: str, **values) -> str:
+    if has_request_context():
+        return _gettext(text, **values)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    if has_request_context():
+        return _ngettext(singular, plural, n, **values)
+    return (singular if n == 1 else plural) % {"num": n, **values}
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue where it is defined; it is translated where it is shown."""
+    return text
+
+
+# Values stored as data and translated where shown ({{ _(task.status) }}): listed here for the catalogue.
+SHOWN_VALUES = (
+    # task and order statuses
+    N_("open"), N_("closed"), N_("cancelled"), N_("reserved"), N_("backordered"), N_("picked"), N_("shipped"),
+    N_("partial"), N_("short"),
+    # floor exception kinds, as the overview shows them
+    N_("unknown item"), N_("short pick"), N_("under receipt"), N_("transfer difference"),
+    N_("cancelled staged"), N_("unplaced pick"),
+    # the KPI chart's series
+    N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
+)

@@ -1,0 +1,63 @@
+"""Languages (issue 19): English, Simplified Chinese and Spanish; the handheld's Accept-Language by
+default, the user's own choice over it, on every handheld they use."""
+
+from __future__ import annotations
+
+import re
+
+from tests.builders import make_site
+from tests.web.test_stock_control import HX, Person
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_the_handhelds_language_is_the_default(app):
+    make_site()
+    ann = Person(app, "ann")
+    zh = ann.do("get", "/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}).text
+    assert '<html lang="zh"' in zh and "收货" in zh and "上架" in zh and "切换用户" in zh
+    es = ann.do("get", "/", headers={"Accept-Language": "es-ES,es;q=0.9"}).text
+    assert '<html lang="es"' in es and "Recibir" in es and "Cambiar de usuario" in es
+    en = ann.do("get", "/", headers={"Accept-Language": "fr-FR,de;q=0.8"}).text
+    assert '<html lang="en"' in en and "Receive" in en  # a language we have no catalogue for: English
+
+
+def test_a_users_choice_holds_over_the_handhelds_and_on_every_handheld(app):
+    make_site()
+    ann = Person(app, "ann")
+    r = ann.do("post", "/language", data={"csrf_token": _token(ann.do("get", "/").text), "language": "zh",
+                                          "next": "/"})
+    assert r.status_code == 302
+    assert "任务" in ann.do("get", "/", headers={"Accept-Language": "es"}).text
+    second = Person.__new__(Person)
+    second.app, second.client = app, app.test_client()
+    second.do("post", "/login", data={"username": "ann", "password": "pw-ann"})
+    assert "任务" in second.do("get", "/", headers={"Accept-Language": "en"}).text
+    for bad in ("", "fr", "zh" * 100, "../en"):
+        assert ann.do("post", "/language", data={"csrf_token": _token(ann.do("get", "/").text),
+                                                 "language": bad}).status_code == 400
+
+
+def test_a_floor_task_and_the_overview_render_in_chinese_and_spanish(app):
+    make_site()
+    ann, sue = Person(app, "ann"), Person(app, "sue", role="supervisor")
+    tid = ann.start("/tasks/receive", blind="1")
+    zh = ann.do("get", f"/tasks/{tid}", headers={"Accept-Language": "zh-CN"}).text
+    assert "扫描商品" in zh and "收货" in zh and "无单收货" in zh and "完成收货" in zh
+    es = ann.do("get", f"/tasks/{tid}", headers={"Accept-Language": "es"}).text
+    assert "Escanee un artículo" in es and "Cerrar recepción" in es
+    overview = sue.do("get", "/office/", headers={"Accept-Language": "es"})
+    assert "Cubos por almacén" in overview.text and "Le necesita" in overview.text
+    assert "各仓库存量桶" in sue.do("get", "/office/", headers={"Accept-Language": "zh"}).text
+
+
+def test_english_stays_as_it_was(app):
+    make_site()
+    ann = Person(app, "ann")
+    tid = ann.start("/tasks/receive", blind="1")
+    page = ann.do("get", f"/tasks/{tid}", headers={"Accept-Language": "en-US"}).text
+    assert "Scan an item" in page and "Close receipt" in page
+    r = ann.scan(tid, "", action="damaged")
+    assert r.status_code == 200 and "Damaged: ON" in r.text and HX
