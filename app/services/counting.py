@@ -233,9 +233,9 @@ def open_sessions(session, warehouse: Warehouse) -> list[CountSession]:
 
 def start_task(session, warehouse: Warehouse, user: User, cs: CountSession) -> Task:
     if cs is None or cs.warehouse_id != warehouse.id:
-        raise tasks.TaskError("No such count here.")
+        raise tasks.TaskError(_("No such count here."))
     if cs.status != "open":
-        raise tasks.TaskError(f"{cs.number} is closed.")
+        raise tasks.TaskError(_("%(cs)s is closed.", cs=cs.number))
     mine = session.execute(
         select(Task).where(Task.kind == "count", Task.status == "open", Task.count_session_id == cs.id,
                            Task.created_by == user.id)
@@ -272,30 +272,30 @@ def on_scan(ctx: tasks.Ctx):
     inp, task = ctx.inp, ctx.task
     cs = task.count_session
     if cs.status != "open":
-        raise tasks.TaskError(f"{cs.number} was closed by the supervisor.")
+        raise tasks.TaskError(_("%(cs)s was closed by the supervisor.", cs=cs.number))
     cb = current_bin(ctx)
     if inp.action == "close":
         if cb is None:
-            raise tasks.TaskError("Scan a bin first.")
+            raise tasks.TaskError(_("Scan a bin first."))
         return _close_bin(ctx, cs, cb)
     if inp.action == "finish":
         if cb is not None:
-            raise tasks.TaskError(f"Close bin {cb.bin.code} first: tap Bin counted.")
+            raise tasks.TaskError(_("Close bin %(bin)s first: tap Bin counted.", bin=cb.bin.code))
         tasks.close(ctx)
-        return "Counting finished. Thank you."
+        return _("Counting finished. Thank you.")
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found is not None:
         if cb is not None and cb.bin_id != found.id:
-            raise tasks.TaskError(f"Finish bin {cb.bin.code} first: tap Bin counted — that was {found.code}.")
+            raise tasks.TaskError(_("Finish bin %(bin)s first: tap Bin counted — that was %(found)s.", bin=cb.bin.code, found=found.code))
         if cb is not None:
-            return f"Still counting {found.code}: scan what is in it"
+            return _("Still counting %(found)s: scan what is in it", found=found.code)
         return _claim(ctx, cs, found)
     hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if cb is None:
-        raise tasks.TaskError(f"Scan the bin first — that was {hit.item.name}.")
+        raise tasks.TaskError(_("Scan the bin first — that was %(item)s.", item=hit.item.name))
     return _count(ctx, cb, hit)
 
 
@@ -303,7 +303,7 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
     s, me = ctx.session, ctx.inp.user_id
     cb = s.execute(select(CountBin).where(CountBin.session_id == cs.id, CountBin.bin_id == b.id)).scalar_one_or_none()
     if cb is None:
-        raise tasks.TaskError(f"Bin {b.code} is not in {cs.number}.")
+        raise tasks.TaskError(_("Bin %(b)s is not in %(cs)s.", b=b.code, cs=cs.number))
     now = utcnow()
     # Claimed with a guarded update: two counters scanning one bin cannot both get it.
     if cb.status == "pending":
@@ -318,10 +318,10 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
                     s.add(CountLine(count_bin_id=cb.id, item_id=item_id, at_start=qty, counted=0, adjusted=0,
                                     unit_cost=s.get(Item, item_id).unit_cost))
             ctx.set_state(count_bin=cb.id)
-            return f"Counting {b.code}: scan every item in it, then tap Bin counted"
+            return _("Counting %(b)s: scan every item in it, then tap Bin counted", b=b.code)
     if cb.status == "recount":
         if cb.counter_id == me:
-            raise tasks.TaskError(f"Bin {b.code} needs a recount by someone else: you counted it first.")
+            raise tasks.TaskError(_("Bin %(b)s needs a recount by someone else: you counted it first.", b=b.code))
         won = s.execute(
             update(CountBin).where(CountBin.id == cb.id, CountBin.status == "recount")
             .values(status="recounting", recounter_id=me, recount_started_at=now)
@@ -337,17 +337,17 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
             ctx.set_state(count_bin=cb.id)
             if cs.blind:
                 # Blind: the recounter counts the whole bin and learns neither which items differ nor how many.
-                return f"Recount {b.code}: scan every item in it, then tap Bin counted"
+                return _("Recount %(b)s: scan every item in it, then tap Bin counted", b=b.code)
             return f"Recount {b.code}: scan every {', '.join(names)} in it, then tap Bin counted"
     if cb.status == "counting" and cb.counter_id == me or cb.status == "recounting" and cb.recounter_id == me:
         ctx.set_state(count_bin=cb.id)
-        return f"Back at {b.code}: go on counting"
+        return _("Back at %(b)s: go on counting", b=b.code)
     if cb.status in ("counting", "recounting"):
         who = cb.counter if cb.status == "counting" else cb.recounter
-        raise tasks.TaskError(f"Bin {b.code} is being counted by {who.username}.")
+        raise tasks.TaskError(_("Bin %(b)s is being counted by %(username)s.", b=b.code, username=who.username))
     if cb.status == "recount":
-        raise tasks.TaskError(f"Bin {b.code} needs a recount by someone else.")
-    raise tasks.TaskError(f"Bin {b.code} is already counted.")
+        raise tasks.TaskError(_("Bin %(b)s needs a recount by someone else.", b=b.code))
+    raise tasks.TaskError(_("Bin %(b)s is already counted.", b=b.code))
 
 
 def _count(ctx, cb: CountBin, hit) -> str:
@@ -360,7 +360,7 @@ def _count(ctx, cb: CountBin, hit) -> str:
                 # Not under recount, but a blind recount must not say which items are.
                 return f"{hit.item.name}: counted"
             wanted = ", ".join(ln.item.name for ln in cb.lines if ln.status == "recount")
-            raise tasks.TaskError(f"Only {wanted} needs a recount here — that was {hit.item.name}.")
+            raise tasks.TaskError(_("Only %(wanted)s needs a recount here — that was %(item)s.", wanted=wanted, item=hit.item.name))
         line.recounted = (line.recounted or 0) + qty
         return f"{hit.item.name}: {line.recounted} counted"
     if line is None:
@@ -418,7 +418,7 @@ def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
             return "warn", f"Recount of {cb.bin.code} done: {', '.join(review)} still differs and goes to the supervisor.{left}"
         return f"Recount of {cb.bin.code} done: it matches.{left}"
     else:
-        raise tasks.TaskError(f"Bin {cb.bin.code} is not being counted.")
+        raise tasks.TaskError(_("Bin %(bin)s is not being counted.", bin=cb.bin.code))
     s.flush()
     maybe_close(s, cs)
     ctx.set_state(count_bin=None)

@@ -24,24 +24,24 @@ def on_scan(ctx: tasks.Ctx):
     if inp.action == "reason":
         label = rules.reason(rules.DAMAGE_REASONS, inp.value)
         ctx.set_state(reason=inp.value)
-        return f"Reason: {label}"
+        return _("Reason: %(label)s", label=_(label))
     if inp.action == "quarantine":
         on = not state.get("quarantine")
         ctx.set_state(quarantine=on or None)
-        return "Damaged units go to quarantine" if on else "Damaged units stay in their bin"
+        return _("Damaged units go to quarantine") if on else _("Damaged units stay in their bin")
     if inp.action == "close":
         tasks.close(ctx)
-        return "Damage tagging finished."
+        return _("Damage tagging finished.")
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     found = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found is not None:
         ctx.set_state(bin=found.code)
-        return f"Bin {found.code}: scan the damaged item"
+        return _("Bin %(found)s: scan the damaged item", found=found.code)
     hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if not state.get("bin"):
-        raise tasks.TaskError(f"Scan the bin first — that was {hit.item.name}.")
+        raise tasks.TaskError(_("Scan the bin first — that was %(item)s.", item=hit.item.name))
     return _tag(ctx, hit, state)
 
 
@@ -90,7 +90,7 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
     with UnitOfWork(write=False) as uow:  # read only: who may add it, and to which line
         line_id = _photo_line(uow.session, task_id, user_id)
     if not data:
-        raise tasks.TaskError("Take or choose a photo first.")
+        raise tasks.TaskError(_("Take or choose a photo first."))
     try:
         image = imdecode(data, color=True, longest=PHOTO_MAX_SIDE)
     except ImageError as e:
@@ -101,7 +101,7 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
         image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
-        raise tasks.TaskError("That photo could not be stored.")
+        raise tasks.TaskError(_("That photo could not be stored."))
     folder.mkdir(parents=True, exist_ok=True)
     name = f"damage-{line_id}-{secrets.token_hex(4)}.jpg"
     path = folder / name
@@ -111,7 +111,7 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
             s = uow.session
             s.get(Task, task_id, with_for_update=True)
             if _photo_line(s, task_id, user_id) != line_id:
-                raise tasks.TaskError("The damage tag changed while the photo was sent; add it again.")
+                raise tasks.TaskError(_("The damage tag changed while the photo was sent; add it again."))
             s.get(TaskLine, line_id).photo = name
             uow.commit()
     except BaseException:
@@ -123,12 +123,12 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
 def _photo_line(s, task_id: int, user_id: int) -> int:
     task = s.get(Task, task_id)
     if task is None or task.kind != "damage":
-        raise tasks.TaskError("Photos belong to a damage tag.")
+        raise tasks.TaskError(_("Photos belong to a damage tag."))
     if task.created_by != user_id:
-        raise tasks.TaskError("Only whoever tagged the damage adds its photo.")
+        raise tasks.TaskError(_("Only whoever tagged the damage adds its photo."))
     line = task.lines[-1] if task.lines else None
     if line is None:
-        raise tasks.TaskError("Tag the damaged item first, then add its photo.")
+        raise tasks.TaskError(_("Tag the damaged item first, then add its photo."))
     return line.id
 
 

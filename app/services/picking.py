@@ -61,19 +61,19 @@ def _allocated_by_line(session, warehouse) -> dict[int, int]:
 def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[int, int]]:
     """A pick list for these orders in walking order; also what could not be placed in any bin, per order line."""
     if not order_ids:
-        raise tasks.TaskError("Choose at least one order to pick.")
+        raise tasks.TaskError(_("Choose at least one order to pick."))
     if len(order_ids) > MAX_ORDERS:
-        raise tasks.TaskError(f"A batch holds at most {MAX_ORDERS} orders.")
+        raise tasks.TaskError(_("A batch holds at most %(max_orders)s orders.", max_orders=MAX_ORDERS))
     orders = session.execute(
         select(Order).where(Order.id.in_(order_ids)).order_by(Order.created_at, Order.id)
     ).scalars().all()
     if len(orders) != len(set(order_ids)):
-        raise tasks.TaskError("One of those orders does not exist.")
+        raise tasks.TaskError(_("One of those orders does not exist."))
     for o in orders:
         if o.warehouse_id != warehouse.id:
-            raise tasks.TaskError(f"{o.number} is for warehouse {o.warehouse.code}.")
+            raise tasks.TaskError(_("%(o)s is for warehouse %(warehouse)s.", o=o.number, warehouse=o.warehouse.code))
         if o.status != "open":
-            raise tasks.TaskError(f"{o.number} is {o.status}.")
+            raise tasks.TaskError(_("%(o)s is %(status)s.", o=o.number, status=o.status))
     allocated = _allocated_by_line(session, warehouse)
     needs = [
         rules.Need(ln.id, ln.item_id, ln.to_pick - allocated.get(ln.id, 0))
@@ -82,10 +82,10 @@ def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[in
         if ln.to_pick - allocated.get(ln.id, 0) > 0
     ]
     if not needs:
-        raise tasks.TaskError("Nothing left to pick on those orders.")
+        raise tasks.TaskError(_("Nothing left to pick on those orders."))
     plans, missing = rules.allocate(needs, _slots(session, warehouse, {n.item_id for n in needs}))
     if not plans:
-        raise tasks.TaskError("None of it is in a storage bin: see the exceptions, or count the bins.")
+        raise tasks.TaskError(_("None of it is in a storage bin: see the exceptions, or count the bins."))
     task = tasks.create(session, "pick", warehouse, user, note=", ".join(o.number for o in orders))
     for n, plan in enumerate(plans, 1):
         session.add(TaskLine(task_id=task.id, seq=n, item_id=plan.item_id, lot=plan.lot, bin_id=plan.bin_id,
@@ -143,13 +143,13 @@ def on_scan(ctx: tasks.Ctx):
         return "error", f"{notice} Nothing booked.{nxt}"
     line = current_line(task)
     if line is None:
-        raise tasks.TaskError("Every line is done.")
+        raise tasks.TaskError(_("Every line is done."))
     if line.order_line.order.status != "open":
-        raise tasks.TaskError(f"{line.order_line.order.number} is {line.order_line.order.status}: nothing booked.")
+        raise tasks.TaskError(_("%(order)s is %(status)s: nothing booked.", order=line.order_line.order.number, status=line.order_line.order.status))
     if inp.action == "short":
         return _short(ctx, line)
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     if scan.kind == "plate":
         return _tote(ctx, line, scan.code)
@@ -166,14 +166,14 @@ def walk(ctx: tasks.Ctx, line: TaskLine, scan):
     found_bin = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if found_bin is not None:
         if found_bin.id != line.bin_id:
-            raise tasks.TaskError(f"Wrong bin: go to {line.bin.code} — that was {found_bin.code}.")
+            raise tasks.TaskError(_("Wrong bin: go to %(bin)s — that was %(found)s.", bin=line.bin.code, found=found_bin.code))
         ctx.set_state(at_bin=found_bin.id)
-        return f"Bin {found_bin.code}: now scan {line.item.name} ({line.remaining})"
+        return _("Bin %(found)s: now scan %(item)s (%(remaining)s)", found=found_bin.code, item=line.item.name, remaining=line.remaining)
     hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
     if ctx.state().get("at_bin") != line.bin_id:
-        raise tasks.TaskError(f"Scan bin {line.bin.code} first — that was {hit.item.name}.")
+        raise tasks.TaskError(_("Scan bin %(bin)s first — that was %(item)s.", bin=line.bin.code, item=hit.item.name))
     if hit.item.id != line.item_id:
-        raise tasks.TaskError(f"Wrong item: pick {line.item.name} — that was {hit.item.name}.")
+        raise tasks.TaskError(_("Wrong item: pick %(item)s — that was %(item2)s.", item=line.item.name, item2=hit.item.name))
     return hit
 
 
@@ -200,7 +200,7 @@ def _pick(ctx, line: TaskLine, hit):
     qty = ctx.units(hit)
     if qty > line.remaining:
         what = f"a case of {hit.pack_qty}" if hit.pack_qty > 1 and not ctx.qty_entered() else f"{qty}"
-        raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {what}.")
+        raise tasks.TaskError(_("Too many: %(remaining)s left on this line — that was %(what)s.", remaining=line.remaining, what=what))
     lot, warning = line.lot, ""
     if hit.lot and hit.lot != line.lot:
         held = bin_held(s, line.bin_id, line.item_id, hit.lot, "sellable")
@@ -260,13 +260,13 @@ def _tote(ctx, line: TaskLine, code: str) -> str:
     s = ctx.session
     plate = s.execute(select(LicencePlate).where(LicencePlate.code == code)).scalar_one_or_none()
     if plate is None:
-        raise tasks.TaskError(f"Tote {code} was never printed here.")
+        raise tasks.TaskError(_("Tote %(code)s was never printed here.", code=code))
     order = line.order_line.order
     other = s.execute(select(Order).where(Order.tote == code, Order.status == "open", Order.id != order.id)).scalars().first()
     if other is not None:
-        raise tasks.TaskError(f"Tote {code} already holds {other.number}.")
+        raise tasks.TaskError(_("Tote %(code)s already holds %(other)s.", code=code, other=other.number))
     order.tote = code
-    return f"Tote {code} is for {order.number}"
+    return _("Tote %(code)s is for %(order)s", code=code, order=order.number)
 
 
 def progress(task: Task) -> dict:

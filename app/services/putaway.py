@@ -122,18 +122,18 @@ def on_scan(ctx: tasks.Ctx):
     inp, state = ctx.inp, ctx.state()
     if inp.action == "cancel":
         ctx.set_state(load=None)
-        return "Cleared. Scan the next item or pallet."
+        return _("Cleared. Scan the next item or pallet.")
     if inp.action == "close":
         tasks.close(ctx)
-        return "Putaway finished."
+        return _("Putaway finished.")
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     load = state.get("load")
     target = resolve.find_bin(ctx.session, ctx.warehouse, scan)
     if target is not None or (scan.kind == "bin" and resolve.find_item(ctx.session, scan) is None):
         if not load:
-            raise tasks.TaskError("Scan an item or a pallet first — that was a bin.")
+            raise tasks.TaskError(_("Scan an item or a pallet first — that was a bin."))
         return _put(ctx, load, scan)
     if scan.kind == "plate":
         return _take_plate(ctx, scan.code)
@@ -144,13 +144,13 @@ def on_scan(ctx: tasks.Ctx):
 def _take_item(ctx, hit) -> str:
     rows = waiting(ctx.session, ctx.warehouse, hit.item.id, hit.lot)
     if not rows:
-        raise tasks.TaskError(f"No {hit.item.name} is waiting at the dock, in returns or left by a cancelled order.")
+        raise tasks.TaskError(_("No %(item)s is waiting at the dock, in returns or left by a cancelled order.", item=hit.item.name))
     available = sum(bs.qty for _, bs in rows)
     wanted = available
     if ctx.qty_entered():
         wanted = ctx.units(hit)
         if wanted > available:
-            raise tasks.TaskError(f"Only {available} of {hit.item.name} wait to be put away, not {wanted}.")
+            raise tasks.TaskError(_("Only %(available)s of %(item)s wait to be put away, not %(wanted)s.", available=available, item=hit.item.name, wanted=wanted))
     sources, left = [], wanted
     for b, bs in rows:
         take = min(left, bs.qty)
@@ -162,7 +162,7 @@ def _take_item(ctx, hit) -> str:
                         "suggested": target.code if target else None, "plate": None})
     if target is None:
         return f"{wanted} × {hit.item.name}: no empty bin. Scan the bin you put it in."
-    return f"Take {wanted} × {hit.item.name} to {target.code}, then scan the bin"
+    return _("Take %(wanted)s × %(item)s to %(target)s, then scan the bin", wanted=wanted, item=hit.item.name, target=target.code)
 
 
 def _take_plate(ctx, code: str) -> str:
@@ -170,7 +170,7 @@ def _take_plate(ctx, code: str) -> str:
     plate = s.execute(select(LicencePlate).where(LicencePlate.code == code)).scalar_one_or_none()
     contents = [c for c in plate.contents if c.qty > 0] if plate else []
     if plate is None or not contents or plate.bin_id is None:
-        raise tasks.TaskError(f"Pallet {code} holds nothing to put away.")
+        raise tasks.TaskError(_("Pallet %(code)s holds nothing to put away.", code=code))
     source = s.get(Bin, plate.bin_id)
     first = contents[0]
     target = suggestion(s, ctx.warehouse, first.item_id)
@@ -187,9 +187,9 @@ def _put(ctx, load: dict, scan):
     s = ctx.session
     target = resolve.find_bin(s, ctx.warehouse, scan)
     if target is None:
-        raise tasks.TaskError(f"No bin {scan.raw} in {ctx.warehouse.code}.")
+        raise tasks.TaskError(_("No bin %(scan)s in %(warehouse)s.", scan=scan.raw, warehouse=ctx.warehouse.code))
     if target.type != "storage":
-        raise tasks.TaskError(f"Put away into a storage bin — {target.code} is a {target.type} bin.")
+        raise tasks.TaskError(_("Put away into a storage bin — %(target)s is a %(type)s bin.", target=target.code, type=target.type))
     warning = ""
     if load.get("suggested") and target.code != load["suggested"]:
         warning = f" (not the suggested {load['suggested']})"

@@ -42,11 +42,11 @@ def start(session, warehouse, user, po: PurchaseOrder | None) -> Task:
 def find_po(session, warehouse, number: str) -> PurchaseOrder:
     po = session.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)).scalar_one_or_none()
     if po is None:
-        raise tasks.TaskError(f"No purchase order {number}. Check the paperwork, or start a blind receipt.")
+        raise tasks.TaskError(_("No purchase order %(number)s. Check the paperwork, or start a blind receipt.", number=number))
     if po.warehouse_id != warehouse.id:
-        raise tasks.TaskError(f"{po.number} is for warehouse {po.warehouse.code}, not {warehouse.code}.")
+        raise tasks.TaskError(_("%(po)s is for warehouse %(there)s, not %(here)s.", po=po.number, there=po.warehouse.code, here=warehouse.code))
     if po.status in ("received", "closed"):
-        raise tasks.TaskError(f"{po.number} is fully received and closed.")
+        raise tasks.TaskError(_("%(po)s is fully received and closed.", po=po.number))
     return po
 
 
@@ -55,14 +55,14 @@ def on_scan(ctx: tasks.Ctx) -> str:
     if inp.action == "damaged":
         on = not state.get("damaged")
         ctx.set_state(damaged=on or None)
-        return "Damaged: ON — units go to quarantine" if on else "Damaged: off — units go to the dock"
+        return _("Damaged: ON — units go to quarantine") if on else _("Damaged: off — units go to the dock")
     if inp.action == "no-plate":
         ctx.set_state(plate=None)
-        return "No pallet: units are received loose"
+        return _("No pallet: units are received loose")
     if inp.action == "close":
         return close(ctx)
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
 
     scan = ctx.parse()
     if scan.kind == "plate":
@@ -70,8 +70,8 @@ def on_scan(ctx: tasks.Ctx) -> str:
     if scan.kind == "po":
         po = ctx.task.purchase_order
         if po is not None and scan.code == po.number:
-            return f"This is the receipt for {po.number}. Scan its items."
-        raise tasks.TaskError(f"Close this receipt before starting {scan.code}.")
+            return _("This is the receipt for %(po)s. Scan its items.", po=po.number)
+        raise tasks.TaskError(_("Close this receipt before starting %(code)s.", code=scan.code))
     hit = resolve.find_item(ctx.session, scan)
     if hit is None:
         if scan.kind in ("item", "gs1", "unknown"):
@@ -82,9 +82,9 @@ def on_scan(ctx: tasks.Ctx) -> str:
 
 def _unknown(ctx, scan) -> str:
     code = scan.raw
-    ctx.warn_unless("unknown", f"{code} is not in the catalogue. Set the unit aside for the supervisor.")
+    ctx.warn_unless("unknown", _("%(code)s is not in the catalogue. Set the unit aside for the supervisor.", code=code))
     ctx.exception("unknown_item", f"Unknown barcode {code} received on {_doc(ctx.task)}", code=code[:200], qty=1)
-    return f"Set aside: {code} reported to the supervisor. Nothing booked."
+    return _("Set aside: %(code)s reported to the supervisor. Nothing booked.", code=code)
 
 
 def _on_plate(ctx, scan) -> str:
@@ -92,15 +92,17 @@ def _on_plate(ctx, scan) -> str:
     plate = s.execute(select(LicencePlate).where(LicencePlate.code == scan.code)).scalar_one_or_none()
     if plate is None:
         if not scan.sscc:
-            raise tasks.TaskError(f"Licence plate {scan.code} was never printed here. Use a plate from the label sheets.")
+            raise tasks.TaskError(_("Licence plate %(plate)s was never printed here. Use a plate from the label sheets.",
+                                     plate=scan.code))
         # A supplier's own pallet label (SSCC) becomes a plate the first time it is seen.
         plate = LicencePlate(code=scan.code, warehouse_id=ctx.task.warehouse_id, created_by=ctx.inp.user_id)
         s.add(plate)
         s.flush()
     if plate.bin_id is not None and any(c.qty for c in plate.contents) and ctx.state().get("plate") != plate.code:
-        raise tasks.TaskError(f"Pallet {plate.code} still holds stock in {plate_bin(s, plate)}. Put it away first.")
+        raise tasks.TaskError(_("Pallet %(plate)s still holds stock in %(bin)s. Put it away first.", plate=plate.code,
+                                     bin=plate_bin(s, plate)))
     ctx.set_state(plate=plate.code)
-    return f"Pallet {plate.code}: what you scan now goes on it"
+    return _("Pallet %(plate)s: what you scan now goes on it", plate=plate.code)
 
 
 def plate_bin(session, plate) -> str:
@@ -128,7 +130,7 @@ def _receive(ctx, hit) -> str:
     po = task.purchase_order
     if line is None:
         if po is not None:
-            ctx.warn_unless("unlisted", f"{hit.item.name} is not on {po.number}.")
+            ctx.warn_unless("unlisted", _("%(item)s is not on %(po)s.", item=hit.item.name, po=po.number))
         line = TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=hit.item.id, lot=hit.lot or "", expected=0)
         s.add(line)
         task.lines.append(line)
@@ -137,10 +139,12 @@ def _receive(ctx, hit) -> str:
         over = rules.over_receipt(line.expected, received, qty)
         tolerance = max(line.expected // 10, hit.pack_qty)  # beyond this, a slip of the thumb, not a spare unit
         if over > tolerance:
-            ctx.plausible(qty, most=qty - 1, why=f" is {over:,} more than {po.number} still expects")
+            ctx.plausible(qty, most=qty - 1, why=" " + _("is %(over)s more than %(po)s still expects", over=f"{over:,}",
+                                                                po=po.number))
         if over and "unlisted" not in ctx.forced:
             ctx.warn_unless(
-                "over", f"Over-receipt: {line.expected} expected, {received + qty} with this scan ({over} over)."
+                "over", _("Over-receipt: %(expected)s expected, %(with_scan)s with this scan (%(over)s over).",
+                          expected=line.expected, with_scan=received + qty, over=over)
             )
     lot = hit.lot or line.lot or ""
     expiry = hit.expiry or (line.po_line.expiry if line.po_line is not None and lot == (line.po_line.lot or "") else None)
@@ -152,7 +156,7 @@ def _receive(ctx, hit) -> str:
     ctx.move(
         "receive", hit.item, qty, lot=lot or None, expiry=expiry, to_bin=to_bin,
         condition="damaged" if damaged else None, doc_type="po" if po else None, doc_id=po.id if po else None,
-        reason=f"received on {_doc(task)}" + (" damaged" if damaged else ""),
+        reason=f"received on {_doc(task, said=False)}" + (" damaged" if damaged else ""),  # the ledger's words
     )
     if damaged:
         line.damaged += qty
@@ -163,9 +167,12 @@ def _receive(ctx, hit) -> str:
     if plate is not None:
         _put_on_plate(s, plate, hit.item.id, lot, qty, to_bin.id)
     ctx.set_state(last=line.id)
-    what = f"{qty} × {hit.item.name}" + (f" lot {lot}" if lot else "")
-    where = f"quarantine {to_bin.code} (damaged)" if damaged else (f"pallet {plate.code}" if plate else to_bin.code)
-    tally = f" · {line.done + line.damaged} of {line.expected}" if po is not None else ""
+    what = f"{qty} × {hit.item.name}" + (" " + _("lot %(lot)s", lot=lot) if lot else "")
+    if damaged:
+        where = _("quarantine %(bin)s (damaged)", bin=to_bin.code)
+    else:
+        where = _("pallet %(plate)s", plate=plate.code) if plate else to_bin.code
+    tally = " · " + _("%(n)s of %(expected)s", n=line.done + line.damaged, expected=line.expected) if po is not None else ""
     return f"+{what} → {where}{tally}"
 
 
@@ -193,11 +200,12 @@ def close(ctx) -> str:
             select(FloorException.id).where(FloorException.task_id == task.id)
         ).first()
         if open_alerts is None and po is not None:
-            raise tasks.TaskError("Nothing has been received yet. Scan the items, or leave the receipt open.")
+            raise tasks.TaskError(_("Nothing has been received yet. Scan the items, or leave the receipt open."))
     if po is not None:
         short = sum(max(0, pl.expected - pl.received) for pl in po.lines)
         if short:
-            ctx.look_twice("close_short", f"{po.number} is {short:,} units short.", f"Close {short:,} short")
+            ctx.look_twice("close_short", _("%(po)s is %(n)s units short.", po=po.number, n=f"{short:,}"),
+                           _("Close %(n)s short", n=f"{short:,}"))
         complete = all(pl.received >= pl.expected for pl in po.lines)
         po.status = "received" if complete else "partial"
         for ln in task.lines:
@@ -208,11 +216,14 @@ def close(ctx) -> str:
                     item_id=ln.item_id, qty=ln.expected - ln.done - ln.damaged,
                 )
     tasks.close(ctx)
-    return f"Receipt {_doc(task)} closed. Put the stock away from the dock."
+    return _("Receipt %(doc)s closed. Put the stock away from the dock.", doc=_doc(task))
 
 
-def _doc(task: Task) -> str:
-    return task.purchase_order.number if task.purchase_order else f"blind receipt {task.number}"
+def _doc(task: Task, said: bool = True) -> str:
+    """The receipt's name: said to the operator in their language, or written to the ledger as it is."""
+    if task.purchase_order:
+        return task.purchase_order.number
+    return _("blind receipt %(task)s", task=task.number) if said else f"blind receipt {task.number}"
 
 
 def summary(task: Task) -> list[dict]:

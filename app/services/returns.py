@@ -19,7 +19,7 @@ from .stock import bin_of_type
 
 def start_return(session, warehouse, user, order: Order) -> Task:
     if not any(ln.shipped for ln in order.lines):
-        raise tasks.TaskError(f"{order.number} has not shipped anything, so nothing can come back.")
+        raise tasks.TaskError(_("%(order)s has not shipped anything, so nothing can come back.", order=order.number))
     existing = session.execute(
         select(Task).where(Task.kind == "return", Task.status == "open", Task.order_id == order.id)
     ).scalars().first()
@@ -38,14 +38,14 @@ def on_return_scan(ctx: tasks.Ctx):
     if inp.action == "reason":
         label = rules.reason(rules.RETURN_REASONS, inp.value)
         ctx.set_state(reason=inp.value)
-        return f"Reason: {label}"
+        return _("Reason: %(label)s", label=_(label))
     if inp.action == "close":
         if not any(ln.done for ln in task.lines):
-            raise tasks.TaskError("Nothing has been scanned back yet.")
+            raise tasks.TaskError(_("Nothing has been scanned back yet."))
         tasks.close(ctx)
-        return f"Return of {task.order.number} closed. Inspect it next."
+        return _("Return of %(order)s closed. Inspect it next.", order=task.order.number)
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     qty = ctx.units(hit)
@@ -62,7 +62,7 @@ def on_return_scan(ctx: tasks.Ctx):
     ctx.move("return_receive", hit.item, qty, to_bin=returns_bin.code, lot=hit.lot, doc_type="order",
              doc_id=task.order_id, reason=f"return: {label}")
     line.done += qty
-    return f"Returned {qty} × {hit.item.name} ({label}) → {returns_bin.code}, awaiting inspection"
+    return _("Returned %(qty)s × %(item)s (%(label)s) → %(returns_bin)s, awaiting inspection", qty=qty, item=hit.item.name, label=label, returns_bin=returns_bin.code)
 
 
 def awaiting_inspection(session, warehouse, item_id: int | None = None) -> list[tuple[Bin, BinStock]]:
@@ -83,14 +83,14 @@ def on_inspect_scan(ctx: tasks.Ctx):
         return _decide(ctx, inp.action)
     if inp.action == "close":
         tasks.close(ctx)
-        return "Inspection finished."
+        return _("Inspection finished.")
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     rows = awaiting_inspection(ctx.session, ctx.warehouse, hit.item.id)
     if not rows:
-        raise tasks.TaskError(f"No returned {hit.item.name} awaits inspection.")
+        raise tasks.TaskError(_("No returned %(item)s awaits inspection.", item=hit.item.name))
     b, bs = rows[0]
     ctx.set_state(current={"item_id": hit.item.id, "bin": b.code, "lot": bs.lot})
     waiting = sum(r.qty for _, r in rows)
@@ -100,7 +100,7 @@ def on_inspect_scan(ctx: tasks.Ctx):
 def _decide(ctx, action: str):
     current = ctx.state().get("current")
     if not current:
-        raise tasks.TaskError("Scan the returned item first.")
+        raise tasks.TaskError(_("Scan the returned item first."))
     item = ctx.session.get(Item, current["item_id"])
     qty = ctx.units(None, pack_qty=1)
     ctx.move(action, item, qty, from_bin=current["bin"], lot=current["lot"], condition="returned",

@@ -29,7 +29,7 @@ def find_order(session, warehouse, scan) -> Order:
             select(Order).where(Order.tote == scan.code, Order.status == "open")
         ).scalars().first()
         if order is None:
-            raise tasks.TaskError(f"Tote {scan.code} holds no open order.")
+            raise tasks.TaskError(_("Tote %(scan)s holds no open order.", scan=scan.code))
     else:
         # A channel's own reference, typed or scanned from its paperwork.
         order = session.execute(
@@ -38,19 +38,19 @@ def find_order(session, warehouse, scan) -> Order:
         if order is None:
             expect(scan, "order", "plate")
     if order is None:
-        raise tasks.TaskError(f"No order {scan.raw}.")
+        raise tasks.TaskError(_("No order %(scan)s.", scan=scan.raw))
     if order.warehouse_id != warehouse.id:
-        raise tasks.TaskError(f"{order.number} ships from {order.warehouse.code}, not {warehouse.code}.")
+        raise tasks.TaskError(_("%(order)s ships from %(warehouse)s, not %(warehouse2)s.", order=order.number, warehouse=order.warehouse.code, warehouse2=warehouse.code))
     return order
 
 
 def start(session, warehouse, user, order: Order) -> Task:
     if order.warehouse_id != warehouse.id:
-        raise tasks.TaskError(f"{order.number} ships from {order.warehouse.code}, not {warehouse.code}.")
+        raise tasks.TaskError(_("%(order)s ships from %(warehouse)s, not %(warehouse2)s.", order=order.number, warehouse=order.warehouse.code, warehouse2=warehouse.code))
     if order.status != "open":
-        raise tasks.TaskError(f"{order.number} is {order.status}.")
+        raise tasks.TaskError(_("%(order)s is %(status)s.", order=order.number, status=order.status))
     if not any(ln.staged > 0 for ln in order.lines):
-        raise tasks.TaskError(f"Nothing of {order.number} is picked yet: pick it first, then ship it.")
+        raise tasks.TaskError(_("Nothing of %(order)s is picked yet: pick it first, then ship it.", order=order.number))
     existing = session.execute(
         select(Task).where(Task.kind == "ship", Task.status == "open", Task.order_id == order.id)
     ).scalars().first()
@@ -64,12 +64,12 @@ def on_scan(ctx: tasks.Ctx):
     if inp.action == "partial":
         return ship(ctx, partial_reason=rules.reason(rules.PARTIAL_SHIP_REASONS, inp.value))
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     if scan.kind in ("order", "plate") or scan.kind == "unknown":
         found = find_order(ctx.session, ctx.warehouse, scan)
         if found.id != order.id:
-            raise tasks.TaskError(f"This is the shipment of {order.number} — that was {found.number}.")
+            raise tasks.TaskError(_("This is the shipment of %(order)s — that was %(found)s.", order=order.number, found=found.number))
         # Scanning the order again at the dock is the confirmation.
         return ship(ctx, partial_reason=None)
     expect(scan, "order", "plate")
@@ -80,10 +80,10 @@ def ship(ctx, partial_reason: str | None):
     lines = [ln for ln in order.lines if ln.staged > 0]
     missing = [ln for ln in order.lines if ln.to_pick > 0]
     if not lines:
-        raise tasks.TaskError(f"Nothing of {order.number} is picked yet.")
+        raise tasks.TaskError(_("Nothing of %(order)s is picked yet.", order=order.number))
     if missing and partial_reason is None:
         left = ", ".join(f"{ln.item.sku} {ln.to_pick}" for ln in missing)
-        raise tasks.TaskError(f"Not everything is picked ({left} to pick). Choose a reason to ship part.")
+        raise tasks.TaskError(_("Not everything is picked (%(left)s to pick). Choose a reason to ship part.", left=left))
     shipped = 0
     lots = staged_lots(ctx.session, order)
     for ln in sorted(lines, key=lambda x: x.item_id):
@@ -104,7 +104,7 @@ def ship(ctx, partial_reason: str | None):
     tasks.close(ctx, note=f"partial: {partial_reason}" if partial_reason else None)
     if partial_reason:
         return "warn", f"Shipped {shipped} units of {order.number} (partial: {partial_reason}); the rest stays open."
-    return f"Shipped {order.number}: {shipped} units"
+    return _("Shipped %(order)s: %(shipped)s units", order=order.number, shipped=shipped)
 
 
 def staged_lots(session, order: Order) -> dict[int, dict[str, int]]:

@@ -82,13 +82,13 @@ class Ctx:
 
     def warn_unless(self, allow: str, message: str) -> None:
         if allow not in self.forced:
-            raise Warn(message + " Scan it again or tap Confirm to go ahead.", allow)
+            raise Warn(message + " " + _("Scan it again or tap Confirm to go ahead."), allow)
 
     def look_twice(self, allow: str, message: str, label: str) -> None:
         """A tap with consequences (closing short, a short pick) acts only on a second, deliberate tap
         of a button that names what it does, placed at the top, away from the first."""
         if allow not in self.forced:
-            raise Warn(f"{message} Tap {label} to go ahead, or Back.", allow, label=label)
+            raise Warn(message + " " + _("Tap %(label)s to go ahead, or Back.", label=label), allow, label=label)
 
     @property
     def warehouse(self) -> Warehouse:
@@ -154,8 +154,10 @@ class Ctx:
         if qty > limit:
             allow = f"qty:{qty}"
             if allow not in self.forced:
-                raise Warn(f"{qty:,} units in one scan{why or f' is more than {limit:,}'}. Nothing booked: "
-                           f"tap Book {qty} if that is right, or scan again.", allow, book=qty)
+                why = why or " " + _("is more than %(limit)s", limit=f"{limit:,}")
+                raise Warn(_("%(qty)s units in one scan%(why)s. Nothing booked: tap Book %(book)s if that is right, "
+                             "or scan again.", qty=f"{qty:,}", why=why, book=qty), allow, book=qty,
+                           label=_("Book %(n)s", n=qty))
 
     @property
     def max_scan_qty(self) -> int:
@@ -211,12 +213,12 @@ def booked_anything(session, task: Task) -> bool:
 def abandon(ctx: Ctx) -> str:
     """Cancel a task on which nothing was booked; one with bookings is closed by its own Close or Finish."""
     if booked_anything(ctx.session, ctx.task):
-        raise TaskError(f"Task {ctx.task.number} has booked stock, so it cannot be cancelled: finish it, "
-                        "or tap Leave and let someone else take it up.")
+        raise TaskError(_("Task %(task)s has booked stock, so it cannot be cancelled: finish it, "
+                          "or tap Leave and let someone else take it up.", task=ctx.task.number))
     ctx.task.status = "cancelled"
     ctx.task.closed_at = utcnow()
     ctx.set_state(confirm=None, ended=_("Cancelled: nothing was booked."))
-    return f"Task {ctx.task.number} cancelled. Nothing was booked."
+    return _("Task %(task)s cancelled. Nothing was booked.", task=ctx.task.number)
 
 
 def close(ctx: Ctx, note: str | None = None) -> None:
@@ -270,7 +272,7 @@ def take_confirmation(ctx: Ctx) -> None:
     pending = ctx.state().get("confirm")
     if not pending:
         if ctx.inp.action == "confirm":
-            raise TaskError("There is nothing to confirm.")
+            raise TaskError(_("There is nothing to confirm."))
         return
     ctx.set_state(confirm=None)
     # A quantity held back as implausible is booked only by the tap that repeats it, never by a scan.

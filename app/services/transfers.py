@@ -27,11 +27,11 @@ def plan(session, source: Warehouse, dest_code: str, user: User, lines: list[tup
     """A transfer with its units allocated at the source, all or nothing."""
     dest = get_warehouse(session, dest_code)
     if dest.id == source.id:
-        raise d.InputError("A transfer goes to another warehouse")
+        raise d.InputError(_("A transfer goes to another warehouse"))
     if not lines:
-        raise d.InputError("List at least one item and quantity")
+        raise d.InputError(_("List at least one item and quantity"))
     if len(lines) > MAX_LINES:
-        raise d.InputError(f"A transfer has at most {MAX_LINES} lines")
+        raise d.InputError(_("A transfer has at most %(max_lines)s lines", max_lines=MAX_LINES))
     tr = Transfer(source_id=source.id, dest_id=dest.id, created_by=user.id, note=(note or "").strip()[:200] or None)
     session.add(tr)
     session.flush()
@@ -78,16 +78,16 @@ def to_receive(session, warehouse: Warehouse) -> list[Transfer]:
 
 def start_pick(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
     if tr.source_id != warehouse.id:
-        raise tasks.TaskError(f"{tr.number} ships from {tr.source.code}, not from here.")
+        raise tasks.TaskError(_("%(tr)s ships from %(source)s, not from here.", tr=tr.number, source=tr.source.code))
     if tr.status != "planned":
-        raise tasks.TaskError(f"{tr.number} is {tr.status} already.")
+        raise tasks.TaskError(_("%(tr)s is %(status)s already.", tr=tr.number, status=tr.status))
     existing = _open_task(session, tr, "transfer_out")
     if existing is not None:
         return existing
     needs = [task_rules.Need(ln.id, ln.item_id, ln.qty) for ln in tr.lines if ln.qty > 0]
     plans, _missing = task_rules.allocate(needs, picking._slots(session, warehouse, {n.item_id for n in needs}))
     if not plans:
-        raise tasks.TaskError(f"None of {tr.number} is in a storage bin: count the bins, or cancel it.")
+        raise tasks.TaskError(_("None of %(tr)s is in a storage bin: count the bins, or cancel it.", tr=tr.number))
     task = tasks.create(session, "transfer_out", warehouse, user, transfer_id=tr.id, note=f"{tr.number} → {tr.dest.code}")
     for n, p in enumerate(plans, 1):
         session.add(TaskLine(task_id=task.id, seq=n, item_id=p.item_id, lot=p.lot, bin_id=p.bin_id,
@@ -105,24 +105,24 @@ def on_pick_scan(ctx: tasks.Ctx):
         return _ship(ctx, tr)
     if inp.action == "short":
         if line is None:
-            raise tasks.TaskError("Every line is done.")
+            raise tasks.TaskError(_("Every line is done."))
         ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
                        f"Short: {line.remaining} not found")
         picking.report_short(ctx, line, tr.number)
         return "warn", f"Short: {line.done} of {line.expected} found; bin {line.bin.code} will be counted." + _next(task, line)
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     if scan.code.upper() == tr.number:
         return _ship(ctx, tr)
     if line is None:
-        raise tasks.TaskError(f"Everything is picked: scan {tr.number} or tap Ship.")
+        raise tasks.TaskError(_("Everything is picked: scan %(tr)s or tap Ship.", tr=tr.number))
     hit = picking.walk(ctx, line, scan)
     if isinstance(hit, str):
         return hit
     qty = ctx.units(hit)
     if qty > line.remaining:
-        raise tasks.TaskError(f"Too many: {line.remaining} left on this line — that was {qty}.")
+        raise tasks.TaskError(_("Too many: %(remaining)s left on this line — that was %(qty)s.", remaining=line.remaining, qty=qty))
     staging = bin_of_type(ctx.session, ctx.warehouse, "staging")
     ctx.move("move", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=line.lot or None,
              doc_type="transfer", doc_id=tr.id, reason=f"pick {tr.number}")
@@ -148,7 +148,7 @@ def _ship(ctx, tr: Transfer):
         ctx.warn_unless("ship_partial", "Not everything is picked: the rest goes back to sale.")
     picked = [ln for ln in task.lines if ln.done > 0]
     if not picked:
-        raise tasks.TaskError("Nothing is picked yet.")
+        raise tasks.TaskError(_("Nothing is picked yet."))
     staging = bin_of_type(ctx.session, ctx.warehouse, "staging")
     for ln in picked:
         ctx.move("transfer_ship", ln.item, ln.done, from_bin=staging.code, lot=ln.lot or None,
@@ -184,7 +184,7 @@ def _ship(ctx, tr: Transfer):
 
 def start_receive(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
     if tr.dest_id != warehouse.id:
-        raise tasks.TaskError(f"{tr.number} goes to {tr.dest.code}, not here.")
+        raise tasks.TaskError(_("%(tr)s goes to %(dest)s, not here.", tr=tr.number, dest=tr.dest.code))
     if tr.status != "shipped":
         raise tasks.TaskError(f"{tr.number} is {tr.status}: nothing to receive." if tr.status == "received"
                               else f"{tr.number} has not shipped yet.")
@@ -198,11 +198,11 @@ def on_receive_scan(ctx: tasks.Ctx):
     if inp.action == "damaged":
         on = not ctx.state().get("damaged")
         ctx.set_state(damaged=on or None)
-        return "Next scans arrived damaged" if on else "Next scans are in good condition"
+        return _("Next scans arrived damaged") if on else _("Next scans are in good condition")
     if inp.action == "close":
         return _close_receipt(ctx, tr)
     if inp.action:
-        raise tasks.TaskError(f"Unknown action {inp.action[:20]!r}")
+        raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
     hit = resolve.require_item(ctx.session, scan, "item", warehouse=ctx.warehouse)
     qty = ctx.units(hit)

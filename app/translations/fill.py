@@ -332,7 +332,17 @@ T = {
 }
 
 
+def _tables() -> dict:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scan_messages", HERE / "scan_messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {**T, **module.T}
+
+
 def main() -> None:
+    table = _tables()
     with open(HERE / "messages.pot", "rb") as fh:
         template = read_po(fh)
     for n, lang in enumerate(("zh", "es")):
@@ -340,7 +350,7 @@ def main() -> None:
         for message in template:
             if not message.id:
                 continue
-            row = T.get(message.id)
+            row = table.get(message.id)
             string = row[n] if row else ("" if not isinstance(message.id, tuple) else ("",))
             if isinstance(message.id, tuple):  # as many forms as the language has (CLDR: es has three)
                 string = tuple(string) + (string[-1],) * (catalog.num_plurals - len(string))

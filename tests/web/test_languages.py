@@ -3,10 +3,13 @@ default, the user's own choice over it, on every handheld they use."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from tests.builders import make_site
 from tests.web.test_stock_control import HX, Person
+
+_ids = itertools.count(1)
 
 
 def _token(page: str) -> str:
@@ -61,3 +64,30 @@ def test_english_stays_as_it_was(app):
     assert "Scan an item" in page and "Close receipt" in page
     r = ann.scan(tid, "", action="damaged")
     assert r.status_code == 200 and "Damaged: ON" in r.text and HX
+
+
+def _scan(person, tid, code="", lang="en", **form):
+    data = {"code": code, "scan_id": f"lang-{next(_ids):06d}", **form}
+    return person.do("post", f"/tasks/{tid}/scan", data=data, headers={**HX, "Accept-Language": lang})
+
+
+def test_the_answer_to_a_scan_is_in_the_operators_language(app):
+    make_site()
+    ann = Person(app, "ann")
+    tid = ann.start("/tasks/receive", blind="1")
+    r = _scan(ann, tid, "NOT-A-THING-77", "zh-CN")
+    assert "NOT-A-THING-77 不在商品目录中" in r.text and "再扫描一次或点按“确认”继续" in r.text
+    r = _scan(ann, tid, "", "es", action="damaged")
+    assert "Dañado: SÍ — las unidades van a cuarentena" in r.text
+    # The ledger keeps its own words, whatever the operator's language.
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Movement
+    from tests.builders import ean_for
+
+    _scan(ann, tid, "", "es", action="damaged")
+    assert _scan(ann, tid, ean_for(1), "zh").status_code == 200
+    db.session.rollback()
+    reason = db.session.execute(select(Movement.reason).order_by(Movement.id.desc()).limit(1)).scalar_one()
+    assert reason.startswith("received on blind receipt")
