@@ -120,3 +120,33 @@ T = {
     "pallet %(plate)s": ("托盘 %(plate)s", "palé %(plate)s"),
     "quarantine %(bin)s (damaged)": ("隔离区 %(bin)s（损坏）", "cuarentena %(bin)s (dañado)"),
 }
+
+# What the page's scripts say (app.i18n.SCRIPT_TEXTS).
+T.update({
+    "1 scan": ("1 次扫描", "1 escaneo"),
+    "%(n)s scans": ("%(n)s 次扫描", "%(n)s escaneos"),
+    "%(scans)s waiting": ("%(scans)s 待发送", "%(scans)s en espera"),
+    "OK": ("好", "OK"),
+    "Check this": ("请检查", "Revise esto"),
+    "Not accepted": ("未接受", "No aceptado"),
+    "Not accepted (%(status)s)": ("未接受（%(status)s）", "No aceptado (%(status)s)"),
+    "Seen": ("已看", "Visto"),
+    "Reload": ("重新加载", "Recargar"),
+    "Earlier scan sent": ("之前的扫描已发送", "Escaneo anterior enviado"),
+    "Offline — %(scans)s kept, sent when the connection is back": ("离线 — 已保存 %(scans)s，连接恢复后发送", "Sin conexión — guardados: %(scans)s (se envían al volver la conexión)"),
+    "Signed out — %(scans)s kept, sent once you sign in again": ("已退出 — 已保存 %(scans)s，重新登录后发送", "Sesión cerrada — guardados: %(scans)s (se envían al volver a entrar)"),
+    "This screen is out of date — %(scans)s kept, sent once it is reloaded": ("此页面已过期 — 已保存 %(scans)s，重新加载后发送", "Esta pantalla está desfasada — guardados: %(scans)s (se envían al recargarla)"),
+    "%(scans)s by someone else kept on this handheld: sent when they sign in here again": ("其他人的 %(scans)s 保存在这台手持终端上：他们重新登录后发送", "De otra persona, guardados en este terminal: %(scans)s (se envían cuando vuelva a entrar aquí)"),
+    "%(scans)s sent late did not go through — check each one": ("%(scans)s 延迟发送未成功 — 请逐一检查", "Enviados tarde y no aceptados: %(scans)s — revise cada uno"),
+    "Screen out of date: reload it": ("页面已过期：请重新加载", "Pantalla desfasada: recárguela"),
+    "Signed out: sign in again": ("已退出：请重新登录", "Sesión cerrada: vuelva a entrar"),
+    "That scan was %(n)s characters; labels here have at most %(max)s. Nothing sent.": ("这次扫描有 %(n)s 个字符；这里的标签最多 %(max)s 个。未发送。", "Ese escaneo tenía %(n)s caracteres; las etiquetas aquí tienen como mucho %(max)s. No se envió nada."),
+    "Live camera needs HTTPS. Take a photo of the barcode instead.": ("实时相机需要 HTTPS。请改为拍摄条码照片。", "La cámara en vivo necesita HTTPS. Haga una foto del código."),
+    "The camera could not start (%(why)s). Take a photo instead.": ("相机无法启动（%(why)s）。请改为拍照。", "La cámara no pudo arrancar (%(why)s). Haga una foto."),
+    "No connection: hold the code steady in the middle, or scan with the trigger.": ("没有连接：把条码稳定放在中间，或用扳机扫描。", "Sin conexión: mantenga el código quieto en el centro, o escanee con el gatillo."),
+    "No connection: the camera reads codes on the server. Scan with the trigger, or type the code.": ("没有连接：相机在服务器上识别条码。请用扳机扫描或输入条码。", "Sin conexión: la cámara lee los códigos en el servidor. Escanee con el gatillo o escriba el código."),
+    "No connection": ("没有连接", "Sin conexión"),
+    "The server could not read that picture (%(status)s). Try again.": ("服务器无法读取这张图片（%(status)s）。请重试。", "El servidor no pudo leer esa imagen (%(status)s). Inténtelo de nuevo."),
+    "No barcode in that photo. Try again, closer.": ("照片里没有条码。请靠近些再试。", "No hay código en esa foto. Inténtelo más cerca."),
+    "No barcode found": ("未找到条码", "No se encontró código"),
+})

@@ -9,6 +9,19 @@
     navigator.serviceWorker.register("/static/sw.js", { scope: "/" })["catch"](function () { /* pages work without it */ });
   }
 
+  // The texts the scripts say, in the page's language: <body data-texts> holds the server's
+  // translations (none in English); %(name)s takes a value.
+  var texts = null;
+  window.floorText = function (text, values) {
+    if (texts === null) {
+      try { texts = JSON.parse((document.body && document.body.getAttribute("data-texts")) || "{}"); }
+      catch (e) { texts = {}; }
+    }
+    return (texts[text] || text).replace(/%\((\w+)\)s/g, function (_, name) {
+      return String((values || {})[name]);
+    });
+  };
+
   function scanField() { return document.querySelector("[data-scan-field]"); }
 
   function refocus() {
@@ -62,7 +75,7 @@
     document.documentElement.setAttribute("data-last-feedback", kind);
     if (banner) {
       banner.className = "feedback " + kind;
-      banner.textContent = message || { ok: "OK", warn: "Check this", error: "Not accepted" }[kind];
+      banner.textContent = message || window.floorText({ ok: "OK", warn: "Check this", error: "Not accepted" }[kind]);
       banner.hidden = false;
       clearTimeout(hideTimer);
       hideTimer = setTimeout(function () { banner.hidden = true; }, kind === "ok" ? 1500 : 4000);

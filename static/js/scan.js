@@ -24,6 +24,15 @@
   var GS = "\x1d";
   var LATE_MS = 3000;  // an answer this long after the scan is one the operator may not be watching for
 
+  // The page's language: the server puts its translations of these texts on <body data-texts>.
+  var T = window.floorText || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return String((values || {})[name]); });
+  };
+
+  function countScans(n) {
+    return n === 1 ? T("1 scan") : T("%(n)s scans", { n: n });
+  }
+
   function newId() {
     // crypto.randomUUID needs a secure context; getRandomValues does not.
     var b = new Uint8Array(16);
@@ -170,7 +179,7 @@
   Queue.prototype.show = function () {
     var waiting = this.mine().length;
     var others = this.items.length - waiting;
-    var scans = waiting + " scan" + (waiting === 1 ? "" : "s");
+    var scans = countScans(waiting);
     if (this.state) {
       this.state.hidden = waiting <= 0;
       this.state.classList.toggle("offline", this.offline() || !!this.held);
@@ -179,25 +188,25 @@
         var link = document.createElement("a");
         link.className = "button";
         if (this.held === "signed-out") {
-          this.state.textContent = "Signed out — " + scans + " kept, sent once you sign in again ";
+          this.state.textContent = T("Signed out — %(scans)s kept, sent once you sign in again", { scans: scans }) + " ";
           link.href = (this.form.getAttribute("data-login") || "/login") + "?next=" + encodeURIComponent(here);
-          link.textContent = "Sign in";
+          link.textContent = T("Sign in");
         } else {
-          this.state.textContent = "This screen is out of date — " + scans + " kept, sent once it is reloaded ";
+          this.state.textContent = T("This screen is out of date — %(scans)s kept, sent once it is reloaded", { scans: scans }) + " ";
           link.href = here;
-          link.textContent = "Reload";
+          link.textContent = T("Reload");
         }
         this.state.appendChild(link);
       } else {
         this.state.textContent = this.offline()
-          ? "Offline — " + scans + " kept, sent when the connection is back"
-          : scans + " waiting";
+          ? T("Offline — %(scans)s kept, sent when the connection is back", { scans: scans })
+          : T("%(scans)s waiting", { scans: scans });
       }
     }
     if (this.othersBox) {
       this.othersBox.hidden = others <= 0;
-      this.othersBox.textContent = others + " scan" + (others === 1 ? "" : "s") +
-        " by someone else kept on this handheld: sent when they sign in here again";
+      this.othersBox.textContent = T("%(scans)s by someone else kept on this handheld: sent when they sign in here again",
+                                     { scans: countScans(others) });
     }
     document.documentElement.setAttribute("data-scans-waiting", String(waiting));
     document.documentElement.setAttribute("data-scans-kept-for-others", String(others));
@@ -213,8 +222,8 @@
     if (!this.problems.length) return;
     var head = document.createElement("p");
     head.className = "problems-head";
-    head.textContent = this.problems.length + " scan" + (this.problems.length === 1 ? "" : "s") +
-      " sent late did not go through — check each one";
+    head.textContent = T("%(scans)s sent late did not go through — check each one",
+                         { scans: countScans(this.problems.length) });
     box.appendChild(head);
     var list = document.createElement("ul");
     this.problems.forEach(function (p) {
@@ -223,13 +232,13 @@
       var code = document.createElement("code");
       code.textContent = p.text || (p.extra && p.extra.action ? "tap " + p.extra.action : "?");
       var msg = document.createElement("span");
-      msg.textContent = " " + (p.message || "Not accepted") + " (" + (p.screen || "") + ", " +
+      msg.textContent = " " + (p.message || T("Not accepted")) + " (" + (p.screen || "") + ", " +
         new Date(p.at).toLocaleTimeString() + ")";
       what.appendChild(code);
       what.appendChild(msg);
       var ok = document.createElement("button");
       ok.type = "button";
-      ok.textContent = "Seen";
+      ok.textContent = T("Seen");
       ok.setAttribute("data-resolve", p.id);
       li.appendChild(what);
       li.appendChild(ok);
@@ -322,7 +331,7 @@
         Promise.all([removed, kept])["catch"](function () {}).then(function () { window.location.assign(answer.redirect); });
         return;
       }
-      if (!here) window.floorFeedback && window.floorFeedback(verdict, "Earlier scan sent");
+      if (!here) window.floorFeedback && window.floorFeedback(verdict, T("Earlier scan sent"));
       self.show();
       self.pump();
     })["catch"](function (err) {
@@ -332,7 +341,7 @@
       if (err && err.held) {
         if (!self.held) {
           window.floorFeedback && window.floorFeedback("error", err.held === "stale"
-            ? "Screen out of date: reload it" : "Signed out: sign in again");
+            ? T("Screen out of date: reload it") : T("Signed out: sign in again"));
         }
         self.held = err.held;
         self.show();
@@ -354,7 +363,7 @@
       // the panel and the scans after this one stay where they are.
       var text = new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
       var said = status < 400 ? "ok" : "error";
-      text = text || "Not accepted (" + status + ")";
+      text = text || T("Not accepted (%(status)s)", { status: status });
       window.floorFeedback && window.floorFeedback(said, text);
       return { verdict: said, message: text };
     }
@@ -460,8 +469,9 @@
     if (text.length <= this.maxLen) return false;
     // Ended by a pause, the burst may still be arriving: the rest of it is swallowed.
     this.refusing = /pause$/.test(how || "");
-    window.floorFeedback && window.floorFeedback("error", "That scan was " + text.length.toLocaleString() +
-      " characters; labels here have at most " + this.maxLen + ". Nothing sent.");
+    window.floorFeedback && window.floorFeedback("error", T(
+      "That scan was %(n)s characters; labels here have at most %(max)s. Nothing sent.",
+      { n: text.length.toLocaleString(), max: this.maxLen }));
     return true;
   };
 
@@ -589,10 +599,10 @@
     this.video.hidden = !live;
     if (!live) {
       // No camera stream without HTTPS: a photo from the camera app still works.
-      this.say("Live camera needs HTTPS. Take a photo of the barcode instead.");
+      this.say(T("Live camera needs HTTPS. Take a photo of the barcode instead."));
       return;
     }
-    this.say("Point the camera at a barcode");
+    this.say(T("Point the camera at a barcode"));
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1280 } }, audio: false })
       .then(function (stream) {
         self.stream = stream;
@@ -607,7 +617,7 @@
       })
       .catch(function (err) {
         self.fileLabel.hidden = false;
-        self.say("The camera could not start (" + err.name + "). Take a photo instead.");
+        self.say(T("The camera could not start (%(why)s). Take a photo instead.", { why: err.name }));
       });
   };
 
@@ -658,10 +668,10 @@
 
   Camera.prototype.offline = function (fromFile) {
     var message = this.detector
-      ? "No connection: hold the code steady in the middle, or scan with the trigger."
-      : "No connection: the camera reads codes on the server. Scan with the trigger, or type the code.";
+      ? T("No connection: hold the code steady in the middle, or scan with the trigger.")
+      : T("No connection: the camera reads codes on the server. Scan with the trigger, or type the code.");
     this.say(message);
-    if (fromFile) window.floorFeedback && window.floorFeedback("error", "No connection");
+    if (fromFile) window.floorFeedback && window.floorFeedback("error", T("No connection"));
   };
 
   Camera.prototype.send = function (blob, fromFile) {
@@ -673,14 +683,14 @@
                             headers: { "X-CSRFToken": this.csrf, "Accept": "application/json" } })
       .then(function (r) {
         return r.json()["catch"](function () {
-          return { error: { message: "The server could not read that picture (" + r.status + "). Try again." } };
+          return { error: { message: T("The server could not read that picture (%(status)s). Try again.", { status: r.status }) } };
         });
       })
       .then(function (answer) {
         self.busy = false;
         if (answer.error) { self.say(answer.error.message); if (fromFile) window.floorFeedback("error", answer.error.message); return; }
         if (!answer.results.length) {
-          if (fromFile) { self.say("No barcode in that photo. Try again, closer."); window.floorFeedback("warn", "No barcode found"); }
+          if (fromFile) { self.say(T("No barcode in that photo. Try again, closer.")); window.floorFeedback("warn", T("No barcode found")); }
           return;
         }
         self.found(answer.results[0].text);

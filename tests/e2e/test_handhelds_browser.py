@@ -155,6 +155,15 @@ def test_the_floor_and_the_overview_in_chinese_and_spanish(app, live_server, bro
         sign_in(page, live_server, user="super")  # the heading "Tasks" is checked in the user's language below
         start_receiving_in(page, step)
         shot(page, f"task-receiving-{locale[:2]}")
+        # The scan queue speaks the page's language too.
+        context.set_offline(True)
+        wedge(page, unit_code("HEX-0003"), wait=False)
+        offline = {"zh-CN": "离线 — 已保存 1 次扫描，连接恢复后发送",
+                   "es-ES": "Sin conexión — guardados: 1 escaneo (se envían al volver la conexión)"}[locale]
+        expect(page.locator("[data-queue-state]")).to_have_text(offline)
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=15_000)
         page.goto(live_server + "/office/")
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         shot(page, f"supervisor-overview-{locale[:2]}")

@@ -83,3 +83,11 @@ def test_each_catalogue_translates_every_message(lang):
         if any(_placeholders(s) != _placeholders(ids[0]) for s in strings):
             broken.append(message.id)
     assert (missing, fuzzy, broken) == ([], [], [])
+
+
+def test_every_text_the_scripts_say_is_in_the_catalogue():
+    from app.i18n import SCRIPT_TEXTS
+
+    js = "".join((ROOT / "static" / "js" / name).read_text() for name in ("app.js", "scan.js"))
+    said = set(re.findall(r'\bT\(\s*"((?:[^"\\]|\\.)*)"', js))
+    assert said and said <= set(SCRIPT_TEXTS), sorted(said - set(SCRIPT_TEXTS))
