@@ -115,6 +115,11 @@ def item(item_id: int):
     if request.method == "POST":
         db.session.rollback()
         try:
+            if form.get("action") in ("retire", "reactivate"):
+                sku = catalog.retire_item(item_id, form["action"] == "retire")
+                flash(f"{sku} is retired: it takes no new orders or receipts." if form["action"] == "retire"
+                      else f"{sku} is active again.")
+                return redirect(url_for("catalog.item", item_id=item_id))
             if form.get("action") == "remove-barcode":
                 code = catalog.remove_barcode(item_id, d.parse_id(form.get("barcode"), "barcode"))
                 flash(f"Barcode {code} removed from {row.sku}.")
@@ -185,7 +190,18 @@ def bin(bin_id: int):
     except d.DomainError as e:
         return render_template("error.html", status=404, message=e.message, level="error"), 404
     errors, status = [], 200
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("action") in ("retire", "reactivate"):
+        db.session.rollback()
+        try:
+            code = catalog.retire_bin(warehouse, bin_id, request.form["action"] == "retire")
+            flash(f"Bin {code} is retired: nothing is put into it." if request.form["action"] == "retire"
+                  else f"Bin {code} is in use again.")
+            return redirect(url_for("catalog.bin", bin_id=bin_id))
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+            db.session.rollback()
+            row = db.session.get(Bin, bin_id)
+    elif request.method == "POST":
         db.session.rollback()
         report = catalog.save_bin(warehouse.code, {**request.form, "code": row.code})
         if report.ok:
@@ -216,3 +232,22 @@ def bins_csv():
     if warehouse is None:
         return render_template("error.html", status=404, message="Choose a warehouse first.", level="error"), 404
     return _csv(catalog.bins_csv(db.session, warehouse), f"bins-{warehouse.code}.csv")
+
+
+# ------------------------------------------------------------ warehouses
+
+
+@bp.route("/warehouses", methods=["GET", "POST"])
+@role_required("admin")
+def warehouses():
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            code, created = catalog.save_warehouse(form.get("code", ""), form.get("name", ""))
+            flash(f"Warehouse {code} {'created, with its dock, staging, quarantine and returns bins' if created else 'renamed'}.")
+            return redirect(url_for("catalog.warehouses"))
+        except d.DomainError as e:
+            errors, status = [e.message], 422
+    return render_template("office/warehouses.html", warehouses=catalog.warehouses_page(db.session), errors=errors,
+                           form=form), status

@@ -156,6 +156,7 @@ class Bin(db.Model):
     # Set when a picker found less than the system said: the bin wants a count.
     count_requested_at = db.Column(db.DateTime)
     count_reason = db.Column(db.String(200))
+    retired_at = db.Column(db.DateTime)  # empty and out of use: nothing is put into it, scans of it are refused
     warehouse = db.relationship(Warehouse, back_populates="bins")
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
@@ -175,6 +176,7 @@ class Item(db.Model):
     unit = db.Column(db.String(16), nullable=False, default="each")
     # What one unit is worth, for count variance thresholds by value and ABC classes.
     unit_cost = db.Column(db.Numeric(12, 2))
+    retired_at = db.Column(db.DateTime)  # no stock left and no longer sold: takes no receipt and no new order
     barcodes = db.relationship("Barcode", back_populates="item", order_by="Barcode.pack_qty")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -405,3 +406,100 @@ def import_stock(
         if progress:
             progress(1)
     return report
+
+
+# -------------------------------------------------------------------- retiring
+
+
+def retire_item(item_id: int, retire: bool = True) -> str:
+    """An item no longer sold: only once no stock of it is anywhere (on hand, promised, locked, on its
+    way); from then on it takes no receipt and no new order (a customer's return still comes back).
+    `retire=False` brings it back. Its SKU."""
+    from sqlalchemy import func
+
+    from ..models import Balance, utcnow
+
+    with UnitOfWork() as uow:
+        s = uow.session
+        item = s.get(Item, item_id, with_for_update=True)
+        if item is None:
+            raise d.InputError("No such item.")
+        if retire:
+            held = s.execute(select(func.sum(Balance.i), func.sum(Balance.o), func.sum(Balance.l),
+                                    func.sum(Balance.v), func.sum(Balance.t), func.sum(Balance.a))
+                             .where(Balance.item_id == item_id)).one()
+            names = ("on hand", "ordered", "locked", "virtual", "to transfer", "in transit")
+            left = [f"{n} {name}" for n, name in zip(held, names, strict=True) if n]
+            if left:
+                raise d.InputError(f"{item.sku} still has stock ({', '.join(left)}): ship, move or scrap it first.")
+            item.retired_at = item.retired_at or utcnow()
+        else:
+            item.retired_at = None
+        uow.commit()
+        return item.sku
+
+
+def retire_bin(warehouse: Warehouse, bin_id: int, retire: bool = True) -> str:
+    """A bin out of use: only when it is empty, and never the last of a kind the floor needs (the dock,
+    staging, quarantine, returns). Nothing is put into it after. Its code."""
+    from sqlalchemy import func
+
+    from ..models import BinStock, utcnow
+
+    with UnitOfWork() as uow:
+        s = uow.session
+        b = s.get(Bin, bin_id, with_for_update=True)
+        if b is None or b.warehouse_id != warehouse.id:
+            raise d.InputError(f"No such bin in {warehouse.code}.")
+        if retire:
+            held = s.execute(select(func.coalesce(func.sum(BinStock.qty), 0)).where(BinStock.bin_id == b.id)).scalar()
+            if held:
+                raise d.InputError(f"Bin {b.code} still holds {held} units: move them out first.")
+            if b.type != "storage":
+                others = s.execute(select(func.count()).select_from(Bin).where(
+                    Bin.warehouse_id == warehouse.id, Bin.type == b.type, Bin.retired_at.is_(None), Bin.id != b.id)).scalar()
+                if not others:
+                    raise d.InputError(f"Bin {b.code} is the only {b.type} bin of {warehouse.code}: add another first.")
+            b.retired_at = b.retired_at or utcnow()
+        else:
+            b.retired_at = None
+        uow.commit()
+        return b.code
+
+
+# -------------------------------------------------------------------- warehouses
+
+WAREHOUSE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
+
+
+def save_warehouse(code: str, name: str) -> tuple[str, bool]:
+    """A new warehouse (with the dock, staging, quarantine and returns bins every floor task needs), or
+    a new name for one. (its code, created)."""
+    code = (code or "").strip().upper()
+    name = (name or "").strip()
+    if not WAREHOUSE_CODE.fullmatch(code):
+        raise d.InputError("A warehouse code has 1 to 16 capital letters, digits, dashes or underscores")
+    if not name or len(name) > 120 or any(ord(c) < 32 for c in name):
+        raise d.InputError("A warehouse name has 1 to 120 characters")
+    with UnitOfWork() as uow:
+        s = uow.session
+        wh = s.execute(select(Warehouse).where(Warehouse.code == code)).scalar_one_or_none()
+        created = wh is None
+        if created:
+            wh = Warehouse(code=code, name=name)
+            s.add(wh)
+            s.flush()
+            for n, btype in enumerate(("dock", "staging", "quarantine", "returns")):
+                s.add(Bin(warehouse_id=wh.id, code=f"{btype.upper()}-01", type=btype, walk_order=n))
+        else:
+            wh.name = name
+        uow.commit()
+        return code, created
+
+
+def warehouses_page(session) -> list[tuple[Warehouse, int]]:
+    from sqlalchemy import func
+
+    rows = session.execute(select(Warehouse, func.count(Bin.id)).outerjoin(Bin, Bin.warehouse_id == Warehouse.id)
+                           .group_by(Warehouse.id).order_by(Warehouse.code)).all()
+    return [(w, n) for w, n in rows]

@@ -48,7 +48,7 @@ def lookup_scan(session, scan: Scan, warehouse: Warehouse | None) -> ItemView | 
         return item_view(session, hit.item, hit.pack_qty, lot=hit.lot)
     if scan.kind in ("item", "gs1"):
         return None
-    here = resolve.find_bin(session, warehouse, scan)
+    here = resolve.find_bin(session, warehouse, scan, in_use=False)
     return bin_view(session, here) if here is not None else find_bin(session, scan.code, warehouse)
 
 

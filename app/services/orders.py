@@ -129,7 +129,7 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
     resolved = []
     for n, (sku, qty) in enumerate(wanted, 1):
         try:
-            resolved.append((get_item(s, sku), qty))
+            resolved.append((get_item(s, sku, active=True), qty))
         except d.InputError as e:
             raise type(e)(f"Line {n}: {e.message}") from None
     per_item = defaultdict(int)
@@ -344,7 +344,7 @@ def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -
     if not new:
         return 0, len(chunk), 0
     warehouses = {code: get_warehouse(s, code) for code in {o["warehouse"] for _, o in new}}
-    items = {sku: get_item(s, sku) for sku in {sku for _, o in new for sku, _ in o["lines"]}}
+    items = {sku: get_item(s, sku, active=True) for sku in {sku for _, o in new for sku, _ in o["lines"]}}
     pairs = sorted({(warehouses[o["warehouse"]].id, items[sku].id) for _, o in new for sku, _ in o["lines"]})
     # Locks in (warehouse, item) order, as place_in: an import and an order cannot deadlock.
     balances = {pair: lock_balance(s, *pair) for pair in pairs}

@@ -109,8 +109,9 @@ def _exactly(session, text: str):
     return (item, 1) if item is not None else (None, None)
 
 
-def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
-    """The bin of this warehouse a scan names exactly (a GTIN never names a bin)."""
+def find_bin(session, warehouse: Warehouse, scan: Scan, in_use: bool = True) -> Bin | None:
+    """The bin of this warehouse a scan names exactly (a GTIN never names a bin). A retired bin is
+    refused (NotFound, saying so) unless `in_use` is False: a lookup still shows it."""
     if scan.kind in ("item", "gs1") or warehouse is None:
         return None
     texts = _texts(scan)
@@ -119,7 +120,10 @@ def find_bin(session, warehouse: Warehouse, scan: Scan) -> Bin | None:
         found = session.execute(select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code.in_(texts))).scalars().all()
         return min(found, key=lambda b: texts.index(b.code)) if found else None
 
-    return remembered(session, ("bin", warehouse.id, *texts), load)
+    b = remembered(session, ("bin", warehouse.id, *texts), load)
+    if b is not None and b.retired_at is not None and in_use:
+        raise NotFound(f"Bin {b.code} is retired: use another bin.")
+    return b
 
 
 def require_item(session, scan: Scan, *wanted: str, warehouse: Warehouse | None = None) -> ItemHit:

@@ -53,8 +53,8 @@ def get_warehouse(session, code) -> Warehouse:
     return wh
 
 
-def get_item(session, sku) -> Item:
-    """An item by SKU, or by any of its barcodes."""
+def get_item(session, sku, active: bool = False) -> Item:
+    """An item by SKU, or by any of its barcodes; with `active`, one that takes new work (not retired)."""
     if not sku or not isinstance(sku, str):
         raise d.InputError("An item SKU is required")
     from .resolve import item_named
@@ -62,6 +62,8 @@ def get_item(session, sku) -> Item:
     hit = item_named(session, sku)
     if hit is None:
         raise NotFound(f"Unknown item {sku.strip()[:40]!r}")
+    if active and hit.item.retired_at is not None:
+        raise d.InputError(f"{hit.item.sku} is retired: it takes no new orders or receipts")
     return hit.item
 
 
@@ -84,6 +86,7 @@ class Ref(NamedTuple):
 class ItemRef(NamedTuple):
     id: int
     sku: str
+    retired: bool = False
 
 
 def know(session, warehouse=None, item=None, bins=()) -> None:
@@ -95,7 +98,7 @@ def know(session, warehouse=None, item=None, bins=()) -> None:
     if warehouse is not None:
         names.setdefault(("warehouse", warehouse.code), Ref(warehouse.id, warehouse.code))
     if item is not None:
-        names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku))
+        names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku, item.retired_at is not None))
     for b in bins:
         names.setdefault(("bin code", b.warehouse_id, b.code), Ref(b.id, b.code))
 
@@ -118,10 +121,11 @@ def _item_ref(session, sku):
     sku = sku.strip()
     # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
     # from the API, in any GTIN form) is answered by the resolver.
-    row = remembered(session, ("sku", sku), lambda: sql.one(session, "SELECT id, sku FROM items WHERE sku = ?", (sku,)))
+    query = "SELECT id, sku, retired_at IS NOT NULL AS retired FROM items WHERE "
+    row = remembered(session, ("sku", sku), lambda: sql.one(session, query + "sku = ?", (sku,)))
     if row is None:
         item = get_item(session, sku)
-        row = sql.one(session, "SELECT id, sku FROM items WHERE id = ?", (item.id,))
+        row = sql.one(session, query + "id = ?", (item.id,))
     return row
 
 
@@ -130,15 +134,19 @@ def _bin_ref(session, warehouse, code):
         raise d.InputError("A bin code is required")
     code = code.strip()
     row = remembered(session, ("bin code", warehouse.id, code), lambda: sql.one(
-        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND code = ?", (warehouse.id, code)))
+        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND code = ? AND retired_at IS NULL",
+        (warehouse.id, code)))
     if row is None:
+        if sql.one(session, "SELECT 1 FROM bins WHERE warehouse_id = ? AND code = ?", (warehouse.id, code)):
+            raise d.InputError(f"Bin {code[:40]} is retired: use another bin")
         raise NotFound(f"Unknown bin {code[:40]!r} in warehouse {warehouse.code}")
     return row
 
 
 def _bin_of_type_ref(session, warehouse, bin_type: str):
     row = remembered(session, ("bin type", warehouse.id, bin_type), lambda: sql.one(
-        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND type = ? ORDER BY walk_order, id",
+        session, "SELECT id, code FROM bins WHERE warehouse_id = ? AND type = ? AND retired_at IS NULL "
+        "ORDER BY walk_order, id",
         (warehouse.id, bin_type)))
     if row is None:
         raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
@@ -147,7 +155,8 @@ def _bin_of_type_ref(session, warehouse, bin_type: str):
 
 def bin_of_type(session, warehouse: Warehouse, bin_type: str) -> Bin:
     b = remembered(session, ("bin of type", warehouse.id, bin_type), lambda: session.execute(
-        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == bin_type).order_by(Bin.walk_order, Bin.id)
+        select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == bin_type, Bin.retired_at.is_(None))
+        .order_by(Bin.walk_order, Bin.id)
     ).scalars().first())
     if b is None:
         raise NotFound(f"Warehouse {warehouse.code} has no {bin_type} bin")
@@ -434,6 +443,8 @@ def apply_movement(cmd: MovementCommand, uow: UnitOfWork | None = None) -> Movem
 def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, device) -> MovementResult:
     wh = _warehouse_ref(session, cmd.warehouse)
     item = _item_ref(session, cmd.sku)
+    if item.retired and kind in (d.Kind.RECEIVE, d.Kind.TRANSFER_RECEIVE, d.Kind.VIRTUAL):  # a return still comes back
+        raise d.InputError(f"{item.sku} is retired: it takes no new stock. Set the units aside for the supervisor.")
     need_from, need_to = d.BIN_ROLES[kind]
     from_bin = to_bin = None
     if kind == d.Kind.ADJUST:

@@ -150,3 +150,4 @@ T.update({
     "No barcode in that photo. Try again, closer.": ("照片里没有条码。请靠近些再试。", "No hay código en esa foto. Inténtelo más cerca."),
     "No barcode found": ("未找到条码", "No se encontró código"),
 })
+T.update({"Warehouses": ("仓库", "Almacenes")})

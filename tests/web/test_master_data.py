@@ -9,7 +9,7 @@ import re
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Barcode, Bin, Item
+from app.models import Barcode, Bin, Item, Movement
 from tests.builders import ean_for, make_site
 from tests.web.test_stock_control import HX, Person
 
@@ -185,3 +185,82 @@ def test_an_operator_opens_none_of_it(app):
     for path in ("/office/items", "/office/items.csv", "/office/bins", "/office/bins.csv"):
         assert ann.do("get", path).status_code == 403
     assert ann.do("post", "/office/items", data={"sku": "X", "name": "x"}).status_code == 403
+
+
+# ------------------------------------------------------------------ retiring, warehouses
+
+
+def test_an_item_with_stock_is_not_retired_and_a_retired_one_takes_no_receipt_or_order(app):
+    from app.domain.stock import InputError
+    from app.models import Item
+    from app.services import orders as order_service
+    from tests.builders import receive
+
+    make_site()
+    sue, ann = Person(app, "sue", role="supervisor"), Person(app, "ann")
+    receive(qty=3, to_bin="A-01", sku="SKU-2")
+    stocked = db.session.execute(select(Item.id).where(Item.sku == "SKU-2")).scalar_one()
+    r = sue.do("post", f"/office/items/{stocked}", data={"action": "retire"})
+    assert r.status_code == 422 and "still has stock (3 on hand)" in r.text
+    empty = db.session.execute(select(Item.id).where(Item.sku == "SKU-3")).scalar_one()
+    assert sue.do("post", f"/office/items/{empty}", data={"action": "retire"}).status_code == 302
+    # The floor refuses a receipt of it; an order for it is refused; nothing is booked.
+    tid = ann.start("/tasks/receive", blind="1")
+    r = ann.scan(tid, ean_for(3))
+    assert "SKU-3 is retired" in r.text
+    db.session.rollback()
+    before = _count(Movement)
+    try:
+        order_service.place_order("shop", "retired-1", "W1", [order_service.OrderLineRequest("SKU-3", 1)])
+        raise AssertionError("an order for a retired item was placed")
+    except InputError as e:
+        assert "retired" in e.message
+    assert _count(Movement) == before
+    assert "retired" in sue.do("get", "/office/items?q=SKU-3").text
+    assert sue.do("post", f"/office/items/{empty}", data={"action": "reactivate"}).status_code == 302
+    assert "+1" in ann.scan(tid, ean_for(3)).text
+
+
+def test_a_bin_is_retired_only_when_empty_and_never_the_last_dock(app):
+    from tests.builders import receive
+
+    make_site()
+    sue, ann = Person(app, "sue", role="supervisor"), Person(app, "ann")
+    receive(qty=2, to_bin="A-01")
+    bins = dict(db.session.execute(select(Bin.code, Bin.id).join(Bin.warehouse).where(Bin.warehouse.has(code="W1"))).all())
+    r = sue.do("post", f"/office/bins/{bins['A-01']}", data={"action": "retire"})
+    assert r.status_code == 422 and "still holds 2 units" in r.text
+    r = sue.do("post", f"/office/bins/{bins['DOCK']}", data={"action": "retire"})
+    assert r.status_code == 422 and "the only dock bin" in r.text
+    assert sue.do("post", f"/office/bins/{bins['A-02']}", data={"action": "retire"}).status_code == 302
+    # Putting stock into it is refused, on the floor and through a movement.
+    from app.domain.stock import InputError
+    from app.services.stock import MovementCommand, apply_movement
+
+    try:
+        apply_movement(MovementCommand(warehouse="W1", kind="move", sku="SKU-1", qty=1, from_bin="A-01", to_bin="A-02"))
+        raise AssertionError("moved into a retired bin")
+    except InputError as e:
+        assert "A-02 is retired" in e.message
+    assert ann.do("post", "/lookup", data={"code": "A-02", "scan_id": "md-look-0009"}, headers=HX).status_code == 200
+    tid = ann.start("/tasks/damage")
+    assert "A-02 is retired" in ann.scan(tid, "A-02").text
+
+
+def test_an_admin_adds_a_warehouse_ready_for_the_floor(app):
+    make_site()
+    root, sue = Person(app, "root", role="admin"), Person(app, "sue", role="supervisor")
+    assert sue.do("get", "/office/warehouses").status_code == 403
+    r = root.do("post", "/office/warehouses", data={"code": "la-02", "name": "Los Angeles 2"})
+    assert r.status_code == 302
+    db.session.rollback()
+    from app.models import Warehouse
+
+    wh = db.session.execute(select(Warehouse).where(Warehouse.code == "LA-02")).scalar_one()
+    assert sorted(b.type for b in wh.bins) == ["dock", "quarantine", "returns", "staging"]
+    for bad in ({"code": "", "name": "x"}, {"code": "A B", "name": "x"}, {"code": "X" * 17, "name": "x"},
+                {"code": "OK", "name": ""}, {"code": "OK", "name": "a\x01"}):
+        assert root.do("post", "/office/warehouses", data=bad).status_code == 422, bad
+    assert root.do("post", "/office/warehouses", data={"code": "LA-02", "name": "LA two"}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(Warehouse, wh.id).name == "LA two"

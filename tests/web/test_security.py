@@ -112,7 +112,7 @@ def test_operator_screens_do_not_send_an_operator_away_for_his_role(app, client)
             assert r.status_code != 403, (endpoint, url)
 
 
-ADMIN_ENDPOINTS = {"office.access_screen"}
+ADMIN_ENDPOINTS = {"office.access_screen", "catalog.warehouses"}
 
 
 def url_for_endpoint(app, endpoint):
