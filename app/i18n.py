@@ -57,6 +57,16 @@ def ngettext(singular: str, plural: str, n: int, **values) -> str:
     return (singular if n == 1 else plural) % {"num": n, **values}
 
 
+def said(error) -> str:
+    """A refusal as the operator reads it: a domain error's message in their language, where the
+    rule that raised it gave its template and values (domain.stock.DomainError), else as it is."""
+    template = getattr(error, "template", None)
+    if template and has_request_context():
+        values = {k: _gettext(v) if k == "condition" else v for k, v in error.values.items()}
+        return _gettext(template, **values)
+    return getattr(error, "message", None) or str(error)
+
+
 def N_(text: str) -> str:
     """Marks a text for the catalogue where it is defined; it is translated where it is shown."""
     return text
@@ -70,6 +80,8 @@ SHOWN_VALUES = (
     # floor exception kinds, as the overview shows them
     N_("unknown item"), N_("short pick"), N_("under receipt"), N_("transfer difference"),
     N_("cancelled staged"), N_("unplaced pick"),
+    # stock conditions, as a refusal names them
+    N_("sellable"), N_("returned"),
     # the KPI chart's series
     N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
 )

@@ -23,7 +23,6 @@ Always: S = I - O - U - L + V - T, every bucket >= 0, every bin >= 0.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from enum import Enum
 
@@ -80,12 +79,19 @@ class BinType(str, Enum):
 # --------------------------------------------------------------------------
 
 
+def N_(text: str) -> str:
+    """Marks a message for the translation catalogue (pybabel -k N_): it is said in the operator's
+    language where it is shown (app.i18n.said), from `template` and its values."""
+    return text
+
+
 class DomainError(Exception):
     code = "domain_error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, template: str | None = None, **values):
         super().__init__(message)
-        self.message = message
+        self.message = message  # English: what the API and the logs say
+        self.template, self.values = template, values  # the same, to be translated for a screen
 
 
 class InputError(DomainError):
@@ -105,13 +111,13 @@ class StockError(DomainError):
 
 
 _SHORT_MESSAGES = {
-    "s": "Only {held} sellable, {wanted} requested",
-    "o": "Only {held} reserved, {wanted} requested",
-    "u": "Only {held} unsellable, {wanted} requested",
-    "l": "Only {held} locked, {wanted} requested",
-    "t": "Only {held} allocated to transfers, {wanted} requested",
-    "a": "Only {held} in transit, {wanted} received",
-    "i": "Only {held} on hand, {wanted} requested",
+    "s": N_("Only %(held)s sellable, %(wanted)s requested"),
+    "o": N_("Only %(held)s reserved, %(wanted)s requested"),
+    "u": N_("Only %(held)s unsellable, %(wanted)s requested"),
+    "l": N_("Only %(held)s locked, %(wanted)s requested"),
+    "t": N_("Only %(held)s allocated to transfers, %(wanted)s requested"),
+    "a": N_("Only %(held)s in transit, %(wanted)s received"),
+    "i": N_("Only %(held)s on hand, %(wanted)s requested"),
 }
 
 
@@ -122,7 +128,8 @@ class NotEnoughStock(StockError):
         self.bucket, self.held, self.wanted = bucket, held, wanted
         if bucket == "s":
             self.code = "not_enough_sellable"
-        super().__init__(_SHORT_MESSAGES[bucket].format(held=held, wanted=wanted))
+        template = _SHORT_MESSAGES[bucket]
+        super().__init__(template % {"held": held, "wanted": wanted}, template, held=held, wanted=wanted)
 
 
 class BinShortage(StockError):
@@ -131,8 +138,12 @@ class BinShortage(StockError):
     def __init__(self, bin_code: str, sku: str, held: int, wanted: int, condition: str = "sellable"):
         self.held, self.wanted = held, wanted
         condition = getattr(condition, "value", condition)  # an Enum prints as Condition.X
-        what = sku if condition == Condition.SELLABLE.value else f"{condition} {sku}"
-        super().__init__(f"Bin {bin_code} holds {held} of {what}, {wanted} requested")
+        if condition == Condition.SELLABLE.value:
+            template = N_("Bin %(bin)s holds %(held)s of %(sku)s, %(wanted)s requested")
+        else:
+            template = N_("Bin %(bin)s holds %(held)s of %(condition)s %(sku)s, %(wanted)s requested")
+        values = {"bin": bin_code, "held": held, "sku": sku, "wanted": wanted, "condition": condition}
+        super().__init__(template % values, template, **values)
 
 
 class VirtualWouldOversell(StockError):

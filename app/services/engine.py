@@ -15,7 +15,7 @@ from sqlalchemy.orm import object_session
 from scanners import Rules, ScanError, clean_scan
 
 from ..domain import stock as d
-from ..i18n import _
+from ..i18n import _, said
 from ..models import ScanLog, Task, utcnow
 from . import resolve, scans, tasks
 from .kinds import KINDS
@@ -132,7 +132,7 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
         outcome = tasks.Outcome("warn", w.message)
     except (d.DomainError, ScanError) as e:
         s.expire_all()
-        outcome = tasks.Outcome("error", e.message if isinstance(e, d.DomainError) else str(e))
+        outcome = tasks.Outcome("error", said(e))
     if not touched:  # refused, or waiting for a confirmation: the savepoint was rolled back
         _touch(task, inp)
     now = task.updated_at

@@ -151,3 +151,17 @@ T.update({
     "No barcode found": ("未找到条码", "No se encontró código"),
 })
 T.update({"Warehouses": ("仓库", "Almacenes")})
+
+# The stock rules' refusals (domain.stock).
+T.update({
+    "Only %(held)s sellable, %(wanted)s requested": ("只有 %(held)s 件可售，需要 %(wanted)s 件", "Solo %(held)s vendibles, se piden %(wanted)s"),
+    "Only %(held)s reserved, %(wanted)s requested": ("只有 %(held)s 件已预留，需要 %(wanted)s 件", "Solo %(held)s reservadas, se piden %(wanted)s"),
+    "Only %(held)s unsellable, %(wanted)s requested": ("只有 %(held)s 件不可售，需要 %(wanted)s 件", "Solo %(held)s no vendibles, se piden %(wanted)s"),
+    "Only %(held)s locked, %(wanted)s requested": ("只有 %(held)s 件已锁定，需要 %(wanted)s 件", "Solo %(held)s bloqueadas, se piden %(wanted)s"),
+    "Only %(held)s allocated to transfers, %(wanted)s requested": ("只有 %(held)s 件已分配给调拨，需要 %(wanted)s 件", "Solo %(held)s asignadas a traspasos, se piden %(wanted)s"),
+    "Only %(held)s in transit, %(wanted)s received": ("只有 %(held)s 件在途，收到 %(wanted)s 件", "Solo %(held)s en tránsito, se reciben %(wanted)s"),
+    "Only %(held)s on hand, %(wanted)s requested": ("只有 %(held)s 件在库，需要 %(wanted)s 件", "Solo %(held)s en mano, se piden %(wanted)s"),
+    "Bin %(bin)s holds %(held)s of %(sku)s, %(wanted)s requested": ("库位 %(bin)s 只有 %(held)s 件 %(sku)s，需要 %(wanted)s 件", "La ubicación %(bin)s tiene %(held)s de %(sku)s, se piden %(wanted)s"),
+    "Bin %(bin)s holds %(held)s of %(condition)s %(sku)s, %(wanted)s requested": ("库位 %(bin)s 只有 %(held)s 件%(condition)s的 %(sku)s，需要 %(wanted)s 件", "La ubicación %(bin)s tiene %(held)s de %(sku)s (%(condition)s), se piden %(wanted)s"),
+})
+T.update({"sellable": ("可售", "vendible"), "returned": ("退回", "devuelto")})

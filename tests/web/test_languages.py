@@ -91,3 +91,18 @@ def test_the_answer_to_a_scan_is_in_the_operators_language(app):
     db.session.rollback()
     reason = db.session.execute(select(Movement.reason).order_by(Movement.id.desc()).limit(1)).scalar_one()
     assert reason.startswith("received on blind receipt")
+
+
+def test_a_stock_rules_refusal_is_said_in_the_operators_language_and_stays_english_for_the_api(app):
+    from app.domain.stock import BinShortage, NotEnoughStock
+    from app.i18n import said
+
+    short = NotEnoughStock("s", 3, 5)
+    assert short.message == "Only 3 sellable, 5 requested"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert said(short) == "只有 3 件可售，需要 5 件"
+        assert said(BinShortage("A-01", "SKU-1", 1, 2, "damaged")) == "库位 A-01 只有 1 件损坏的 SKU-1，需要 2 件"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "es"}):
+        assert said(short) == "Solo 3 vendibles, se piden 5"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert said(short) == short.message
