@@ -124,7 +124,8 @@ def item(item_id: int):
                 code = catalog.remove_barcode(item_id, d.parse_id(form.get("barcode"), "barcode"))
                 flash(f"Barcode {code} removed from {row.sku}.")
                 return redirect(url_for("catalog.item", item_id=item_id))
-            fields = {**form, "sku": row.sku}
+            fields = {**form, "sku": row.sku,  # a checkbox sends "yes" after its hidden "no"
+                      **{f: "yes" if "yes" in form.getlist(f) else "no" for f in ("lot_tracked", "expiry_tracked")}}
             if form.get("action") == "add-barcode":
                 fields = {"sku": row.sku, "name": row.name, "unit": row.unit,
                           "barcode": form.get("barcode", "") if form.get("kind") != "case" else "",

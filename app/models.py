@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     event,
+    false,
     inspect,
     update,
 )
@@ -157,6 +158,7 @@ class Bin(db.Model):
     count_requested_at = db.Column(db.DateTime)
     count_reason = db.Column(db.String(200))
     retired_at = db.Column(db.DateTime)  # empty and out of use: nothing is put into it, scans of it are refused
+    zone = db.Column(db.String(16), nullable=False, default="", server_default="")  # e.g. a cold room, mezzanine
     warehouse = db.relationship(Warehouse, back_populates="bins")
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
@@ -177,6 +179,9 @@ class Item(db.Model):
     # What one unit is worth, for count variance thresholds by value and ABC classes.
     unit_cost = db.Column(db.Numeric(12, 2))
     retired_at = db.Column(db.DateTime)  # no stock left and no longer sold: takes no receipt and no new order
+    # Tracked by lot / by expiry: a receipt must say which (from a GS1 label, a PO line or the operator).
+    lot_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
+    expiry_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
     barcodes = db.relationship("Barcode", back_populates="item", order_by="Barcode.pack_qty")
 
 

@@ -73,7 +73,9 @@ def _text(row, name, n, errors, limit, required=True):
 
 # -------------------------------------------------------------------- items
 
-ITEM_COLUMNS = ("sku", "name", "unit", "unit_cost", "barcode", "case_barcode", "case_qty")
+ITEM_COLUMNS = ("sku", "name", "unit", "unit_cost", "barcode", "case_barcode", "case_qty", "lot_tracked",
+                "expiry_tracked")
+_YES, _NO = {"1", "yes", "y", "true", "on"}, {"", "0", "no", "n", "false", "off"}
 
 
 def import_items(path: str, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -136,6 +138,9 @@ def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
         if owner and owner != sku:
             errs.append(f"row {n}: {col} {code} already belongs to {owner}")
         seen_codes[code] = sku
+    for col in ("lot_tracked", "expiry_tracked"):
+        if row.get(col, "").lower() not in _YES | _NO:
+            errs.append(f"row {n}: {col} is yes or no, not {row[col][:20]!r}")
     if row.get("case_barcode"):
         try:
             if d.parse_qty(row.get("case_qty") or None) < 2:
@@ -149,21 +154,25 @@ def _apply_item(s, row, report: ImportReport) -> Item:
     sku, name = row["sku"], row["name"]
     item = s.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
     cost = Decimal(row["unit_cost"]) if row.get("unit_cost") else None
+    flags = {col: row.get(col, "").lower() in _YES for col in ("lot_tracked", "expiry_tracked") if col in row}
     if item is None:
-        item = Item(sku=sku, name=name, unit=row.get("unit") or "each", unit_cost=cost)
+        item = Item(sku=sku, name=name, unit=row.get("unit") or "each", unit_cost=cost,
+                    lot_tracked=flags.get("lot_tracked", False), expiry_tracked=flags.get("expiry_tracked", False))
         s.add(item)
         report.created += 1
-        report.change(f"new item {sku}: {name}")
+        report.change(f"new item {sku}: {name}" + "".join(f", {k.replace('_', ' ')}" for k, v in flags.items() if v))
     else:
-        was = (item.name, item.unit, item.unit_cost)
+        was = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked)
         item.name, item.unit = name, row.get("unit") or item.unit
         if cost is not None:
             item.unit_cost = cost
+        for col, value in flags.items():  # a file without the column leaves the flag as it is
+            setattr(item, col, value)
         report.updated += 1
-        now = (item.name, item.unit, item.unit_cost)
+        now = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked)
         if now != was:
-            report.change(f"{sku}: " + ", ".join(f"{k} {a} → {b}" for k, a, b in zip(("name", "unit", "unit cost"),
-                                                                                  was, now, strict=True) if a != b))
+            report.change(f"{sku}: " + ", ".join(f"{k} {a} → {b}" for k, a, b in zip(
+                ("name", "unit", "unit cost", "lot tracked", "expiry tracked"), was, now, strict=True) if a != b))
     s.flush()
     for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
         code = row.get(col)
@@ -178,7 +187,8 @@ def _apply_item(s, row, report: ImportReport) -> Item:
 
 def save_item(fields: dict) -> ImportReport:
     """One item from a form (the office's Items screen): the same checks as a file's row."""
-    row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS}
+    row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS if k in fields or k not in ("lot_tracked",
+                                                                                          "expiry_tracked")}
     report = ImportReport(rows=1)
     with UnitOfWork() as uow:
         s = uow.session
@@ -219,18 +229,21 @@ def items_csv(session) -> Iterator[list]:
     for item in session.execute(select(Item).order_by(Item.sku)).scalars():
         units = [b for b in item.barcodes if b.kind != "case"]
         cases = [b for b in item.barcodes if b.kind == "case"]
+        flags = ["yes" if item.lot_tracked else "no", "yes" if item.expiry_tracked else "no"]
         first = [item.sku, item.name, item.unit, item.unit_cost if item.unit_cost is not None else "",
-                 units[0].code if units else "", cases[0].code if cases else "", cases[0].pack_qty if cases else ""]
+                 units[0].code if units else "", cases[0].code if cases else "", cases[0].pack_qty if cases else "",
+                 *flags]
         yield [inputs.safe_cell(v) for v in first]
         for extra in units[1:]:
-            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", extra.code, "", "")]
+            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", extra.code, "", "", *flags)]
         for extra in cases[1:]:
-            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", "", extra.code, extra.pack_qty)]
+            yield [inputs.safe_cell(v) for v in (item.sku, item.name, item.unit, "", "", extra.code, extra.pack_qty,
+                                                 *flags)]
 
 
 # --------------------------------------------------------------------- bins
 
-BIN_COLUMNS = ("warehouse", "code", "type", "walk_order")
+BIN_COLUMNS = ("warehouse", "code", "type", "walk_order", "zone")
 
 
 def import_bins(path: str, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -262,6 +275,7 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
             except d.InputError as e:
                 walk = 0
                 errs.append(f"row {n}: {e.message}")
+            zone = _text(row, "zone", n, errs, 16, required=False)
             if only_warehouse is not None and wcode and wcode != only_warehouse:
                 errs.append(f"row {n}: warehouse {wcode} is not {only_warehouse}, the one you work in")
             elif wcode and wcode not in warehouses and not row.get("warehouse_name"):
@@ -279,7 +293,7 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
                 s.flush()
                 warehouses[wcode] = wh
                 report.change(f"new warehouse {wcode}: {wh.name}")
-            _apply_bin(s, wh, code, btype, walk, report)
+            _apply_bin(s, wh, code, btype, walk, zone if "zone" in row else None, report)
             if progress:
                 progress(1)
         s.flush()
@@ -288,19 +302,21 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
     return report
 
 
-def _apply_bin(s, wh, code, btype, walk, report: ImportReport) -> None:
+def _apply_bin(s, wh, code, btype, walk, zone, report: ImportReport) -> None:
     b = s.execute(select(Bin).where(Bin.warehouse_id == wh.id, Bin.code == code)).scalar_one_or_none()
     if b is None:
-        s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=walk))
+        s.add(Bin(warehouse_id=wh.id, code=code, type=btype, walk_order=walk, zone=zone or ""))
         report.created += 1
-        report.change(f"new bin {code} in {wh.code}: {btype}, walk order {walk}")
+        report.change(f"new bin {code} in {wh.code}: {btype}, walk order {walk}" + (f", zone {zone}" if zone else ""))
     else:
-        was = (b.type, b.walk_order)
+        was = (b.type, b.walk_order, b.zone)
         b.type, b.walk_order = btype, walk
+        if zone is not None:  # a file without the column leaves the zone as it is
+            b.zone = zone
         report.updated += 1
-        if was != (btype, walk):
+        if was != (b.type, b.walk_order, b.zone):
             report.change(f"bin {code}: " + ", ".join(f"{k} {a} → {c}" for k, a, c in zip(
-                ("type", "walk order"), was, (btype, walk), strict=True) if a != c))
+                ("type", "walk order", "zone"), was, (b.type, b.walk_order, b.zone), strict=True) if a != c))
 
 
 def save_bin(warehouse_code: str, fields: dict) -> ImportReport:
@@ -320,7 +336,8 @@ def bins_page(session, warehouse: Warehouse, q: str = "", limit: int = 200) -> l
     stmt = select(Bin).where(Bin.warehouse_id == warehouse.id).order_by(Bin.walk_order, Bin.code).limit(limit)
     q = (q or "").strip()[:32]
     if q:
-        stmt = stmt.where(Bin.code.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Bin.code.ilike(like), Bin.zone.ilike(like)))
     return list(session.execute(stmt).scalars())
 
 
@@ -328,7 +345,7 @@ def bins_csv(session, warehouse: Warehouse) -> Iterator[list]:
     yield list(BIN_COLUMNS)
     for b in session.execute(select(Bin).where(Bin.warehouse_id == warehouse.id)
                              .order_by(Bin.walk_order, Bin.code)).scalars():
-        yield [inputs.safe_cell(v) for v in (warehouse.code, b.code, b.type, b.walk_order)]
+        yield [inputs.safe_cell(v) for v in (warehouse.code, b.code, b.type, b.walk_order, b.zone)]
 
 
 # -------------------------------------------------------------------- stock

@@ -148,6 +148,12 @@ def _receive(ctx, hit) -> str:
             )
     lot = hit.lot or line.lot or ""
     expiry = hit.expiry or (line.po_line.expiry if line.po_line is not None and lot == (line.po_line.lot or "") else None)
+    if hit.item.lot_tracked and not lot:
+        raise tasks.TaskError(_("%(item)s is tracked by lot: scan the carton's GS1 label with its lot, or receive it "
+                                "against a PO line that names the lot.", item=hit.item.name))
+    if hit.item.expiry_tracked and not expiry:
+        raise tasks.TaskError(_("%(item)s is tracked by expiry: scan the carton's GS1 label with its expiry date, "
+                                "or receive it against a PO line that gives it.", item=hit.item.name))
     damaged = bool(state.get("damaged"))
     plate = None
     if state.get("plate") and not damaged:

@@ -165,3 +165,11 @@ T.update({
     "Bin %(bin)s holds %(held)s of %(condition)s %(sku)s, %(wanted)s requested": ("库位 %(bin)s 只有 %(held)s 件%(condition)s的 %(sku)s，需要 %(wanted)s 件", "La ubicación %(bin)s tiene %(held)s de %(sku)s (%(condition)s), se piden %(wanted)s"),
 })
 T.update({"sellable": ("可售", "vendible"), "returned": ("退回", "devuelto")})
+T.update({
+    "%(item)s is tracked by lot: scan the carton's GS1 label with its lot, or receive it against a PO line that names the lot.": (
+        "%(item)s 按批次管理：请扫描带批次的箱标 GS1 条码，或按写明批次的采购单行收货。",
+        "%(item)s se controla por lote: escanee la etiqueta GS1 de la caja con su lote, o recíbalo contra una línea de OC que indique el lote."),
+    "%(item)s is tracked by expiry: scan the carton's GS1 label with its expiry date, or receive it against a PO line that gives it.": (
+        "%(item)s 按有效期管理：请扫描带有效期的箱标 GS1 条码，或按写明有效期的采购单行收货。",
+        "%(item)s se controla por caducidad: escanee la etiqueta GS1 de la caja con su fecha, o recíbalo contra una línea de OC que la indique."),
+})

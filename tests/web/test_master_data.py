@@ -264,3 +264,31 @@ def test_an_admin_adds_a_warehouse_ready_for_the_floor(app):
     assert root.do("post", "/office/warehouses", data={"code": "LA-02", "name": "LA two"}).status_code == 302
     db.session.rollback()
     assert db.session.get(Warehouse, wh.id).name == "LA two"
+
+
+def test_a_lot_tracked_item_is_received_only_with_its_lot_and_zones_go_with_bins(app):
+    from scanners import GS
+    from tests.builders import ean_for
+
+    make_site()
+    sue, ann = Person(app, "sue", role="supervisor"), Person(app, "ann")
+    item_id = db.session.execute(select(Item.id).where(Item.sku == "SKU-1")).scalar_one()
+    r = sue.do("post", f"/office/items/{item_id}", data={"action": "save", "name": "Tracked", "unit": "each",
+                                                         "lot_tracked": ["no", "yes"], "expiry_tracked": "no"})
+    assert r.status_code == 302
+    db.session.rollback()
+    assert db.session.get(Item, item_id).lot_tracked is True
+    tid = ann.start("/tasks/receive", blind="1")
+    r = ann.scan(tid, ean_for(1))
+    assert "is tracked by lot" in r.text
+    gtin14 = "0" + ean_for(1)
+    r = ann.scan(tid, f"]C101{gtin14}10L-77{GS}")
+    assert "+1 × Tracked lot L-77" in r.text, r.text[-600:]
+    assert "yes" in sue.do("get", "/office/items.csv").text.splitlines()[1]
+    # A bin's zone: set, exported, found by a search.
+    b = db.session.execute(select(Bin.id).where(Bin.code == "A-01")).scalars().first()
+    assert sue.do("post", f"/office/bins/{b}", data={"type": "storage", "walk_order": "1", "zone": "COLD"}).status_code == 302
+    assert "A-01" in sue.do("get", "/office/bins?q=COLD").text
+    assert ",COLD" in sue.do("get", "/office/bins.csv").text
+    r = _upload(sue, "/office/items/import", "sku,name,lot_tracked\nSKU-2,x,maybe\n")
+    assert r.status_code == 422 and "lot_tracked is yes or no" in r.text
