@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from scanners import ScanError, clean_scan
 
-from .auth import current_warehouse
+from .auth import current_warehouse, device_label
 from .db_setup import keep_loaded
 from .extensions import db
+from .i18n import _
 from .models import Warehouse
 from .services import lookup as lookup_service
 from .services import scans
@@ -81,7 +82,7 @@ def lookup_scan():
 
 
 def _lookup(code: str, warehouse, log):
-    result, kind, message = None, None, ""
+    result, kind, message, unknown = None, None, "", False
     if code.strip():
         try:
             result = lookup_service.lookup(db.session, code, warehouse, scans.rules_for(warehouse))
@@ -90,20 +91,22 @@ def _lookup(code: str, warehouse, log):
         else:
             kind = "item" if isinstance(result, lookup_service.ItemView) else "bin" if result else None
             if result is None:
-                message = f"Nothing is known by “{clean_scan(code)}”. Scan an item barcode, a SKU or a bin label."
+                unknown = True
+                message = _("Nothing is known by “%(code)s”. Scan an item barcode, a SKU or a bin label.",
+                            code=clean_scan(code))
     outcome = "ok" if result else "error"
     recent = []
     if log is not None:
         scan_id, prior = log
         logged = None
         if code.strip() and prior is None:
-            logged, _ = scans.record(
+            logged = scans.record(
                 db.session, scan_id=scan_id, user_id=current_user.id, warehouse_id=warehouse.id if warehouse else None,
                 screen="lookup", text=clean_scan(code) or "?", kind=kind or "none", outcome=outcome, message=message,
-                device=request.headers.get("User-Agent", "")[:80],
-            )
+                device=device_label()[:80],
+            )[0]
         recent = scans.recent(db.session, current_user.id, "lookup", just_logged=logged)
-    status = 200 if result or not code.strip() else 404 if kind is None and "Nothing is known" in message else 422
+    status = 200 if result or not code.strip() else 404 if unknown else 422
     return (
         render(
             "lookup/index.html",

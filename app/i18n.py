@@ -80,8 +80,9 @@ SHOWN_VALUES = (
     # floor exception kinds, as the overview shows them
     N_("unknown item"), N_("short pick"), N_("under receipt"), N_("transfer difference"),
     N_("cancelled staged"), N_("unplaced pick"),
-    # stock conditions, as a refusal names them
+    # stock conditions, as a refusal names them; bin types
     N_("sellable"), N_("returned"),
+    N_("storage"), N_("dock"), N_("staging"), N_("quarantine"), N_("returns"),
     # the KPI chart's series
     N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
 )

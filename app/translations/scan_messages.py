@@ -173,3 +173,31 @@ T.update({
         "%(item)s 按有效期管理：请扫描带有效期的箱标 GS1 条码，或按写明有效期的采购单行收货。",
         "%(item)s se controla por caducidad: escanee la etiqueta GS1 de la caja con su fecha, o recíbalo contra una línea de OC que la indique."),
 })
+
+# Stock lookup and the warehouse chooser.
+T.update({
+    "Bin %(bin)s": ("库位 %(bin)s", "Ubicación %(bin)s"),
+    "case of %(n)s": ("每箱 %(n)s", "caja de %(n)s"),
+    "Whse": ("仓库", "Alm."),
+    "Sellable": ("可售", "Vendible"),
+    "On hand": ("在库", "En mano"),
+    "Reserved by orders": ("订单已预留", "Reservado por pedidos"),
+    "Unsellable": ("不可售", "No vendible"),
+    "Locked": ("锁定", "Bloqueado"),
+    "Virtual": ("虚拟", "Virtual"),
+    "Allocated to transfers": ("已分配给调拨", "Asignado a traspasos"),
+    "In transit": ("在途", "En tránsito"),
+    "Barcodes:": ("条码：", "Códigos:"),
+    "exp %(when)s": ("有效期 %(when)s", "cad. %(when)s"),
+    "In no bin.": ("不在任何库位。", "En ninguna ubicación."),
+    "walk %(n)s": ("路线 %(n)s", "recorrido %(n)s"),
+    "zone %(zone)s": ("区域 %(zone)s", "zona %(zone)s"),
+    "retired": ("已停用", "retirado"),
+    "Empty.": ("空。", "Vacía."),
+    "Your scans": ("您的扫描", "Sus escaneos"),
+    "storage": ("存储", "almacenaje"), "dock": ("收货区", "muelle"), "staging": ("备货区", "preparación"),
+    "quarantine": ("隔离区", "cuarentena"), "returns": ("退货区", "devoluciones"),
+})
+T.update({"Nothing is known by “%(code)s”. Scan an item barcode, a SKU or a bin label.": (
+    "没有与“%(code)s”对应的记录。请扫描商品条码、SKU 或库位标签。",
+    "No se conoce nada por «%(code)s». Escanee un código de artículo, un SKU o una etiqueta de ubicación.")})
