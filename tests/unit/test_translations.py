@@ -21,7 +21,8 @@ CATALOGUES = ROOT / "app" / "translations"
 TRANSLATED = [
     "base.html", "error.html", "home/index.html", "auth/login.html", "partials/scan-field.html",
     "office/overview.html", "office/partials/kpi-figures.html", "office/partials/kpi-chart.html",
-    "partials/flash.html", "home/warehouse.html", "lookup/index.html", "lookup/partials/lookup-result.html",
+    "partials/flash.html", "home/warehouse.html", "scanner/index.html", "scanner/partials/scanner-report.html",
+    "scanner/partials/scanner-settings.html", "lookup/index.html", "lookup/partials/lookup-result.html",
     *sorted(str(p.relative_to(TEMPLATES)) for p in (TEMPLATES / "tasks").rglob("*.html")),
 ]
 
