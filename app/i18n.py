@@ -1,7 +1,7 @@
 """Languages (Flask-Babel): English, Simplified Chinese and Spanish, per user, else the handheld's
 Accept-Language. Catalogues: app/translations/<lang>/LC_MESSAGES/messages.po, compiled by `make`.
 
-`_` and `ngettext` here work in and out of a request: services mark their messages with them, and
+`_` here works in and out of a request: services mark their messages with them, and
 outside a request (the command line, a worker) a message is the English text."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from flask import has_request_context, request
 from flask_babel import Babel
 from flask_babel import gettext as _gettext
-from flask_babel import ngettext as _ngettext
 
 LANGUAGES = {"en": "English", "zh": "中文（简体）", "es": "Español"}
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -50,11 +49,6 @@ def _(text: str, **values) -> str:
         return _gettext(text, **values)
     return text % values if values else text
 
-
-def ngettext(singular: str, plural: str, n: int, **values) -> str:
-    if has_request_context():
-        return _ngettext(singular, plural, n, **values)
-    return (singular if n == 1 else plural) % {"num": n, **values}
 
 
 def said(error) -> str:

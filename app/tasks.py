@@ -56,10 +56,6 @@ from .services.uow import UnitOfWork
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-def _device() -> str:
-    return device_label()
-
-
 def _input() -> task_service.ScanInput:
     settings = scans.settings_for(current_warehouse())
     action, _, value = request.form.get("action", "").partition(":")
@@ -71,7 +67,7 @@ def _input() -> task_service.ScanInput:
         value=(value or request.form.get("value", ""))[:40],
         qty=request.form.get("qty", "")[:12],
         user_id=current_user.id,
-        device=_device(),
+        device=device_label(),
     )
 
 
@@ -189,7 +185,7 @@ def _record_start(kind: str, outcome: str, message: str):
     scans.record(
         db.session, scan_id=scans.scan_id_from(request.form.get("scan_id")), user_id=current_user.id,
         warehouse_id=warehouse.id if warehouse else None, screen=f"{kind}-start", text=clean_scan(code)[:200] or "?",
-        kind="scan", outcome=outcome, message=message, device=_device(),
+        kind="scan", outcome=outcome, message=message, device=device_label(),
     )
 
 

@@ -134,12 +134,3 @@ def listing(session) -> list[DeviceRow]:
         out.append(DeviceRow(d.id, d.name, status, who, d.created_at, d.last_seen_at))
     return out
 
-
-def bind(session, session_key: str, device: Device | None) -> None:
-    """A sign-in made on a named handheld belongs to it (the caller commits)."""
-    if device is None:
-        return
-    row = session.get(UserSession, session_key)
-    if row is not None:
-        row.device_id = device.id
-    device.last_seen_at = utcnow()
