@@ -25,11 +25,10 @@ from .domain import stock as d
 from .extensions import db
 from .models import Bin, Item
 from .services import catalog, resolve
+from .uploads import MAX_UPLOAD, csv_text
 
 bp = Blueprint("catalog", __name__, url_prefix="/office")
 
-MAX_UPLOAD = 2 * 1024 * 1024
-MAX_TEXT = 2 * 1024 * 1024
 
 
 def _csv(rows, filename: str) -> Response:
@@ -50,19 +49,10 @@ def _import_text() -> str:
     """The CSV to import: an uploaded file (first, for the preview) or the text the preview sent back."""
     if request.form.get("text") is not None:
         text = request.form["text"]
-        if len(text) > MAX_TEXT:
+        if len(text) > MAX_UPLOAD:  # the text a preview sends back holds what an upload may
             raise d.InputError("The file is larger than 2 MB; split it")
         return text
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise d.InputError("Choose a CSV file to import")
-    data = upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise d.InputError("The file is larger than 2 MB; split it")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise d.InputError("The file is not UTF-8 text; save it as CSV UTF-8") from None
+    return csv_text()
 
 
 def _import(kind: str, run, back: str):

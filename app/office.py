@@ -15,11 +15,9 @@ from .services import access, devices, jobs, purchasing, resolve
 from .services import orders as order_service
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
+from .uploads import csv_text
 
 bp = Blueprint("office", __name__, url_prefix="/office")
-
-MAX_UPLOAD = 2 * 1024 * 1024
-
 
 def _lines_from_text(text: str, with_lots: bool) -> list:
     """Lines typed one per row: `SKU QTY [LOT] [EXPIRY]`."""
@@ -38,19 +36,6 @@ def _lines_from_text(text: str, with_lots: bool) -> list:
     return lines
 
 
-def _upload_text() -> str:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise d.InputError("Choose a CSV file to import")
-    data = upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise d.InputError("The file is larger than 2 MB; split it")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise d.InputError("The file is not UTF-8 text; save it as CSV UTF-8") from None
-
-
 # ------------------------------------------------------------ purchase orders
 
 
@@ -62,7 +47,7 @@ def purchase_orders():
     if request.method == "POST":
         try:
             if request.form.get("import"):
-                job_id = jobs.submit("purchase_orders_csv", _upload_text(), current_user.id,
+                job_id = jobs.submit("purchase_orders_csv", csv_text(), current_user.id,
                                      warehouse.id if warehouse else None)
                 return redirect(url_for("office.job", job_id=job_id), 303)
             else:
@@ -102,7 +87,7 @@ def orders():
         try:
             if request.form.get("import"):
                 # A file of any size is a job: checked whole, placed off the request, progress on screen.
-                job_id = jobs.submit("orders_csv", _upload_text(), current_user.id, warehouse.id if warehouse else None)
+                job_id = jobs.submit("orders_csv", csv_text(), current_user.id, warehouse.id if warehouse else None)
                 return redirect(url_for("office.job", job_id=job_id), 303)
             elif request.form.get("backorders"):
                 units = order_service.reserve_backorders(warehouse.id, user_id=current_user.id, device="office")
