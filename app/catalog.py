@@ -81,15 +81,11 @@ def items():
     errors, status, form = [], 200, request.form
     if request.method == "POST":
         db.session.rollback()
-        if form.get("sku", "").strip() and db.session.execute(
-                db.select(Item.id).where(Item.sku == form["sku"].strip())).first() is not None:
-            errors, status = [f"{form['sku'].strip()[:40]} is already an item: edit it below."], 422
-        else:
-            report = catalog.save_item(form)
-            if report.ok:
-                flash(f"Item {form.get('sku', '').strip()} created.")
-                return redirect(url_for("catalog.items", q=form.get("sku", "").strip()))
-            errors, status = report.errors, 422
+        report = catalog.save_item(form, new=True)
+        if report.ok:
+            flash(f"Item {form.get('sku', '').strip()} created.")
+            return redirect(url_for("catalog.items", q=form.get("sku", "").strip()))
+        errors, status = report.errors, 422
     q = request.args.get("q", "")
     return render_template("office/items.html", items=catalog.items_page(db.session, q), q=q, errors=errors,
                            form=form), status
@@ -158,15 +154,11 @@ def bins():
     if request.method == "POST":
         db.session.rollback()
         code = form.get("code", "").strip()
-        if code and db.session.execute(db.select(Bin.id).where(Bin.warehouse_id == warehouse.id,
-                                                               Bin.code == code)).first() is not None:
-            errors, status = [f"{code[:32]} is already a bin of {warehouse.code}: edit it below."], 422
-        else:
-            report = catalog.save_bin(warehouse.code, form)
-            if report.ok:
-                flash(f"Bin {code} created in {warehouse.code}.")
-                return redirect(url_for("catalog.bins", q=code))
-            errors, status = report.errors, 422
+        report = catalog.save_bin(warehouse, form, new=True)
+        if report.ok:
+            flash(f"Bin {code} created in {warehouse.code}.")
+            return redirect(url_for("catalog.bins", q=code))
+        errors, status = report.errors, 422
     q = request.args.get("q", "")
     return render_template("office/bins.html", bins=catalog.bins_page(db.session, current_warehouse(), q), q=q,
                            errors=errors, form=form, warehouse=current_warehouse()), status
@@ -194,7 +186,7 @@ def bin(bin_id: int):
             row = db.session.get(Bin, bin_id)
     elif request.method == "POST":
         db.session.rollback()
-        report = catalog.save_bin(warehouse.code, {**request.form, "code": row.code})
+        report = catalog.save_bin(warehouse, {**request.form, "code": row.code})
         if report.ok:
             flash(f"Bin {row.code} saved.")
             return redirect(url_for("catalog.bin", bin_id=bin_id))

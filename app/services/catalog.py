@@ -8,9 +8,7 @@ file's content, so importing the same file twice books it once.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -185,14 +183,17 @@ def _apply_item(s, row, report: ImportReport) -> Item:
     return item
 
 
-def save_item(fields: dict) -> ImportReport:
-    """One item from a form (the office's Items screen): the same checks as a file's row."""
+def save_item(fields: dict, new: bool = False) -> ImportReport:
+    """One item from a form (the office's Items screen): the same checks as a file's row; with `new`,
+    a SKU already in use is refused rather than edited."""
     row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS if k in fields or k not in ("lot_tracked",
                                                                                           "expiry_tracked")}
     report = ImportReport(rows=1)
     with UnitOfWork() as uow:
         s = uow.session
         report.errors = [e.removeprefix("row 1: ") for e in _check_item(s, 1, row, {}, set())]
+        if report.ok and new and s.execute(select(Item.id).where(Item.sku == row["sku"])).first():
+            report.errors = [f"{row['sku']} is already an item: edit it below."]
         if report.ok:
             _apply_item(s, row, report)
             uow.commit()
@@ -262,27 +263,7 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
         seen = set()
         for n, row in _rows(text, {"warehouse", "code"}, where):
             report.rows += 1
-            errs: list[str] = []
-            wcode = _text(row, "warehouse", n, errs, 16)
-            code = _text(row, "code", n, errs, 32)
-            if code and any(ord(c) < 33 for c in code):
-                errs.append(f"row {n}: code must have no spaces")
-            btype = row.get("type") or "storage"
-            if btype not in BIN_TYPES:
-                errs.append(f"row {n}: type {btype[:20]!r} is not one of {', '.join(BIN_TYPES)}")
-            try:
-                walk = d.parse_whole(row.get("walk_order") or "0", "walk_order", 0, 1_000_000_000)
-            except d.InputError as e:
-                walk = 0
-                errs.append(f"row {n}: {e.message}")
-            zone = _text(row, "zone", n, errs, 16, required=False)
-            if only_warehouse is not None and wcode and wcode != only_warehouse:
-                errs.append(f"row {n}: warehouse {wcode} is not {only_warehouse}, the one you work in")
-            elif wcode and wcode not in warehouses and not row.get("warehouse_name"):
-                errs.append(f"row {n}: unknown warehouse {wcode}; add a warehouse_name column to create it")
-            if (wcode, code) in seen:
-                errs.append(f"row {n}: bin {code} appears twice for {wcode}")
-            seen.add((wcode, code))
+            errs, (wcode, code, btype, walk, zone) = _check_bin(n, row, warehouses, seen, only_warehouse)
             report.errors.extend(errs)
             if errs or len(report.errors) >= MAX_ERRORS:
                 continue
@@ -293,13 +274,39 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
                 s.flush()
                 warehouses[wcode] = wh
                 report.change(f"new warehouse {wcode}: {wh.name}")
-            _apply_bin(s, wh, code, btype, walk, zone if "zone" in row else None, report)
+            _apply_bin(s, wh, code, btype, walk, zone, report)
             if progress:
                 progress(1)
         s.flush()
         if report.ok and not dry_run:
             uow.commit()
     return report
+
+
+def _check_bin(n, row, warehouses, seen, only_warehouse=None) -> tuple[list[str], tuple]:
+    """A bin row's errors, and its (warehouse, code, type, walk order, zone; None: not given)."""
+    errs: list[str] = []
+    wcode = _text(row, "warehouse", n, errs, 16)
+    code = _text(row, "code", n, errs, 32)
+    if code and any(ord(c) < 33 for c in code):
+        errs.append(f"row {n}: code must have no spaces")
+    btype = row.get("type") or "storage"
+    if btype not in BIN_TYPES:
+        errs.append(f"row {n}: type {btype[:20]!r} is not one of {', '.join(BIN_TYPES)}")
+    try:
+        walk = d.parse_whole(row.get("walk_order") or "0", "walk_order", 0, 1_000_000_000)
+    except d.InputError as e:
+        walk = 0
+        errs.append(f"row {n}: {e.message}")
+    zone = _text(row, "zone", n, errs, 16, required=False) if "zone" in row else None
+    if only_warehouse is not None and wcode and wcode != only_warehouse:
+        errs.append(f"row {n}: warehouse {wcode} is not {only_warehouse}, the one you work in")
+    elif wcode and wcode not in warehouses and not row.get("warehouse_name"):
+        errs.append(f"row {n}: unknown warehouse {wcode}; add a warehouse_name column to create it")
+    if (wcode, code) in seen:
+        errs.append(f"row {n}: bin {code} appears twice for {wcode}")
+    seen.add((wcode, code))
+    return errs, (wcode, code, btype, walk, zone)
 
 
 def _apply_bin(s, wh, code, btype, walk, zone, report: ImportReport) -> None:
@@ -319,16 +326,22 @@ def _apply_bin(s, wh, code, btype, walk, zone, report: ImportReport) -> None:
                 ("type", "walk order", "zone"), was, (b.type, b.walk_order, b.zone), strict=True) if a != c))
 
 
-def save_bin(warehouse_code: str, fields: dict) -> ImportReport:
-    """One bin from a form (the office's Bins screen): the same checks as a file's row."""
+def save_bin(warehouse: Warehouse, fields: dict, new: bool = False) -> ImportReport:
+    """One bin of `warehouse` from a form (the office's Bins screen): the same checks as a file's row;
+    with `new`, a code already in use is refused rather than edited."""
     row = {k: (fields.get(k) or "").strip() for k in BIN_COLUMNS}
-    row["warehouse"] = warehouse_code
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(BIN_COLUMNS)
-    writer.writerow([row[k] for k in BIN_COLUMNS])
-    report = import_bins_text(out.getvalue(), only_warehouse=warehouse_code)
-    report.errors = [e.removeprefix("row 2: ") for e in report.errors]
+    row["warehouse"] = warehouse.code
+    report = ImportReport(rows=1)
+    with UnitOfWork() as uow:
+        s = uow.session
+        wh = s.get(Warehouse, warehouse.id)
+        errs, (_w, code, btype, walk, zone) = _check_bin(1, row, {wh.code: wh}, set(), wh.code)
+        report.errors = [e.removeprefix("row 1: ") for e in errs]
+        if report.ok and new and s.execute(select(Bin.id).where(Bin.warehouse_id == wh.id, Bin.code == code)).first():
+            report.errors = [f"{code} is already a bin of {wh.code}: edit it below."]
+        if report.ok:
+            _apply_bin(s, wh, code, btype, walk, zone, report)
+            uow.commit()
     return report
 
 
