@@ -39,9 +39,13 @@ def init_app(app) -> None:
         from flask_babel import get_locale
 
         lang = str(get_locale() or "en")
-        # What the scripts say (static/js: floorText), in this language; English needs none.
-        texts = {} if lang == "en" else {text: _gettext(text) for text in SCRIPT_TEXTS}
-        return {"languages": LANGUAGES, "lang": lang, "script_texts": texts}
+
+        def script_texts() -> dict:
+            """What the scripts say (static/js: floorText), in this language; English needs none. Asked
+            by base.html only, so a scan's panel fragment does not pay for it."""
+            return {} if lang == "en" else {text: _gettext(text) for text in SCRIPT_TEXTS}
+
+        return {"languages": LANGUAGES, "lang": lang, "script_texts": script_texts}
 
 
 def _(text: str, **values) -> str:
