@@ -33,6 +33,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
+from .i18n import N_, _
 from .models import ROLES, Device, SignInFailure, User, UserSession, Warehouse, utcnow
 from .services import access, devices
 from .services.uow import UnitOfWork
@@ -40,7 +41,7 @@ from .services.uow import UnitOfWork
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Sign in to continue."
+login_manager.login_message = N_("Sign in to continue.")
 
 SIGNED_OUT = "You are signed out. Sign in again: scans waiting on this handheld are kept and sent then."
 
@@ -57,7 +58,7 @@ def _signed_out():
 
     if request.headers.get("HX-Request") == "true" or wants_json():
         return error_response(401, SIGNED_OUT, "signed_out")
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(_(login_manager.login_message), login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
@@ -99,7 +100,7 @@ _SIGNED_IN = (select(User.id, User.username, User.role, User.active, User.langua
 def load_user(user_id: str):
     """The user a session or remember cookie names, if that sign-in has not ended: a cookie from
     before a sign-out, a password change or "sign out everywhere" names a sign-in that is gone."""
-    uid, _, secret = user_id.partition(".")
+    uid, _sep, secret = user_id.partition(".")
     if not uid.isdigit() or len(uid) > 10 or not 0 < len(secret) <= 64:
         return None
     row = db.session.execute(_SIGNED_IN, {"uid": int(uid), "sid": access.session_key(secret)}).first()
@@ -232,7 +233,7 @@ def _register_this_handheld(code: str):
         name, secret = devices.claim(code, key)
     except devices.DeviceError as e:
         return _login_page(error=e.message, status=400)
-    flash(f"This handheld is now {name}. Its scans are booked under that name.")
+    flash(_("This handheld is now %(name)s. Its scans are booked under that name.", name=name))
     response = redirect(url_for("floor.home") if current_user.is_authenticated else url_for("auth.login"))
     response.set_cookie(devices.COOKIE, secret, max_age=devices.COOKIE_DAYS * 86400, httponly=True,
                         samesite="Lax", secure=bool(current_app.config.get("HTTPS")))
@@ -248,7 +249,7 @@ def switch_user():
     access.end_session(access.session_key(current_user.session_token))
     session.clear()
     logout_user()
-    flash("Handed over. Scans still waiting on this handheld are kept for whoever scanned them.")
+    flash(_("Handed over. Scans still waiting on this handheld are kept for whoever scanned them."))
     return redirect(url_for("auth.login"))
 
 
@@ -320,7 +321,7 @@ def logout():
     db.session.rollback()
     access.end_sessions(current_user.id)  # every copy of this user's cookies, on every handheld, is void now
     logout_user()
-    flash("Signed out.")
+    flash(_("Signed out."))
     return redirect(url_for("auth.login"))
 
 

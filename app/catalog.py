@@ -19,12 +19,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 
 from .auth import current_warehouse, role_required
 from .domain import stock as d
 from .extensions import db
+from .i18n import N_, _, ngettext, said
 from .models import Bin, Item
-from .services import catalog, resolve
+from .services import access, catalog, resolve
 from .uploads import MAX_UPLOAD, csv_text
 
 bp = Blueprint("catalog", __name__, url_prefix="/office")
@@ -50,7 +52,7 @@ def _import_text() -> str:
     if request.form.get("text") is not None:
         text = request.form["text"]
         if len(text) > MAX_UPLOAD:  # the text a preview sends back holds what an upload may
-            raise d.InputError("The file is larger than 2 MB; split it")
+            raise d.InputError.of(N_("The file is larger than 2 MB; split it"))
         return text
     return csv_text()
 
@@ -62,11 +64,12 @@ def _import(kind: str, run, back: str):
         confirmed = request.form.get("confirm") == "1"
         report = run(text, dry_run=not confirmed)
     except d.DomainError as e:
-        return render_template("office/import-preview.html", kind=kind, report=None, errors=[e.message],
+        return render_template("office/import-preview.html", kind=kind, report=None, errors=[said(e)],
                                text="", back=back), 422
     if confirmed and report.ok:
-        flash(f"Imported {report.rows} row{'s' if report.rows != 1 else ''}: {report.created} new, "
-              f"{report.updated} updated.")
+        flash(ngettext("Imported %(num)s row: %(new)s new, %(old)s updated.",
+                       "Imported %(num)s rows: %(new)s new, %(old)s updated.", report.rows,
+                       new=report.created, old=report.updated))
         return redirect(url_for(back))
     return render_template("office/import-preview.html", kind=kind, report=report, errors=report.errors[:50],
                            text=text, back=back), (200 if report.ok else 422)
@@ -83,7 +86,7 @@ def items():
         db.session.rollback()
         report = catalog.save_item(form, new=True)
         if report.ok:
-            flash(f"Item {form.get('sku', '').strip()} created.")
+            flash(_("Item %(sku)s created.", sku=form.get('sku', '').strip()))
             return redirect(url_for("catalog.items", q=form.get("sku", "").strip()))
         errors, status = report.errors, 422
     q = request.args.get("q", "")
@@ -96,19 +99,19 @@ def items():
 def item(item_id: int):
     row = db.session.get(Item, item_id) if item_id < 2**31 else None
     if row is None:
-        return render_template("error.html", status=404, message="No such item.", level="error"), 404
+        return render_template("error.html", status=404, message=_("No such item."), level="error"), 404
     errors, status, form = [], 200, request.form
     if request.method == "POST":
         db.session.rollback()
         try:
             if form.get("action") in ("retire", "reactivate"):
                 sku = catalog.retire_item(item_id, form["action"] == "retire")
-                flash(f"{sku} is retired: it takes no new orders or receipts." if form["action"] == "retire"
-                      else f"{sku} is active again.")
+                flash(_("%(sku)s is retired: it takes no new orders or receipts.", sku=sku) if form["action"] == "retire"
+                      else _("%(sku)s is active again.", sku=sku))
                 return redirect(url_for("catalog.item", item_id=item_id))
             if form.get("action") == "remove-barcode":
                 code = catalog.remove_barcode(item_id, d.parse_id(form.get("barcode"), "barcode"))
-                flash(f"Barcode {code} removed from {row.sku}.")
+                flash(_("Barcode %(code)s removed from %(sku)s.", code=code, sku=row.sku))
                 return redirect(url_for("catalog.item", item_id=item_id))
             fields = {**form, "sku": row.sku,  # a checkbox sends "yes" after its hidden "no"
                       **{f: "yes" if "yes" in form.getlist(f) else "no" for f in ("lot_tracked", "expiry_tracked")}}
@@ -119,11 +122,11 @@ def item(item_id: int):
                           "case_qty": form.get("case_qty", "")}
             report = catalog.save_item(fields)
             if report.ok:
-                flash(f"{row.sku} saved." + (f" {'; '.join(report.changes)}." if report.changes else ""))
+                flash(_("%(sku)s saved.", sku=row.sku) + (f" {'; '.join(report.changes)}." if report.changes else ""))
                 return redirect(url_for("catalog.item", item_id=item_id))
             errors, status = report.errors, 422
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
         db.session.rollback()
         row = db.session.get(Item, item_id)
     return render_template("office/item.html", item=row, errors=errors, form=form), status
@@ -149,14 +152,14 @@ def items_csv():
 def bins():
     warehouse = current_warehouse()
     if warehouse is None:
-        return render_template("error.html", status=404, message="Choose a warehouse first.", level="error"), 404
+        return render_template("error.html", status=404, message=_("Choose a warehouse first."), level="error"), 404
     errors, status, form = [], 200, request.form
     if request.method == "POST":
         db.session.rollback()
         code = form.get("code", "").strip()
         report = catalog.save_bin(warehouse, form, new=True)
         if report.ok:
-            flash(f"Bin {code} created in {warehouse.code}.")
+            flash(_("Bin %(bin)s created in %(warehouse)s.", bin=code, warehouse=warehouse.code))
             return redirect(url_for("catalog.bins", q=code))
         errors, status = report.errors, 422
     q = request.args.get("q", "")
@@ -177,18 +180,18 @@ def bin(bin_id: int):
         db.session.rollback()
         try:
             code = catalog.retire_bin(warehouse, bin_id, request.form["action"] == "retire")
-            flash(f"Bin {code} is retired: nothing is put into it." if request.form["action"] == "retire"
-                  else f"Bin {code} is in use again.")
+            flash(_("Bin %(bin)s is retired: nothing is put into it.", bin=code) if request.form["action"] == "retire"
+                  else _("Bin %(bin)s is in use again.", bin=code))
             return redirect(url_for("catalog.bin", bin_id=bin_id))
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
             db.session.rollback()
             row = db.session.get(Bin, bin_id)
     elif request.method == "POST":
         db.session.rollback()
         report = catalog.save_bin(warehouse, {**request.form, "code": row.code})
         if report.ok:
-            flash(f"Bin {row.code} saved.")
+            flash(_("Bin %(bin)s saved.", bin=row.code))
             return redirect(url_for("catalog.bin", bin_id=bin_id))
         errors, status = report.errors, 422
         db.session.rollback()
@@ -213,7 +216,7 @@ def bins_import():
 def bins_csv():
     warehouse = current_warehouse()
     if warehouse is None:
-        return render_template("error.html", status=404, message="Choose a warehouse first.", level="error"), 404
+        return render_template("error.html", status=404, message=_("Choose a warehouse first."), level="error"), 404
     return _csv(catalog.bins_csv(db.session, warehouse), f"bins-{warehouse.code}.csv")
 
 
@@ -228,9 +231,40 @@ def warehouses():
         db.session.rollback()
         try:
             code, created = catalog.save_warehouse(form.get("code", ""), form.get("name", ""))
-            flash(f"Warehouse {code} {'created, with its dock, staging, quarantine and returns bins' if created else 'renamed'}.")
+            flash(_("Warehouse %(code)s created, with its dock, staging, quarantine and returns bins.", code=code) if created
+                  else _("Warehouse %(code)s renamed.", code=code))
             return redirect(url_for("catalog.warehouses"))
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
     return render_template("office/warehouses.html", warehouses=catalog.warehouses_page(db.session), errors=errors,
                            form=form), status
+
+
+@bp.route("/warehouses/import", methods=["POST"])
+@role_required("admin")
+def warehouses_import():
+    return _import("warehouses", catalog.import_warehouses_text, "catalog.warehouses")
+
+
+@bp.route("/warehouses.csv")
+@role_required("admin")
+def warehouses_csv():
+    return _csv(catalog.warehouses_csv(db.session), "warehouses.csv")
+
+
+# ------------------------------------------------------------ users (admin; listed on the Access screen)
+
+
+@bp.route("/users/import", methods=["POST"])
+@role_required("admin")
+def users_import():
+    def run(text, dry_run):
+        return access.import_users_text(text, dry_run, by_user_id=current_user.id)
+
+    return _import("users", run, "office.access_screen")
+
+
+@bp.route("/users.csv")
+@role_required("admin")
+def users_csv():
+    return _csv(access.users_csv(db.session), "users.csv")

@@ -27,6 +27,7 @@ from .auth import current_warehouse, role_required
 from .domain import counting as count_rules
 from .domain import stock as d
 from .extensions import db
+from .i18n import N_, _, said
 from .models import (
     CountLine,
     CountSession,
@@ -60,7 +61,7 @@ def _in_uow(fn):
             uow.commit()
             return result, None
     except d.DomainError as e:
-        return None, e.message
+        return None, said(e)
 
 
 # ------------------------------------------------------------ overview
@@ -84,8 +85,8 @@ def counts():
     if request.method == "POST":
         f = request.form
         if f.get("settings"):
-            _, error = _in_uow(lambda s, wh, user: counting.save_settings(s, wh, f))
-            message = "Count settings saved."
+            _done, error = _in_uow(lambda s, wh, user: counting.save_settings(s, wh, f))
+            message = _("Count settings saved.")
         else:
             result, error = _in_uow(lambda s, wh, user: _new_session(s, wh, user, f))
             message = result
@@ -111,8 +112,8 @@ def _new_session(s, wh, user, f) -> str:
         s, wh, user, f.get("mode", ""), f.get("value", ""), blind=f.get("blind") == "1",
         threshold_qty=f.get("threshold_qty"), threshold_value=f.get("threshold_value"),
     )
-    note = f" {len(skipped)} bin(s) left out: already in an open count." if skipped else ""
-    return f"{cs.number} created: {len(cs.bins)} bin(s) to count.{note}"
+    note = " " + _("%(n)s bin(s) left out: already in an open count.", n=len(skipped)) if skipped else ""
+    return _("%(number)s created: %(n)s bin(s) to count.", number=cs.number, n=len(cs.bins)) + note
 
 
 def _session_or_404(session_id: int) -> CountSession:
@@ -130,8 +131,8 @@ def count_session(session_id: int):
     if request.method == "POST":
         f = request.form
         if f.get("close"):
-            _, error = _in_uow(lambda s, wh, user: counting.close_session(s, s.get(CountSession, cs.id)))
-            message = f"{cs.number} closed."
+            _done, error = _in_uow(lambda s, wh, user: counting.close_session(s, s.get(CountSession, cs.id)))
+            message = _("%(number)s closed.", number=cs.number)
         else:
             line_id = f.get("line", "")
             decision = f.get("decision", "")
@@ -155,12 +156,12 @@ def count_session(session_id: int):
 def _decide(s, cs: CountSession, line_id, user: User, approve: bool) -> str:
     line = resolve.owned(s, CountLine, line_id, s.get(Warehouse, cs.warehouse_id), "variance")
     if line.count_bin.session_id != cs.id:
-        raise d.InputError("No such variance in this count")
+        raise d.InputError.of(N_("No such variance in this count"))
     line = counting.decide(s, line.id, user, approve)
     bin_code = line.count_bin.bin.code
     if approve:
-        return f"Approved: {line.item.sku} in {bin_code} adjusted by {line.variance:+d}."
-    return f"Rejected: {line.item.sku} in {bin_code} keeps its record."
+        return _("Approved: %(sku)s in %(bin)s adjusted by %(n)s.", sku=line.item.sku, bin=bin_code, n=f"{line.variance:+d}")
+    return _("Rejected: %(sku)s in %(bin)s keeps its record.", sku=line.item.sku, bin=bin_code)
 
 
 @bp.get("/kpis")
@@ -181,12 +182,12 @@ def promo_locks():
         f = request.form
         if f.get("unlock"):
             lock_id = f["unlock"]
-            _, error = _in_uow(lambda s, wh, user: _unlock(s, wh, user, lock_id))
-            message = "Unlocked: the units are back on sale."
+            _done, error = _in_uow(lambda s, wh, user: _unlock(s, wh, user, lock_id))
+            message = _("Unlocked: the units are back on sale.")
         else:
-            _, error = _in_uow(lambda s, wh, user: locks.create_lock(
+            _done, error = _in_uow(lambda s, wh, user: locks.create_lock(
                 s, wh, user, f.get("sku", "").strip(), f.get("qty", ""), f.get("name", ""), f.get("ends_on", "")).id)
-            message = "Locked for the promotion."
+            message = _("Locked for the promotion.")
         if error is None:
             flash(message)
             return redirect(url_for("control.promo_locks"), 303)
@@ -222,17 +223,17 @@ def virtual():
                 except UnicodeDecodeError:
                     errors = ["The file is not UTF-8 text; save it as CSV UTF-8"]
                 except d.InputError as e:
-                    errors = [e.message]
+                    errors = [said(e)]
                 if not errors:
-                    flash(f"Virtual stock set for {done} item(s).")
+                    flash(_("Virtual stock set for %(n)s item(s).", n=done))
         else:
             result, error = _in_uow(lambda s, wh, user: locks.set_virtual(
                 s, wh.code, f.get("sku", "").strip(), f.get("qty", ""), user.id))
             if error:
                 errors = [error]
             else:
-                flash(f"Virtual stock of {result.movement['sku']} is now {result.balance['V']}; "
-                      f"sellable {result.balance['S']}.")
+                flash(_("Virtual stock of %(sku)s is now %(v)s; sellable %(s)s.", sku=result.movement['sku'],
+                        v=result.balance['V'], s=result.balance['S']))
         if not errors:
             return redirect(url_for("control.virtual"), 303)
         status = 422
@@ -264,7 +265,7 @@ def transfer_list():
 
         number, error = _in_uow(make)
         if error is None:
-            flash(f"{number} planned: its units are allocated here.")
+            flash(_("%(number)s planned: its units are allocated here.", number=number))
             return redirect(url_for("control.transfer_list"), 303)
         errors, status = [error], 422
     s = db.session

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import has_request_context, request
 from flask_babel import Babel
 from flask_babel import gettext as _gettext
+from flask_babel import ngettext as _ngettext
 
 LANGUAGES = {"en": "English", "zh": "中文（简体）", "es": "Español"}
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -47,12 +48,50 @@ def init_app(app) -> None:
 
         return {"languages": LANGUAGES, "lang": lang, "script_texts": script_texts}
 
+    app.add_template_filter(qty)
+    app.add_template_filter(pct)
+    app.add_template_filter(money)
+
+
+def qty(value) -> str:
+    """A quantity as the reader's locale writes it (1,234 · 1.234); "—" for none."""
+    from flask_babel import format_decimal
+
+    if value is None or value == "":
+        return "—"
+    return format_decimal(value) if has_request_context() else str(value)
+
+
+def pct(share) -> str:
+    """A share (0.125) as a percentage with one decimal, in the reader's locale (12.5% · 12,5 %)."""
+    from flask_babel import format_percent
+
+    if share is None:
+        return "—"
+    return format_percent(share, "#,##0.0%") if has_request_context() else f"{share * 100:.1f}%"
+
+
+def money(amount) -> str:
+    """An amount (unit cost, count thresholds) with two decimals in the reader's locale; no currency,
+    since the app keeps none."""
+    from flask_babel import format_decimal
+
+    if amount is None or amount == "":
+        return "—"
+    return format_decimal(amount, "#,##0.00") if has_request_context() else f"{amount:.2f}"
+
 
 def _(text: str, **values) -> str:
     if has_request_context():
         return _gettext(text, **values)
     return text % values if values else text
 
+
+
+def ngettext(singular: str, plural: str, num: int, **values) -> str:
+    if has_request_context():
+        return _ngettext(singular, plural, num, **values)
+    return (singular if num == 1 else plural) % {"num": num, **values}
 
 
 def said(error) -> str:
@@ -81,6 +120,16 @@ SHOWN_VALUES = (
     # stock conditions, as a refusal names them; bin types
     N_("sellable"), N_("returned"),
     N_("storage"), N_("dock"), N_("staging"), N_("quarantine"), N_("returns"),
+    # count bins and lines (domain.counting.LINE_STATES), transfers, locks, devices, tokens, jobs
+    N_("pending"), N_("counting"), N_("recount"), N_("recounting"), N_("done"),
+    N_("Being counted"), N_("Matches"), N_("Within tolerance: adjusted"), N_("Waiting for a recount"),
+    N_("Waiting for approval"), N_("Approved: adjusted"), N_("Rejected: record kept"),
+    N_("planned"), N_("received"), N_("active"), N_("released"), N_("retired"), N_("expired"), N_("revoked"),
+    N_("queued"), N_("running"), N_("failed"), N_("asn"), N_("po"),
+    N_("registered"), N_("waiting for its code"), N_("code expired"),
+    # roles, barcode kinds, what an import brings in
+    N_("operator"), N_("supervisor"), N_("admin"), N_("unit"), N_("case"),
+    N_("items"), N_("bins"), N_("warehouses"), N_("users"),
     # the KPI chart's series
     N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
 )

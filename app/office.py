@@ -10,6 +10,7 @@ from .auth import current_warehouse, role_required
 from .domain import stock as d
 from .extensions import db
 from .floor import render
+from .i18n import N_, _, said
 from .models import FloorException, Job, Order, PurchaseOrder, utcnow
 from .services import access, devices, jobs, purchasing, resolve
 from .services import orders as order_service
@@ -61,9 +62,9 @@ def purchase_orders():
                 if not created:
                     errors = [f"{po['number']} exists already; nothing was changed."]
                 else:
-                    flash(f"{po['number']} created with {len(po['lines'])} line(s).")
+                    flash(_("%(number)s created with %(n)s line(s).", number=po['number'], n=len(po['lines'])))
         except d.InputError as e:
-            errors = [e.message]
+            errors = [said(e)]
         if not errors:
             return redirect(url_for("office.purchase_orders"), 303)
         status = 422
@@ -91,7 +92,7 @@ def orders():
                 return redirect(url_for("office.job", job_id=job_id), 303)
             elif request.form.get("backorders"):
                 units = order_service.reserve_backorders(warehouse.id, user_id=current_user.id, device="office")
-                flash(f"Reserved {units} backordered unit(s)." if units else "No stock for any backorder yet.")
+                flash(_("Reserved %(n)s backordered unit(s).", n=units) if units else _("No stock for any backorder yet."))
             else:
                 order, created = order_service.place_order(
                     request.form.get("channel", ""), request.form.get("external_id", ""),
@@ -103,9 +104,10 @@ def orders():
                     errors = [f"{order['channel']} {order['external_id']} exists already as {order['number']}."]
                 else:
                     back = sum(ln["backordered"] for ln in order["lines"])
-                    flash(f"{order['number']} placed" + (f"; {back} unit(s) backordered." if back else ", all reserved."))
+                    flash(_("%(number)s placed; %(n)s unit(s) backordered.", number=order['number'], n=back) if back
+                          else _("%(number)s placed, all reserved.", number=order['number']))
         except d.InputError as e:
-            errors = [e.message]
+            errors = [said(e)]
         if not errors:
             return redirect(url_for("office.orders"), 303)
         status = 422
@@ -146,13 +148,13 @@ def exceptions():
             resolve_exception(warehouse, request.form.get("id", ""), request.form.get("resolution", ""))
             return redirect(url_for("office.exceptions"), 303)
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
     before = None
     if request.args.get("before"):
         try:
             before = d.parse_id(request.args["before"], "before")
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
     rows = task_service.open_exceptions(db.session, warehouse, limit=EXCEPTIONS_PAGE + 1, before=before) if warehouse else []
     more = len(rows) > EXCEPTIONS_PAGE
     rows = rows[:EXCEPTIONS_PAGE]
@@ -173,15 +175,15 @@ RESOLUTIONS = {
 
 def resolve_exception(warehouse, exception_id: str, resolution: str) -> None:
     if resolution not in RESOLUTIONS:
-        raise d.InputError("Choose how it was resolved")
+        raise d.InputError.of(N_("Choose how it was resolved"))
     with UnitOfWork() as uow:
         s = uow.session
         row = resolve.owned(s, FloorException, exception_id, warehouse, "exception", lock=True)
         if row.status != "open":
-            raise d.InputError("That exception is already resolved")
+            raise d.InputError.of(N_("That exception is already resolved"))
         if resolution == "backorder":
             if row.kind != "short_pick" or row.order_id is None:
-                raise d.InputError("Only a short pick's reservation can be released")
+                raise d.InputError.of(N_("Only a short pick's reservation can be released"))
             order_service.release_short(s, row, current_user.id)
         row.status = "resolved"
         row.resolution = RESOLUTIONS[resolution]
@@ -206,27 +208,28 @@ def access_screen():
             if action == "sign-out":
                 name = access.end_sessions(d.parse_id(form.get("user"), "user"))
                 if name is None:
-                    raise d.InputError("No such user")
-                notice = f"{name} is signed out on every handheld."
+                    raise d.InputError.of(N_("No such user"))
+                notice = _("%(name)s is signed out on every handheld.", name=name)
             elif action in ("deactivate", "activate"):
                 name = access.set_active(d.parse_id(form.get("user"), "user"), action == "activate", current_user.id)
-                notice = f"{name} is {action}d" + (" and signed out everywhere." if action == "deactivate" else ".")
+                notice = (_("%(name)s is deactivated and signed out everywhere.", name=name) if action == "deactivate"
+                          else _("%(name)s is activated.", name=name))
             elif action == "save-user":
                 name, created = access.save_user(form.get("username", ""), form.get("role", ""),
                                                  form.get("password") or None, form.get("badge") or None,
                                                  form.get("pin") or None, by_user_id=current_user.id)
-                notice = f"{name} is {'created' if created else 'saved'}."
+                notice = _("%(name)s is created.", name=name) if created else _("%(name)s is saved.", name=name)
             elif action == "revoke":
                 row = access.revoke(form.get("token", ""))
-                notice = f"Token {row['id']} of {row['user']} is revoked: its next request is refused."
+                notice = _("Token %(id)s of %(user)s is revoked: its next request is refused.", id=row['id'], user=row['user'])
             elif action == "make-token":
                 days = d.parse_whole(form.get("days") or str(access.DEFAULT_DAYS), "Days valid", 1, access.MAX_DAYS)
                 made, row = access.issue(form.get("username", ""), form.get("name", ""), form.get("channel"), days)
-                notice = f"Token {row['id']} made. Copy it now: it is not shown again."
+                notice = _("Token %(id)s made. Copy it now: it is not shown again.", id=row['id'])
             else:
-                raise d.InputError("Choose what to do")
+                raise d.InputError.of(N_("Choose what to do"))
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
     response = render_template("office/access.html", users=access.users(db.session), tokens=access.tokens(db.session),
                                errors=errors, made=made, notice=notice, form=form, default_days=access.DEFAULT_DAYS)
     if made:
@@ -255,15 +258,15 @@ def devices_screen():
                 name, code = devices.register(form.get("name", ""), current_user.id)
                 image = "data:image/png;base64," + base64.b64encode(
                     labels.png(labels.Label("device", "code128", code, name))).decode()
-                notice = (f"Scan this code on the sign-in screen of {name} within {devices.REGISTRATION_MINUTES} "
-                          "minutes. It works once.")
+                notice = _("Scan this code on the sign-in screen of %(name)s within %(n)s minutes. It works once.",
+                           name=name, n=devices.REGISTRATION_MINUTES)
             elif action == "retire":
                 name = devices.retire(d.parse_id(form.get("device"), "handheld"), current_user.id)
-                notice = f"{name} is retired: its scans are refused from now on."
+                notice = _("%(name)s is retired: its scans are refused from now on.", name=name)
             else:
-                raise d.InputError("Choose what to do")
+                raise d.InputError.of(N_("Choose what to do"))
         except d.DomainError as e:
-            errors, status = [e.message], 422
+            errors, status = [said(e)], 422
     response = render_template("office/devices.html", devices=devices.listing(db.session), errors=errors,
                                notice=notice, code=code, image=image, form=form)
     if code:

@@ -29,6 +29,7 @@ from .auth import current_warehouse, device_label
 from .domain import stock as d
 from .extensions import db
 from .floor import render
+from .i18n import _
 from .models import (
     CountSession,
     Order,
@@ -41,15 +42,15 @@ from .models import (
 from .services import (
     counting,
     damage,
+    engine,
     picking,
     receiving,
+    resolve,
     returns,
     scans,
     shipping,
     transfers,
 )
-from .services import resolve
-from .services import engine
 from .services import tasks as task_service
 from .services.kinds import KINDS, OWN_TASKS
 from .services.uow import UnitOfWork
@@ -58,7 +59,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 def _input() -> task_service.ScanInput:
     settings = scans.settings_for(current_warehouse())
-    action, _, value = request.form.get("action", "").partition(":")
+    action, _sep, value = request.form.get("action", "").partition(":")
     return task_service.ScanInput(
         scan_id=scans.scan_id_from(request.form.get("scan_id")),
         # Not cut to a label's length: a scan longer than any label is refused whole by the parser.
@@ -432,7 +433,7 @@ def photo(task_id: int):
     except d.DomainError as e:
         db.session.rollback()
         return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
-    flash("Photo added to the damage tag.")
+    flash(_("Photo added to the damage tag."))
     return redirect(url_for("tasks.show", task_id=task_id), 303)
 
 

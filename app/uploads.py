@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from .domain.stock import InputError
+from .i18n import N_
 
 MAX_UPLOAD = 2 * 1024 * 1024
 
@@ -13,11 +14,11 @@ def csv_text(field: str = "file") -> str:
     """The text of the file sent in `field`, or InputError saying what is wrong with it."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        raise InputError("Choose a CSV file to import")
+        raise InputError.of(N_("Choose a CSV file to import"))
     data = upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise InputError("The file is larger than 2 MB; split it")
+        raise InputError.of(N_("The file is larger than 2 MB; split it"))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError("The file is not UTF-8 text; save it as CSV UTF-8") from None
+        raise InputError.of(N_("The file is not UTF-8 text; save it as CSV UTF-8")) from None

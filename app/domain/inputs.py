@@ -11,7 +11,7 @@ import csv
 import io
 import json
 
-from .stock import InputError
+from .stock import N_, InputError
 
 MAX_JSON_DEPTH = 32  # far more than any body the API takes (an order's lines are 3 deep)
 MAX_CSV_FIELD = 10_000  # characters in one CSV cell
@@ -46,7 +46,7 @@ def loads(text: str | bytes, limit: int = MAX_JSON_DEPTH):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InputError("The body is not UTF-8 text") from None
+            raise InputError.of(N_("The body is not UTF-8 text")) from None
     brackets = text.count("[") + text.count("{")
     if brackets > limit and json_depth(text) > limit:
         raise InputError(f"The JSON is nested more than {limit} levels deep")

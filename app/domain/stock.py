@@ -93,6 +93,12 @@ class DomainError(Exception):
         self.message = message  # English: what the API and the logs say
         self.template, self.values = template, values  # the same, to be translated for a screen
 
+    @classmethod
+    def of(cls, template: str, **values):
+        """The refusal from its template (marked N_ for the catalogue) and values: English for the API and
+        logs, the reader's language on a screen (i18n.said)."""
+        return cls(template % values if values else template, template, **values)
+
 
 class InputError(DomainError):
     code = "invalid_input"

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, select, update
 
+from ..domain import inputs
 from ..domain import stock as d
+from ..i18n import N_, _, said
 from ..models import ApiToken, User, UserSession, utcnow
 from .uow import UnitOfWork
 
@@ -49,15 +51,15 @@ def issue(username: str, name: str = "", channel: str | None = None, days: int =
     """A new token for a user (the token itself, shown once, and its row as a dict)."""
     channel = (channel or "").strip() or None
     if channel is not None and len(channel) > 40:
-        raise d.InputError("A channel name has at most 40 characters")
+        raise d.InputError.of(N_("A channel name has at most 40 characters"))
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise d.InputError(f"A token lives 1 to {MAX_DAYS} days")
+        raise d.InputError.of(N_("A token lives 1 to %(max)s days"), max=MAX_DAYS)
     with UnitOfWork() as uow:
         user = uow.session.execute(select(User).where(User.username == (username or "").strip())).scalar_one_or_none()
         if user is None:
-            raise d.InputError(f"No user {username!r}; create one with flask create-user")
+            raise d.InputError.of(N_("No user %(name)r; create one with flask create-user"), name=username)
         if not user.active:
-            raise d.InputError(f"{user.username} is deactivated")
+            raise d.InputError.of(N_("%(name)s is deactivated"), name=user.username)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(user_id=user.id, token_hash=hash_token(token), name=(name or "")[:64], channel=channel,
                        expires_at=utcnow() + timedelta(days=days))
@@ -97,7 +99,7 @@ def revoke(token_id) -> dict:
     with UnitOfWork() as uow:
         row = uow.session.get(ApiToken, token_id, with_for_update=True)
         if row is None:
-            raise d.InputError(f"No token {token_id}")
+            raise d.InputError.of(N_("No token %(id)s"), id=token_id)
         if not row.revoked:
             row.revoked, row.revoked_at = True, utcnow()
         out = token_dict(row)
@@ -191,11 +193,11 @@ def end_sessions(user_id: int) -> str | None:
 def set_active(user_id: int, active: bool, by_user_id: int) -> str:
     """Deactivate (ending every session and token use at once) or reactivate a user."""
     if user_id == by_user_id and not active:
-        raise d.InputError("You cannot deactivate yourself; ask another admin")
+        raise d.InputError.of(N_("You cannot deactivate yourself; ask another admin"))
     with UnitOfWork() as uow:
         user = uow.session.get(User, user_id, with_for_update=True)
         if user is None:
-            raise d.InputError(f"No user {user_id}")
+            raise d.InputError.of(N_("No user %(id)s"), id=user_id)
         user.active = bool(active)
         if not active:
             user.end_sessions()
@@ -208,48 +210,135 @@ BADGE = re.compile(r"[A-Za-z0-9._-]{1,40}")
 PIN = re.compile(r"[0-9]{4,8}")
 
 
-def save_user(username: str, role: str, password: str | None = None, badge: str | None = None,
-              pin: str | None = None, by_user_id: int | None = None) -> tuple[str, bool]:
-    """Create a user (a password is then required) or change one: role, password, badge, PIN. The
-    same checks for the command line (create-user) and the admin's Access screen. (name, created)."""
+def _user_fields(username: str, role: str, password: str | None, badge: str | None,
+                 pin: str | None) -> tuple[str, str, str | None, str | None, str | None]:
+    """A user's fields checked alone (no database): the same for create-user, the Access screen and a file."""
     from ..models import ROLES
 
     username = (username or "").strip()
     if not USERNAME.fullmatch(username):
-        raise d.InputError("A user name has 1 to 64 letters, digits, dots, dashes, underscores or @")
+        raise d.InputError.of(N_("A user name has 1 to 64 letters, digits, dots, dashes, underscores or @"))
     if role not in ROLES:
-        raise d.InputError(f"A role is one of {', '.join(ROLES)}")
+        raise d.InputError.of(N_("A role is one of %(roles)s"), roles=", ".join(ROLES))
     if password is not None and password != "" and (len(password) < 4 or len(password) > 200):
-        raise d.InputError("A password has at least 4 characters (and at most 200)")
+        raise d.InputError.of(N_("A password has at least 4 characters (and at most 200)"))
     badge = (badge or "").strip() or None
     if badge is not None and not BADGE.fullmatch(badge):
-        raise d.InputError("A badge code has 1 to 40 letters, digits, dots, dashes or underscores")
+        raise d.InputError.of(N_("A badge code has 1 to 40 letters, digits, dots, dashes or underscores"))
     pin = (pin or "").strip() or None
     if pin is not None and not PIN.fullmatch(pin):
-        raise d.InputError("A PIN has 4 to 8 digits")
+        raise d.InputError.of(N_("A PIN has 4 to 8 digits"))
+    return username, role, password or None, badge, pin
+
+
+def _apply_user(s, username, role, password, badge, pin, by_user_id, active: bool | None = None) -> bool:
+    """Checks what needs the database, then writes: nothing is changed when it raises. created?"""
+    user = s.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+    created = user is None
+    if created and not password:
+        raise d.InputError.of(N_("A new user needs a password"))
+    if not created and user.id == by_user_id and role != user.role:
+        raise d.InputError.of(N_("You cannot change your own role; ask another admin"))
+    if not created and user.id == by_user_id and active is False:
+        raise d.InputError.of(N_("You cannot deactivate yourself; ask another admin"))
+    if badge is not None:
+        other = s.execute(select(User.username).where(User.badge == badge, User.username != username)).scalar()
+        if other is not None:
+            raise d.InputError.of(N_("Badge %(badge)s belongs to %(other)s"), badge=badge, other=other)
+    if created:
+        user = User(username=username)
+        s.add(user)
+    user.role = role
+    if password:
+        user.set_password(password)
+    if badge is not None:
+        user.badge = badge
+    if pin is not None:
+        user.set_pin(pin)
+    if active is not None and bool(user.active if user.active is not None else True) != active:
+        user.active = active
+        if not active and not created:
+            user.end_sessions()
+    return created
+
+
+def save_user(username: str, role: str, password: str | None = None, badge: str | None = None,
+              pin: str | None = None, by_user_id: int | None = None) -> tuple[str, bool]:
+    """Create a user (a password is then required) or change one: role, password, badge, PIN. The
+    same checks for the command line (create-user), the admin's Access screen and a users file.
+    (name, created)."""
+    fields = _user_fields(username, role, password, badge, pin)
+    with UnitOfWork() as uow:
+        created = _apply_user(uow.session, *fields, by_user_id)
+        uow.commit()
+        return fields[0], created
+
+
+USER_COLUMNS = ("username", "role", "badge", "active")  # what is exported; a file may add password and pin
+
+
+def import_users_text(text: str, dry_run: bool = False, by_user_id: int | None = None):
+    """Users from a CSV text, checked whole: a bad row (named by its row number) and nothing changes.
+    A new user's row needs a password; an existing user's password, badge and PIN are kept where empty.
+    With dry_run, what it would do (report.changes), and nothing changes."""
+    from .catalog import MAX_ERRORS, ImportReport, file_records
+
+    report = ImportReport()
     with UnitOfWork() as uow:
         s = uow.session
-        user = s.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
-        created = user is None
-        if created:
-            if not password:
-                raise d.InputError("A new user needs a password")
-            user = User(username=username)
-            s.add(user)
-        if user.id is not None and user.id == by_user_id and role != user.role:
-            raise d.InputError("You cannot change your own role; ask another admin")
-        user.role = role
-        if password:
-            user.set_password(password)
-        if badge is not None:
-            other = s.execute(select(User.username).where(User.badge == badge, User.username != username)).scalar()
-            if other is not None:
-                raise d.InputError(f"Badge {badge} belongs to {other}")
-            user.badge = badge
-        if pin is not None:
-            user.set_pin(pin)
-        uow.commit()
-        return username, created
+        seen: dict[str, int] = {}
+        badges: dict[str, int] = {}
+        for n, row in file_records(text, {"username", "role"}):
+            report.rows += 1
+            if len(report.errors) >= MAX_ERRORS:
+                continue
+            active_text = (row.get("active") or "").strip().lower()
+            try:
+                if active_text not in ("", "yes", "no", "true", "false", "1", "0"):
+                    raise d.InputError.of(N_("active is yes or no, not %(value)r"), value=active_text[:20])
+                fields = _user_fields(row.get("username", ""), (row.get("role") or "").strip(),
+                                      row.get("password") or None, row.get("badge"), row.get("pin"))
+                name, badge = fields[0], fields[3]
+                if name.lower() in seen:
+                    raise d.InputError.of(N_("user %(name)s is also on row %(row)s"), name=name, row=seen[name.lower()])
+                seen[name.lower()] = n
+                if badge is not None and badge in badges:
+                    raise d.InputError.of(N_("badge %(badge)s is also on row %(row)s"), badge=badge, row=badges[badge])
+                if badge is not None:
+                    badges[badge] = n
+                before = s.execute(select(User).where(User.username == name)).scalar_one_or_none()
+                old = (before.role, before.badge, before.active) if before is not None else None
+                active = None if not active_text else active_text in ("yes", "true", "1")
+                with s.begin_nested():
+                    created = _apply_user(s, *fields, by_user_id, active)
+            except d.InputError as e:
+                report.errors.append(_("row %(n)s: %(why)s", n=n, why=said(e)))
+                continue
+            if created:
+                report.created += 1
+                report.change(f"new user {name} ({fields[1]})")
+            else:
+                report.updated += 1
+                what = [f"role {old[0]} → {fields[1]}"] if old[0] != fields[1] else []
+                if badge is not None and badge != old[1]:
+                    what.append(f"badge {old[1] or '—'} → {badge}")
+                if fields[2]:
+                    what.append("new password")
+                if fields[4]:
+                    what.append("new PIN")
+                if active is not None and active != bool(old[2]):
+                    what.append("reactivated" if active else "deactivated, signed out everywhere")
+                if what:
+                    report.change(f"{name}: {'; '.join(what)}")
+        if report.ok and not dry_run:
+            uow.commit()
+    return report
+
+
+def users_csv(session):
+    yield list(USER_COLUMNS)
+    for u in session.execute(select(User).order_by(User.username)).scalars():
+        yield [inputs.safe_cell(v) for v in (u.username, u.role, u.badge or "", "yes" if u.active else "no")]
 
 
 def users(session) -> list[dict]:

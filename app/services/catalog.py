@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from ..domain import gtin, inputs
 from ..domain import stock as d
+from ..i18n import N_, _, said
 from ..models import BIN_TYPES, Barcode, Bin, Item, Warehouse
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
@@ -51,7 +52,7 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-def _rows(text: str, required: set[str], where: str = "") -> Iterator[tuple[int, dict]]:
+def file_records(text: str, required: set[str], where: str = "") -> Iterator[tuple[int, dict]]:
     try:
         yield from inputs.csv_records(text, required)
     except d.InputError as e:
@@ -90,7 +91,7 @@ def import_items_text(text: str, dry_run: bool = False, progress: Callable[[int]
         s = uow.session
         seen_codes: dict[str, str] = {}
         seen_skus: set[str] = set()
-        for n, row in _rows(text, {"sku", "name"}, where):
+        for n, row in file_records(text, {"sku", "name"}, where):
             report.rows += 1
             errs = _check_item(s, n, row, seen_codes, seen_skus)
             report.errors.extend(errs)
@@ -205,9 +206,9 @@ def remove_barcode(item_id: int, barcode_id: int) -> str:
     with UnitOfWork() as uow:
         b = uow.session.get(Barcode, barcode_id)
         if b is None or b.item_id != item_id:
-            raise d.InputError("No such barcode on this item.")
+            raise d.InputError.of(N_("No such barcode on this item."))
         if len(b.item.barcodes) == 1 and b.kind == "unit":
-            raise d.InputError(f"{b.code} is the only barcode of {b.item.sku}: add another before removing it.")
+            raise d.InputError.of(N_("%(code)s is the only barcode of %(sku)s: add another before removing it."), code=b.code, sku=b.item.sku)
         code = b.code
         uow.session.delete(b)
         uow.commit()
@@ -261,7 +262,7 @@ def import_bins_text(text: str, dry_run: bool = False, progress: Callable[[int],
         s = uow.session
         warehouses = {w.code: w for w in s.execute(select(Warehouse)).scalars()}
         seen = set()
-        for n, row in _rows(text, {"warehouse", "code"}, where):
+        for n, row in file_records(text, {"warehouse", "code"}, where):
             report.rows += 1
             errs, (wcode, code, btype, walk, zone) = _check_bin(n, row, warehouses, seen, only_warehouse)
             report.errors.extend(errs)
@@ -381,7 +382,7 @@ def import_stock(
         s = uow.session
         warehouses = {w.code: w for w in s.execute(select(Warehouse)).scalars()}
         bins = {(b.warehouse_id, b.code) for b in s.execute(select(Bin)).scalars()}
-        for n, row in _rows(text, {"warehouse", "bin", "sku", "qty"}, path):
+        for n, row in file_records(text, {"warehouse", "bin", "sku", "qty"}, path):
             report.rows += 1
             errs: list[str] = []
             wh = warehouses.get(row.get("warehouse"))
@@ -412,7 +413,7 @@ def import_stock(
         return report
 
     # Pass 2: one receive movement per row, each its own transaction.
-    for n, row in _rows(text, {"warehouse", "bin", "sku", "qty"}, path):
+    for n, row in file_records(text, {"warehouse", "bin", "sku", "qty"}, path):
         result = apply_movement(
             MovementCommand(
                 warehouse=row["warehouse"],
@@ -453,7 +454,7 @@ def retire_item(item_id: int, retire: bool = True) -> str:
         s = uow.session
         item = s.get(Item, item_id, with_for_update=True)
         if item is None:
-            raise d.InputError("No such item.")
+            raise d.InputError.of(N_("No such item."))
         if retire:
             held = s.execute(select(func.sum(Balance.i), func.sum(Balance.o), func.sum(Balance.l),
                                     func.sum(Balance.v), func.sum(Balance.t), func.sum(Balance.a))
@@ -461,7 +462,7 @@ def retire_item(item_id: int, retire: bool = True) -> str:
             names = ("on hand", "ordered", "locked", "virtual", "to transfer", "in transit")
             left = [f"{n} {name}" for n, name in zip(held, names, strict=True) if n]
             if left:
-                raise d.InputError(f"{item.sku} still has stock ({', '.join(left)}): ship, move or scrap it first.")
+                raise d.InputError.of(N_("%(sku)s still has stock (%(where)s): ship, move or scrap it first."), sku=item.sku, where=", ".join(left))
             item.retired_at = item.retired_at or utcnow()
         else:
             item.retired_at = None
@@ -480,16 +481,16 @@ def retire_bin(warehouse: Warehouse, bin_id: int, retire: bool = True) -> str:
         s = uow.session
         b = s.get(Bin, bin_id, with_for_update=True)
         if b is None or b.warehouse_id != warehouse.id:
-            raise d.InputError(f"No such bin in {warehouse.code}.")
+            raise d.InputError.of(N_("No such bin in %(warehouse)s."), warehouse=warehouse.code)
         if retire:
             held = s.execute(select(func.coalesce(func.sum(BinStock.qty), 0)).where(BinStock.bin_id == b.id)).scalar()
             if held:
-                raise d.InputError(f"Bin {b.code} still holds {held} units: move them out first.")
+                raise d.InputError.of(N_("Bin %(bin)s still holds %(n)s units: move them out first."), bin=b.code, n=held)
             if b.type != "storage":
                 others = s.execute(select(func.count()).select_from(Bin).where(
                     Bin.warehouse_id == warehouse.id, Bin.type == b.type, Bin.retired_at.is_(None), Bin.id != b.id)).scalar()
                 if not others:
-                    raise d.InputError(f"Bin {b.code} is the only {b.type} bin of {warehouse.code}: add another first.")
+                    raise d.InputError.of(N_("Bin %(bin)s is the only %(type)s bin of %(warehouse)s: add another first."), bin=b.code, type=b.type, warehouse=warehouse.code)
             b.retired_at = b.retired_at or utcnow()
         else:
             b.retired_at = None
@@ -502,29 +503,80 @@ def retire_bin(warehouse: Warehouse, bin_id: int, retire: bool = True) -> str:
 WAREHOUSE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 
 
-def save_warehouse(code: str, name: str) -> tuple[str, bool]:
-    """A new warehouse (with the dock, staging, quarantine and returns bins every floor task needs), or
-    a new name for one. (its code, created)."""
+def _warehouse_fields(code: str, name: str) -> tuple[str, str]:
     code = (code or "").strip().upper()
     name = (name or "").strip()
     if not WAREHOUSE_CODE.fullmatch(code):
-        raise d.InputError("A warehouse code has 1 to 16 capital letters, digits, dashes or underscores")
+        raise d.InputError.of(N_("A warehouse code has 1 to 16 capital letters, digits, dashes or underscores"))
     if not name or len(name) > 120 or any(ord(c) < 32 for c in name):
-        raise d.InputError("A warehouse name has 1 to 120 characters")
+        raise d.InputError.of(N_("A warehouse name has 1 to 120 characters"))
+    return code, name
+
+
+def _apply_warehouse(s, code: str, name: str) -> tuple[bool, str | None]:
+    """(created, the name it had)."""
+    wh = s.execute(select(Warehouse).where(Warehouse.code == code)).scalar_one_or_none()
+    if wh is not None:
+        old, wh.name = wh.name, name
+        return False, old
+    wh = Warehouse(code=code, name=name)
+    s.add(wh)
+    s.flush()
+    for n, btype in enumerate(("dock", "staging", "quarantine", "returns")):
+        s.add(Bin(warehouse_id=wh.id, code=f"{btype.upper()}-01", type=btype, walk_order=n))
+    return True, None
+
+
+def save_warehouse(code: str, name: str) -> tuple[str, bool]:
+    """A new warehouse (with the dock, staging, quarantine and returns bins every floor task needs), or
+    a new name for one. (its code, created)."""
+    code, name = _warehouse_fields(code, name)
     with UnitOfWork() as uow:
-        s = uow.session
-        wh = s.execute(select(Warehouse).where(Warehouse.code == code)).scalar_one_or_none()
-        created = wh is None
-        if created:
-            wh = Warehouse(code=code, name=name)
-            s.add(wh)
-            s.flush()
-            for n, btype in enumerate(("dock", "staging", "quarantine", "returns")):
-                s.add(Bin(warehouse_id=wh.id, code=f"{btype.upper()}-01", type=btype, walk_order=n))
-        else:
-            wh.name = name
+        created, _old = _apply_warehouse(uow.session, code, name)
         uow.commit()
         return code, created
+
+
+WAREHOUSE_COLUMNS = ("code", "name")
+
+
+def import_warehouses_text(text: str, dry_run: bool = False) -> ImportReport:
+    """Warehouses from a CSV text (code, name): new ones get their dock, staging, quarantine and returns
+    bins; a known code is renamed. Checked whole; with dry_run nothing changes."""
+    report = ImportReport()
+    with UnitOfWork() as uow:
+        s = uow.session
+        seen: dict[str, int] = {}
+        for n, row in file_records(text, {"code", "name"}):
+            report.rows += 1
+            try:
+                code, name = _warehouse_fields(row.get("code", ""), row.get("name", ""))
+            except d.InputError as e:
+                report.errors.append(_("row %(n)s: %(why)s", n=n, why=said(e)))
+                continue
+            if code in seen:
+                report.errors.append(_("row %(n)s: warehouse %(code)s is also on row %(row)s", n=n, code=code, row=seen[code]))
+                continue
+            seen[code] = n
+            if len(report.errors) >= MAX_ERRORS:
+                continue
+            created, old = _apply_warehouse(s, code, name)
+            if created:
+                report.created += 1
+                report.change(f"new warehouse {code} {name}, with DOCK-01, STAGING-01, QUARANTINE-01 and RETURNS-01")
+            else:
+                report.updated += 1
+                if old != name:
+                    report.change(f"{code}: renamed {old} → {name}")
+        if report.ok and not dry_run:
+            uow.commit()
+    return report
+
+
+def warehouses_csv(session) -> Iterator[list]:
+    yield list(WAREHOUSE_COLUMNS)
+    for w in session.execute(select(Warehouse).order_by(Warehouse.code)).scalars():
+        yield [inputs.safe_cell(v) for v in (w.code, w.name)]
 
 
 def warehouses_page(session) -> list[tuple[Warehouse, int]]:

@@ -140,42 +140,42 @@ def bins_for(session, warehouse: Warehouse, mode: str, value: str, today: date |
     if mode == "bins":
         codes = _words(value)
         if not codes:
-            raise InputError("List the bins to count, e.g. A-01-1 A-01-2")
+            raise InputError.of(N_("List the bins to count, e.g. A-01-1 A-01-2"))
         found = list(session.execute(
             select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.code.in_(codes)).order_by(Bin.walk_order, Bin.code)
         ).scalars())
         unknown = sorted(set(codes) - {b.code for b in found})
         if unknown:
-            raise InputError(f"No such bin here: {', '.join(unknown[:5])}")
+            raise InputError.of(N_("No such bin here: %(bins)s"), bins=", ".join(unknown[:5]))
         return found, f"Bins {', '.join(codes[:6])}{' …' if len(codes) > 6 else ''}"
     if mode == "zone":
         zone = value.upper().rstrip("-")
         if not zone or len(zone) > 8:
-            raise InputError("Name the zone: the start of its bin codes, e.g. A or B-03")
+            raise InputError.of(N_("Name the zone: the start of its bin codes, e.g. A or B-03"))
         found = list(session.execute(
             select(Bin).where(Bin.warehouse_id == warehouse.id, Bin.type == "storage", Bin.code.startswith(zone + "-"))
             .order_by(Bin.walk_order, Bin.code)
         ).scalars())
         if not found:
-            raise InputError(f"No storage bins in zone {zone}")
+            raise InputError.of(N_("No storage bins in zone %(zone)s"), zone=zone)
         return found, f"Zone {zone}"
     if mode == "items":
         skus = _words(value)
         if not skus:
-            raise InputError("List the SKUs to count")
+            raise InputError.of(N_("List the SKUs to count"))
         items = list(session.execute(select(Item).where(Item.sku.in_(skus))).scalars())
         unknown = sorted(set(skus) - {i.sku for i in items})
         if unknown:
-            raise InputError(f"No such item: {', '.join(unknown[:5])}")
+            raise InputError.of(N_("No such item: %(skus)s"), skus=", ".join(unknown[:5]))
         found = _storage_bins_holding(session, warehouse, {i.id for i in items})
         if not found:
-            raise InputError("None of those items is in a storage bin here")
+            raise InputError.of(N_("None of those items is in a storage bin here"))
         return found, f"Items {', '.join(skus[:6])}{' …' if len(skus) > 6 else ''}"
     if mode == "due":
         items, classes = due_items(session, warehouse, today)
         found = _storage_bins_holding(session, warehouse, items)
         if not found:
-            raise InputError("Nothing is due for a count today")
+            raise InputError.of(N_("Nothing is due for a count today"))
         n = {c: sum(1 for i in items if classes.get(i) == c) for c in "ABC"}
         limit = int(value) if value.isdigit() and 0 < int(value) <= 500 else 40
         # A items first, so a short session still counts what matters most.
@@ -193,9 +193,9 @@ def bins_for(session, warehouse: Warehouse, mode: str, value: str, today: date |
             .order_by(Bin.walk_order, Bin.code)
         ).scalars())
         if not found:
-            raise InputError("No bin is waiting for a count")
+            raise InputError.of(N_("No bin is waiting for a count"))
         return found, "Bins flagged by pickers"
-    raise InputError("Choose what to count: bins, a zone, items, what is due, or flagged bins")
+    raise InputError.of(N_("Choose what to count: bins, a zone, items, what is due, or flagged bins"))
 
 
 def create_session(session, warehouse: Warehouse, user: User, mode: str, value: str, *, blind=None,
@@ -208,7 +208,7 @@ def create_session(session, warehouse: Warehouse, user: User, mode: str, value: 
     skipped = [b.code for b in chosen if b.id in busy]
     chosen = [b for b in chosen if b.id not in busy]
     if not chosen:
-        raise InputError(f"Every one of those bins is already in an open count ({', '.join(skipped[:5])})")
+        raise InputError.of(N_("Every one of those bins is already in an open count (%(bins)s)"), bins=", ".join(skipped[:5]))
     conf = settings_for(warehouse)
     limits = rules.Thresholds.parse(
         conf["threshold_qty"] if threshold_qty in (None, "") else threshold_qty,
@@ -488,7 +488,7 @@ def decide(session, line_id: int, user: User, approve: bool) -> CountLine:
     """Approve (post the count-adjust) or reject (keep the record) one variance, exactly once."""
     line = session.get(CountLine, line_id)
     if line is None:
-        raise InputError("No such count line")
+        raise InputError.of(N_("No such count line"))
     won = session.execute(
         update(CountLine).where(CountLine.id == line_id, CountLine.status == "review")
         .values(status="approved" if approve else "rejected", decided_by=user.id, decided_at=utcnow())
@@ -519,10 +519,10 @@ def close_session(session, cs: CountSession) -> None:
     """Close a session: bins nobody started are dropped; counts in progress must be finished first."""
     busy = [cb.bin.code for cb in cs.bins if cb.status in ("counting", "recounting")]
     if busy:
-        raise InputError(f"Bins still being counted: {', '.join(busy[:5])}")
+        raise InputError.of(N_("Bins still being counted: %(bins)s"), bins=", ".join(busy[:5]))
     waiting = sum(1 for cb in cs.bins for ln in cb.lines if ln.status == "review")
     if waiting:
-        raise InputError(f"{waiting} variance(s) wait for approval")
+        raise InputError.of(N_("%(n)s variance(s) wait for approval"), n=waiting)
     for cb in cs.bins:
         if cb.status == "recount":
             # No one recounted it: the first count stands as a variance to decide.
@@ -531,7 +531,7 @@ def close_session(session, cs: CountSession) -> None:
                     ln.status = "review"
             cb.status = "done"
     if any(ln.status == "review" for cb in cs.bins for ln in cb.lines):
-        raise InputError("Recounts were not done: their first counts now wait for approval")
+        raise InputError.of(N_("Recounts were not done: their first counts now wait for approval"))
     cs.status = "closed"
     cs.closed_at = utcnow()
     for t in session.execute(select(Task).where(Task.count_session_id == cs.id, Task.status == "open")).scalars():

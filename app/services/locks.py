@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from ..domain import inputs
 from ..domain import stock as d
+from ..i18n import N_
 from ..models import Balance, PromoLock, User, Warehouse, utcnow
 from .stock import MovementCommand, apply_in, get_item
 from .uow import UnitOfWork
@@ -20,16 +21,16 @@ def _date(value) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise d.InputError("Give the end date as YYYY-MM-DD") from None
+        raise d.InputError.of(N_("Give the end date as YYYY-MM-DD")) from None
 
 
 def create_lock(session, warehouse: Warehouse, user: User, sku: str, qty, name: str, ends_on, today: date | None = None) -> PromoLock:
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise d.InputError("Name the promotion (at most 80 characters)")
+        raise d.InputError.of(N_("Name the promotion (at most 80 characters)"))
     end = _date(ends_on)
     if end <= (today or date.today()):
-        raise d.InputError("The end date must be after today")
+        raise d.InputError.of(N_("The end date must be after today"))
     item = get_item(session, sku)
     qty = d.parse_qty(qty)
     lock = PromoLock(warehouse_id=warehouse.id, item_id=item.id, name=name, qty=qty, ends_on=end, created_by=user.id)
@@ -44,13 +45,13 @@ def release(session, lock_id: int, user_id: int | None, ended: bool = False) -> 
     """Unlock a promotion's units, exactly once (a guarded update, in the movement's transaction)."""
     lock = session.get(PromoLock, lock_id)
     if lock is None:
-        raise d.InputError("No such lock")
+        raise d.InputError.of(N_("No such lock"))
     won = session.execute(
         update(PromoLock).where(PromoLock.id == lock_id, PromoLock.status == "active")
         .values(status="ended" if ended else "released", released_by=user_id, released_at=utcnow())
     ).rowcount
     if not won:
-        raise d.InputError(f"The lock {lock.name!r} is already {lock.status}")
+        raise d.InputError.of(N_("The lock %(name)r is already %(status)s"), name=lock.name, status=lock.status)
     session.refresh(lock)
     apply_in(session, MovementCommand(warehouse=lock.warehouse.code, kind="unlock", sku=lock.item.sku, qty=lock.qty,
                                       user_id=user_id, device="office" if user_id else "schedule", doc_type="lock",

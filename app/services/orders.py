@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
+from ..i18n import N_
 from ..models import FloorException, Item, Order, OrderLine, Task, TaskLine, utcnow
 from .stock import (
     _clean,
@@ -91,9 +92,9 @@ def place_order(
     channel = _clean(channel, "channel", 40)
     external_id = _clean(external_id, "external_id", 80)
     if not channel or not external_id:
-        raise d.InputError("channel and external_id are required")
+        raise d.InputError.of(N_("channel and external_id are required"))
     if not isinstance(lines, list) or not lines:
-        raise d.InputError("An order needs at least one line")
+        raise d.InputError.of(N_("An order needs at least one line"))
     if len(lines) > MAX_LINES:
         raise d.InputError(f"An order has at most {MAX_LINES} lines")
     wanted = []
@@ -295,7 +296,7 @@ def check_csv(text: str) -> tuple[dict[tuple, dict], list[str]]:
 
     rows = read_csv(text, ORDER_COLUMNS)
     if not rows:
-        raise d.InputError("The file has no rows")
+        raise d.InputError.of(N_("The file has no rows"))
     grouped: dict[tuple, dict] = {}
     errors = []
     known_warehouses, known_items = set(), set()

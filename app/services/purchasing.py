@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import inputs
 from ..domain import stock as d
+from ..i18n import N_
 from ..models import PurchaseOrder, PurchaseOrderLine
 from .stock import NotFound, _clean, get_item, get_warehouse
 from .uow import UnitOfWork
@@ -80,26 +81,26 @@ def po_dict(po: PurchaseOrder) -> dict:
 def _checked(req: PurchaseOrderRequest):
     number = _clean(req.number if isinstance(req.number, str) else None, "number", 40)
     if not number:
-        raise d.InputError("A purchase order needs a number, e.g. PO-2026-0042")
+        raise d.InputError.of(N_("A purchase order needs a number, e.g. PO-2026-0042"))
     kind = req.kind or "po"
     if not isinstance(kind, str) or kind not in KINDS:
-        raise d.InputError("kind must be po or asn")
+        raise d.InputError.of(N_("kind must be po or asn"))
     supplier = _clean(req.supplier or "", "supplier", 120) or ""
     expected_on = parse_date(req.expected_on, "expected_on")
     if not isinstance(req.lines, list) or not req.lines:
-        raise d.InputError("A purchase order needs at least one line")
+        raise d.InputError.of(N_("A purchase order needs at least one line"))
     if len(req.lines) > MAX_LINES:
         raise d.InputError(f"A purchase order has at most {MAX_LINES} lines")
     lines = []
     for n, line in enumerate(req.lines, 1):
         try:
             if not isinstance(line, LineRequest):
-                raise d.InputError("must have a sku and a qty")
+                raise d.InputError.of(N_("must have a sku and a qty"))
             qty = d.parse_qty(line.qty)
             lot = _clean(line.lot if line.lot not in ("",) else None, "lot", 40)
             expiry = parse_date(line.expiry, "expiry")
             if not isinstance(line.sku, str) or not line.sku.strip():
-                raise d.InputError("sku is required")
+                raise d.InputError.of(N_("sku is required"))
         except d.InputError as e:
             raise type(e)(f"Line {n}: {e.message}") from None
         lines.append((line.sku.strip(), qty, lot or None, expiry))
@@ -162,7 +163,7 @@ def import_csv(text: str) -> CsvResult:
     result = CsvResult()
     rows = read_csv(text, PO_COLUMNS)
     if not rows:
-        raise d.InputError("The file has no rows")
+        raise d.InputError.of(N_("The file has no rows"))
     docs: dict[str, PurchaseOrderRequest] = {}
     for n, row in rows:
         number = row.get("number", "")
@@ -228,7 +229,7 @@ def receive_against(number, cmd, allow_over: bool = False):
 
     number = _clean(number, "purchase_order", 40)
     if not number:
-        raise d.InputError("A receipt names its purchase order or ASN (purchase_order), or needs a supervisor's token")
+        raise d.InputError.of(N_("A receipt names its purchase order or ASN (purchase_order), or needs a supervisor's token"))
     with UnitOfWork() as uow:
         s = uow.session
         po = s.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)

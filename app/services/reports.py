@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ..domain import counting as count_rules
 from ..domain import inputs
 from ..domain import stock as d
+from ..i18n import N_
 from ..models import (
     Balance,
     Bin,
@@ -111,6 +112,10 @@ def kpi_chart(points, width: int = 640, height: int = 240) -> dict:
 LEDGER_PAGE = 100
 LEDGER_COLUMNS = ("id", "created_at", "kind", "warehouse", "sku", "lot", "qty", "from_bin", "to_bin",
                   "I", "S", "O", "U", "L", "V", "T", "A", "doc", "reason", "user", "device")
+# How the ledger screen heads those columns (the CSV keeps the names above; the bucket letters stay).
+LEDGER_HEADINGS = {"id": N_("No."), "created_at": N_("When"), "kind": N_("Kind"), "warehouse": N_("Warehouse"),
+                   "sku": "SKU", "lot": N_("Lot"), "qty": N_("Qty"), "from_bin": N_("From"), "to_bin": N_("To"),
+                   "doc": N_("Document"), "reason": N_("Reason"), "user": N_("User"), "device": N_("Device")}
 
 
 @dataclass
@@ -206,7 +211,7 @@ def ledger_page(s, f: LedgerFilter, before: str = "") -> dict:
     rows = s.execute(query.limit(LEDGER_PAGE + 1)).all() if not errors else []
     more = len(rows) > LEDGER_PAGE
     rows = [ledger_row(m, sku, u, f.warehouse.code, f.bins) for m, sku, u in rows[:LEDGER_PAGE]]
-    return dict(rows=rows, columns=LEDGER_COLUMNS, chosen=f.chosen, errors=errors,
+    return dict(rows=rows, columns=LEDGER_COLUMNS, ledger_headings=LEDGER_HEADINGS, chosen=f.chosen, errors=errors,
                 kinds=[k.value for k in d.Kind], next_before=rows[-1][0] if more and rows else None)
 
 

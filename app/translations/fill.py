@@ -333,12 +333,16 @@ T = {
 
 
 def _tables() -> dict:
+    """This file's table, and those of scan_messages.py (what a scan answers) and office_messages.py."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("scan_messages", HERE / "scan_messages.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return {**T, **module.T}
+    tables = dict(T)
+    for name in ("scan_messages", "office_messages"):
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        tables.update(module.T)
+    return tables
 
 
 def main() -> None:

@@ -106,3 +106,55 @@ def test_a_stock_rules_refusal_is_said_in_the_operators_language_and_stays_engli
         assert said(short) == "Solo 3 vendibles, se piden 5"
     with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert said(short) == short.message
+
+
+OFFICE_SCREENS = ("/office/", "/office/items", "/office/bins", "/office/counts", "/office/kpis", "/office/ledger",
+                  "/office/locks", "/office/virtual", "/office/transfers", "/office/exceptions", "/office/orders",
+                  "/office/purchase-orders", "/office/devices", "/office/access", "/office/warehouses", "/labels")
+
+
+def test_every_office_screen_renders_in_chinese_and_spanish(app):
+    """Each office screen in each language: its heading and buttons translated, nothing left over in
+    English between the tags (the template test checks the source; this checks what is served)."""
+    make_site()
+    root = Person(app, "root", role="admin")
+    english = {}
+    for path in OFFICE_SCREENS:
+        r = root.do("get", path, headers={"Accept-Language": "en"})
+        assert r.status_code == 200, (path, r.status_code)
+        english[path] = re.search(r"<h1>(.*?)</h1>", r.text, re.S).group(1)
+    for lang, script in (("zh", re.compile(r"[\u4e00-\u9fff]")), ("es", None)):
+        for path in OFFICE_SCREENS:
+            r = root.do("get", path, headers={"Accept-Language": lang})
+            assert r.status_code == 200, (lang, path, r.status_code)
+            assert f'<html lang="{lang}"' in r.text
+            heading = re.search(r"<h1>(.*?)</h1>", r.text, re.S).group(1)
+            if not (lang == "es" and path == "/office/"):  # "Supervisor" is Spanish too
+                assert heading != english[path], (lang, path, heading)
+            if script:
+                assert script.search(heading), (path, heading)
+
+
+def test_numbers_and_dates_are_written_as_the_readers_locale_writes_them(app):
+    from flask import render_template_string
+
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "es"}):
+        assert render_template_string("{{ 12345|qty }} {{ 0.125|pct }} {{ 1234.5|money }}") == "12.345 12,5% 1.234,50"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert render_template_string("{{ 12345|qty }} {{ 0.125|pct }}") == "12,345 12.5%"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string("{{ 12345|qty }} {{ none|qty }} {{ none|pct }}") == "12,345 — —"
+
+
+def test_an_office_refusal_and_a_bad_import_row_are_said_in_the_readers_language(app):
+    make_site()
+    root = Person(app, "root", role="admin")
+    r = root.do("post", "/office/warehouses", data={"code": "A B", "name": "x"}, headers={"Accept-Language": "zh"})
+    assert r.status_code == 422 and "仓库代码为 1 到 16 个大写字母" in r.text
+    r = root.do("post", "/office/warehouses", data={"code": "A B", "name": "x"}, headers={"Accept-Language": "es"})
+    assert r.status_code == 422 and "Un código de almacén tiene de 1 a 16" in r.text
+    import io
+
+    r = root.do("post", "/office/users/import", headers={"Accept-Language": "es"},
+                data={"file": (io.BytesIO(b"username,role\nkim,boss\n"), "users.csv")}, content_type="multipart/form-data")
+    assert r.status_code == 422 and "fila 2: Un rol es uno de" in r.text

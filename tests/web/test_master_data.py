@@ -292,3 +292,89 @@ def test_a_lot_tracked_item_is_received_only_with_its_lot_and_zones_go_with_bins
     assert ",COLD" in sue.do("get", "/office/bins.csv").text
     r = _upload(sue, "/office/items/import", "sku,name,lot_tracked\nSKU-2,x,maybe\n")
     assert r.status_code == 422 and "lot_tracked is yes or no" in r.text
+
+
+def _confirm(person, path, preview):
+    import html
+
+    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', preview.text, re.S).group(1)
+    return person.do("post", path, data={"confirm": "1", "text": html.unescape(text)})
+
+
+def test_warehouses_import_after_a_preview_export_and_reimport_as_no_change(app):
+    from app.models import Warehouse
+
+    make_site()
+    root = Person(app, "root", role="admin")
+    before = _count(Warehouse)
+    text = "code,name\nmx-01,Monterrey\nW1,Renamed main\n"
+    preview = _upload(root, "/office/warehouses/import", text)
+    assert preview.status_code == 200, preview.text[:400]
+    assert "2 rows: 1 new, 1 already here" in preview.text and "new warehouse MX-01 Monterrey" in preview.text
+    assert _count(Warehouse) == before
+    assert _confirm(root, "/office/warehouses/import", preview).status_code == 302
+    db.session.rollback()
+    mx = db.session.execute(select(Warehouse).where(Warehouse.code == "MX-01")).scalar_one()
+    assert sorted(b.type for b in mx.bins) == ["dock", "quarantine", "returns", "staging"]
+    assert db.session.execute(select(Warehouse.name).where(Warehouse.code == "W1")).scalar() == "Renamed main"
+    # A bad row names its row number, and nothing changes; the same code twice is refused.
+    for bad, row in (("code,name\nOK-1,Fine\nA B,Bad\n", "row 3:"), ("code,name\nOK-1,x\nok-1,y\n", "row 3:"),
+                     ("code,name\nOK-1,\n", "row 2:")):
+        r = _upload(root, "/office/warehouses/import", bad)
+        assert r.status_code == 422 and row in r.text and "Nothing was imported" in r.text, bad
+    assert _count(Warehouse) == before + 1
+    exported = root.do("get", "/office/warehouses.csv")
+    assert exported.status_code == 200 and exported.text.startswith("code,name")
+    again = _upload(root, "/office/warehouses/import", exported.text)
+    assert again.status_code == 200 and " 0 new" in again.text
+    assert Person(app, "sue", role="supervisor").do("get", "/office/warehouses.csv").status_code == 403
+
+
+def test_users_import_after_a_preview_with_the_same_checks_as_the_access_screen(app):
+    from app.models import User
+
+    make_site()
+    root, ann = Person(app, "root", role="admin"), Person(app, "ann")
+    before = _count(User)
+    text = ("username,role,badge,password,pin\n"
+            "kim,operator,K-77,kim-secret,4321\n"
+            "ann,supervisor,,,\n")
+    preview = _upload(root, "/office/users/import", text)
+    assert preview.status_code == 200, preview.text[:400]
+    assert "new user kim (operator)" in preview.text and "ann: role operator → supervisor" in preview.text
+    assert _count(User) == before
+    assert _confirm(root, "/office/users/import", preview).status_code == 302
+    db.session.rollback()
+    kim = db.session.execute(select(User).where(User.username == "kim")).scalar_one()
+    assert kim.badge == "K-77" and kim.check_password("kim-secret") and kim.role == "operator"
+    assert db.session.execute(select(User.role).where(User.username == "ann")).scalar() == "supervisor"
+    # The badge signs in with its PIN at once.
+    from tests.web.test_handhelds import Handheld
+
+    assert Handheld(app).badge("BADGE-K-77", "4321").status_code == 302
+    # Bad rows: each named by its row; nothing changes.
+    for bad, row, why in (
+        ("username,role,password\nnew1,operator\n", "row 2:", "needs a password"),
+        ("username,role,password\nok1,operator,pw-ok-1\nok2,boss,pw-ok-2\n", "row 3:", "A role is one of"),
+        ("username,role,badge\nann,supervisor,K-77\n", "row 2:", "belongs to kim"),
+        ("username,role\nroot,operator\n", "row 2:", "your own role"),
+        ("username,role,active\nroot,admin,no\n", "row 2:", "deactivate yourself"),
+        ("username,role,password\nzed,operator,pw-zed-1\nZED,operator,pw-zed-2\n", "row 3:", "also on row 2"),
+        ("username,role,pin\nann,supervisor,12\n", "row 2:", "4 to 8 digits"),
+    ):
+        r = _upload(root, "/office/users/import", bad)
+        assert r.status_code == 422 and row in r.text and why in r.text, (bad, r.text[-1500:])
+    assert _count(User) == before + 1
+    # Deactivating through the file signs the user out everywhere.
+    assert ann.do("get", "/").status_code == 200
+    preview = _upload(root, "/office/users/import", "username,role,active\nann,supervisor,no\n")
+    assert "deactivated, signed out everywhere" in preview.text
+    assert _confirm(root, "/office/users/import", preview).status_code == 302
+    assert ann.do("get", "/").status_code in (302, 401)
+    # The export has no secret in it, and comes back in as no change.
+    exported = root.do("get", "/office/users.csv")
+    assert exported.status_code == 200 and exported.text.splitlines()[0] == "username,role,badge,active"
+    assert "kim-secret" not in exported.text and "4321" not in exported.text
+    again = _upload(root, "/office/users/import", exported.text)
+    assert again.status_code == 200 and " 0 new" in again.text
+    assert Person(app, "sue", role="supervisor").do("get", "/office/users.csv").status_code == 403

@@ -414,8 +414,8 @@ def test_the_overview_shows_buckets_per_warehouse_and_what_needs_the_supervisor(
     receive("SKU-1", 10, to_bin="A-01", lot="L1", expiry=date.today() + timedelta(days=5))
     receive("SKU-2", 3, warehouse="W2", to_bin="A-01")
     page = sue.do("get", "/office/").text
-    assert re.search(r'data-warehouse="W1".*?data-bucket="I">10<', page, re.DOTALL)
-    assert re.search(r'data-warehouse="W2".*?data-bucket="I">3<', page, re.DOTALL)
+    assert re.search(r'data-warehouse="W1".*?data-bucket="I" data-value="10">10<', page, re.DOTALL)
+    assert re.search(r'data-warehouse="W2".*?data-bucket="I" data-value="3">3<', page, re.DOTALL)
     assert "expiring" in page and "L1" in page
     move("damage", "SKU-1", 1, from_bin="A-01", lot="L1", reason="damage: Wet")
     page = sue.do("get", "/office/").text
