@@ -33,7 +33,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, login_manager
-from .i18n import N_, _
+from .i18n import N_, _, ngettext, said
 from .models import ROLES, Device, SignInFailure, User, UserSession, Warehouse, utcnow
 from .services import access, devices
 from .services.uow import UnitOfWork
@@ -163,7 +163,7 @@ def _this_device() -> Device | None:
 
 
 def _retired_message(name: str) -> str:
-    return f"This handheld, {name}, is retired: nothing is booked from it. Hand it to a supervisor."
+    return _("This handheld, %(name)s, is retired: nothing is booked from it. Hand it to a supervisor.", name=name)
 
 
 def _signed_in(user: User):
@@ -193,11 +193,11 @@ def badge_login():
     try:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
-        return _login_page(error="This sign-in screen is out of date. Scan your badge again.", status=400)
+        return _login_page(error=_("This sign-in screen is out of date. Scan your badge again."), status=400)
     text = (request.form.get("badge") or "").strip()[:200]
     pin = (request.form.get("pin") or "").strip()[:20]
     if not text:
-        return _login_page(error="Scan your badge.", status=400)
+        return _login_page(error=_("Scan your badge."), status=400)
     if devices.is_registration_code(text):
         return _register_this_handheld(text)
     if current_user.is_authenticated:
@@ -205,10 +205,10 @@ def badge_login():
     try:
         scan = parse(text, rules_for(db.session.execute(select(Warehouse).order_by(Warehouse.id)).scalars().first()))
     except ScanError as e:
-        return _login_page(error=str(e), status=400)
+        return _login_page(error=said(e), status=400)
     if scan.kind != "badge":
-        return _login_page(error=f"{scan.raw[:60]} is not a badge. Scan the badge on your card, or sign in with "
-                                 "your user name below.", status=400)
+        return _login_page(error=_("%(code)s is not a badge. Scan the badge on your card, or sign in with your user "
+                                   "name below.", code=scan.raw[:60]), status=400)
     need_pin = current_app.config["BADGE_PIN_REQUIRED"]
     if need_pin and not pin:
         return _login_page(badge=text)  # the PIN field comes next, with the badge kept
@@ -216,15 +216,16 @@ def badge_login():
     wait = _take_attempt(key, _client_ip())
     if wait:
         minutes = max(1, round(wait / 60))
-        response = make_response(_login_page(error=f"Too many wrong PINs. Try again in {minutes} minute"
-                                                   f"{'s' if minutes > 1 else ''}, or ask a supervisor.", status=429))
+        response = make_response(_login_page(error=ngettext(
+            "Too many wrong PINs. Try again in %(num)s minute, or ask a supervisor.",
+            "Too many wrong PINs. Try again in %(num)s minutes, or ask a supervisor.", minutes), status=429))
         response.headers["Retry-After"] = str(max(1, int(wait)))
         return response
     user = db.session.execute(select(User).where(User.badge == scan.code)).scalar_one_or_none()
     if user is not None and user.active and (not need_pin or (user.pin_hash and user.check_pin(pin))):
         _forget_failures(key, _client_ip())
         return _signed_in(user)
-    return _login_page(error="Unknown badge or wrong PIN." if need_pin else "Unknown badge.")
+    return _login_page(error=_("Unknown badge or wrong PIN.") if need_pin else _("Unknown badge."))
 
 
 def _register_this_handheld(code: str):
@@ -232,7 +233,7 @@ def _register_this_handheld(code: str):
         key = access.session_key(current_user.session_token) if current_user.is_authenticated else None
         name, secret = devices.claim(code, key)
     except devices.DeviceError as e:
-        return _login_page(error=e.message, status=400)
+        return _login_page(error=said(e), status=400)
     flash(_("This handheld is now %(name)s. Its scans are booked under that name.", name=name))
     response = redirect(url_for("floor.home") if current_user.is_authenticated else url_for("auth.login"))
     response.set_cookie(devices.COOKIE, secret, max_age=devices.COOKIE_DAYS * 86400, httponly=True,

@@ -11,7 +11,7 @@ from scanners import ScanError, clean_scan
 from .auth import current_warehouse, device_label
 from .db_setup import keep_loaded
 from .extensions import db
-from .i18n import _
+from .i18n import _, said
 from .models import Warehouse
 from .services import lookup as lookup_service
 from .services import scans
@@ -87,7 +87,7 @@ def _lookup(code: str, warehouse, log):
         try:
             result = lookup_service.lookup(db.session, code, warehouse, scans.rules_for(warehouse))
         except ScanError as exc:
-            message = str(exc)
+            message = said(exc)
         else:
             kind = "item" if isinstance(result, lookup_service.ItemView) else "bin" if result else None
             if result is None:

@@ -99,8 +99,14 @@ def said(error) -> str:
     rule that raised it gave its template and values (domain.stock.DomainError), else as it is."""
     template = getattr(error, "template", None)
     if template and has_request_context():
-        values = {k: _gettext(v) if k == "condition" else v for k, v in error.values.items()}
-        return _gettext(template, **values)
+        words = ("condition", *getattr(error, "words", ()))  # values that are words of the catalogue
+
+        def shown(key, value):
+            if isinstance(value, tuple):  # alternatives: "a bin or an item"
+                return _gettext(" or ").join(_gettext(v) for v in value)
+            return _gettext(value) if key in words else value
+
+        return _gettext(template, **{k: shown(k, v) for k, v in error.values.items()})
     return getattr(error, "message", None) or str(error)
 
 
@@ -131,6 +137,7 @@ SHOWN_VALUES = (
     N_("operator"), N_("supervisor"), N_("admin"), N_("unit"), N_("case"),
     N_("items"), N_("bins"), N_("warehouses"), N_("users"),
     # the KPI chart's series
+    N_(" or "),  # between alternatives a scan may be (scanners.parse.expect)
     N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
 )
 

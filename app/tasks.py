@@ -29,7 +29,7 @@ from .auth import current_warehouse, device_label
 from .domain import stock as d
 from .extensions import db
 from .floor import render
-from .i18n import _
+from .i18n import N_, _, said
 from .models import (
     CountSession,
     Order,
@@ -173,8 +173,8 @@ def _parse_start(kind: str):
     settings = scans.settings_for(current_warehouse())
     try:
         return parse(scans.scanned_code(request.form, settings), scans.rules_for(current_warehouse()))
-    except ScanError as e:
-        raise task_service.TaskError(str(e)) from None
+    except ScanError:
+        raise  # _starting says it
 
 
 def _record_start(kind: str, outcome: str, message: str):
@@ -194,7 +194,7 @@ def _starting(kind: str, make):
     """Run `make(session, warehouse, user)` in one transaction and go to the task it returns."""
     warehouse = current_warehouse()
     if warehouse is None:
-        return _start_failed(kind, "Choose a warehouse first.")
+        return _start_failed(kind, _("Choose a warehouse first."))
     try:
         with UnitOfWork() as uow:
             s = uow.session
@@ -205,11 +205,11 @@ def _starting(kind: str, make):
             uow.commit()
     except d.DomainError as e:
         _record_start(kind, "error", e.message)
-        return _start_failed(kind, e.message)
+        return _start_failed(kind, said(e))
     except ScanError as e:
-        # A code that cannot be what it looks like (found by a service deeper down).
-        _record_start(kind, "error", str(e))
-        return _start_failed(kind, str(e))
+        # A code that cannot be what it looks like.
+        _record_start(kind, "error", e.message)
+        return _start_failed(kind, said(e))
     _record_start(kind, "ok", f"task T{task_id}")
     return _go(url_for("tasks.show", task_id=task_id))
 
@@ -233,7 +233,8 @@ def receive_begin():
             return receiving.start(s, wh, user, receiving.find_po(s, wh, po.number))
         scan_ = _parse_start("receive")
         if scan_.kind != "po":
-            raise task_service.TaskError(f"Scan a purchase order — that was {scan_.words}.")
+            raise task_service.TaskError.of(N_("Scan %(wanted)s — that was %(found)s."), words=("wanted", "found"),
+                                              wanted=N_("a purchase order"), found=scan_.words)
         return receiving.start(s, wh, user, receiving.find_po(s, wh, scan_.code))
 
     return _starting("receive", make)
@@ -344,7 +345,7 @@ def return_begin():
                 .order_by(Order.id.desc())
             ).scalars().first()
             if order is None:
-                raise task_service.TaskError(f"No order with the reference {reference[:40]!r}.")
+                raise task_service.TaskError.of(N_("No order with the reference %(ref)r."), ref=reference[:40])
         else:
             order = shipping.find_order(s, wh, _parse_start("return"))
         return returns.start_return(s, wh, user, order)
@@ -370,7 +371,8 @@ def count_begin():
             scan_ = _parse_start("count")
             number = scan_.code.upper()
             if not (number.startswith("CC-") and number[3:].isdigit()):
-                raise task_service.TaskError(f"Scan a count session (CC-…) — that was {scan_.words}.")
+                raise task_service.TaskError.of(N_("Scan %(wanted)s — that was %(found)s."), words=("wanted", "found"),
+                                                  wanted=N_("a count session (CC-…)"), found=scan_.words)
             cs = resolve.owned(s, CountSession, number[3:], wh, f"count session {scan_.raw}")
         return counting.start_task(s, wh, user, cs)
 
@@ -409,7 +411,8 @@ def _transfer_chosen(s) -> Transfer:
     scan_ = _parse_start("transfer")
     number = scan_.code.upper()
     if not (number.startswith("TR-") and number[3:].isdigit()):
-        raise task_service.TaskError(f"Scan a transfer (TR-…) — that was {scan_.words}.")
+        raise task_service.TaskError.of(N_("Scan %(wanted)s — that was %(found)s."), words=("wanted", "found"),
+                                          wanted=N_("a transfer (TR-…)"), found=scan_.words)
     return resolve.owned(s, Transfer, number[3:], warehouse, f"transfer {scan_.raw}")
 
 
@@ -428,7 +431,7 @@ def photo(task_id: int):
     data = upload.read(damage_photo_limit() + 1) if upload else b""
     try:
         if len(data) > damage_photo_limit():
-            raise task_service.TaskError("That photo is larger than 12 MB.")
+            raise task_service.TaskError.of(N_("That photo is larger than 12 MB."))
         damage.attach_photo(task.id, current_user.id, data, _photos())
     except d.DomainError as e:
         db.session.rollback()

@@ -19,16 +19,22 @@ from biip.gs1_messages import GS1Message
 from . import gtin as gtins
 from .text import GS, MAX_SCAN, clean_scan
 
+
+def N_(text: str) -> str:
+    """Marks a text for the app's catalogue (pybabel -k N_); this package stays free of Flask."""
+    return text
+
+
 # Kinds a scan can be, in the words the screens use.
 KIND_WORDS = {
-    "item": "an item",
-    "gs1": "a GS1 label",
-    "bin": "a bin",
-    "plate": "a licence plate",
-    "order": "an order",
-    "po": "a purchase order",
-    "badge": "an operator badge",
-    "unknown": "an unknown code",
+    "item": N_("an item"),
+    "gs1": N_("a GS1 label"),
+    "bin": N_("a bin"),
+    "plate": N_("a licence plate"),
+    "order": N_("an order"),
+    "po": N_("a purchase order"),
+    "badge": N_("an operator badge"),
+    "unknown": N_("an unknown code"),
 }
 
 DEFAULT_PATTERNS = {
@@ -44,7 +50,20 @@ SYMBOLOGY_PREFIXES = ("]C1", "]e0", "]d2", "]Q3", "]J1")  # AIM identifiers of G
 
 
 class ScanError(ValueError):
-    """The scan cannot be what it looks like (a bad check digit, a malformed date, ...)."""
+    """The scan cannot be what it looks like (a bad check digit, a malformed date, ...).
+
+    `message` is English; `template` and `values` let a screen say it in the operator's language
+    (app.i18n.said), translating the values named in `words` and each word of a tuple value."""
+
+    def __init__(self, message: str, template: str | None = None, words: tuple = (), **values):
+        super().__init__(message)
+        self.message = message
+        self.template, self.words, self.values = template, words, values
+
+    @classmethod
+    def of(cls, template: str, words: tuple = (), **values) -> ScanError:
+        shown = {k: " or ".join(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return cls(template % shown if values else template, template, words, **values)
 
 
 @dataclass
@@ -118,11 +137,11 @@ DEFAULT_RULES = Rules()
 def parse(text: str | None, rules: Rules = DEFAULT_RULES) -> Scan:
     """Interpret one scan. Raises ScanError with a message for the operator when it cannot be right."""
     if text is not None and len(text.strip()) > rules.max_len:
-        raise ScanError(f"That scan is {len(text.strip()):,} characters long; no label here has more than "
-                        f"{rules.max_len}. Nothing booked.")
+        raise ScanError.of(N_("That scan is %(n)s characters long; no label here has more than %(max)s. "
+                              "Nothing booked."), n=f"{len(text.strip()):,}", max=rules.max_len)
     raw = clean_scan(text)
     if not raw:
-        raise ScanError("Nothing was scanned.")
+        raise ScanError.of(N_("Nothing was scanned."))
 
     if raw.startswith(SYMBOLOGY_PREFIXES) or GS in raw or _is_digital_link(raw) or raw.startswith("(0"):
         return _gs1(raw)
@@ -133,9 +152,9 @@ def parse(text: str | None, rules: Rules = DEFAULT_RULES) -> Scan:
             return Scan(kind, raw, code=code)
     if raw.isdigit():
         if len(raw) in gtins.LENGTHS:
-            problem = gtins.problem(raw)
-            if problem:
-                raise ScanError(f"{raw} is not a valid item barcode: {problem}. Scan it again.")
+            if gtins.problem(raw):  # digits of a GTIN's length: only the check digit can be wrong
+                raise ScanError.of(N_("%(code)s is not a valid item barcode: its check digit should be %(digit)s. "
+                                      "Scan it again."), code=raw, digit=gtins.check_digit(raw[:-1]))
             return Scan("item", raw, code=gtins.normalise(raw), gtin=gtins.normalise(raw))
         if len(raw) == 18:
             plate = _gs1("00" + raw)
@@ -156,45 +175,48 @@ def _gs1(raw: str) -> Scan:
         try:
             message = GS1Message.parse_hri(raw)
         except biip.ParseError as exc:
-            raise ScanError(f"This GS1 code cannot be read: {exc}") from None
+            raise ScanError.of(N_("This GS1 code cannot be read: %(why)s"), why=str(exc)) from None
         elements = message.element_strings
     else:
         try:
             result = biip.parse(raw)
         except biip.ParseError:
             # A broken symbology identifier ("]" and a control character) fails before any reading.
-            raise ScanError("This scan starts with “]” but no scanner symbology follows it. Scan it again, "
-                            "or check the scanner on the set-up screen.") from None
+            raise ScanError.of(N_("This scan starts with “]” but no scanner symbology follows it. Scan it again, "
+                                  "or check the scanner on the set-up screen.")) from None
         source = result.gs1_digital_link_uri or result.gs1_message
         if source is None:
             error = result.gs1_digital_link_uri_error or result.gs1_message_error or "not a GS1 code"
-            raise ScanError(_gs1_problem(error))
+            raise _gs1_problem(error)
         elements = source.element_strings
     scan = Scan("gs1", raw)
     for e in elements:
         ai = e.ai.ai
         scan.fields[ai] = e.value
         if e.gtin_error or e.sscc_error:
-            raise ScanError(f"This GS1 code has a bad check digit in ({ai}) {e.value}. Scan it again.")
+            raise ScanError.of(N_("This GS1 code has a bad check digit in (%(ai)s) %(value)s. Scan it again."),
+                                   ai=ai, value=e.value)
         if ai in ("01", "02"):
             scan.gtin = e.value
         elif ai == "10":
             scan.lot = e.value
         elif ai in ("17", "15", "16", "12"):
             if e.date is None:
-                raise ScanError(f"This GS1 code has a date that is not a date: ({ai}) {e.value}.")
+                raise ScanError.of(N_("This GS1 code has a date that is not a date: (%(ai)s) %(value)s."),
+                                       ai=ai, value=e.value)
             if ai == "17" or scan.expiry is None:
                 scan.expiry = e.date
         elif ai == "21":
             scan.serial = e.value
         elif ai in ("30", "37"):
             if not (e.value.isascii() and e.value.isdigit()):
-                raise ScanError(f"This GS1 code has a count that is not a number: ({ai}) {e.value or 'empty'}.")
+                raise ScanError.of(N_("This GS1 code has a count that is not a number: (%(ai)s) %(value)s."),
+                                       ai=ai, value=e.value or "empty")
             scan.count = int(e.value)
         elif ai == "00":
             scan.sscc = e.value
     if scan.gtin is None and scan.sscc is None:
-        raise ScanError("This GS1 code names neither an item (01) nor a pallet (00).")
+        raise ScanError.of(N_("This GS1 code names neither an item (01) nor a pallet (00)."))
     if scan.gtin is None:
         # A pallet label on its own is a licence plate.
         return Scan("plate", raw, code=scan.sscc, sscc=scan.sscc, fields=scan.fields)
@@ -202,18 +224,21 @@ def _gs1(raw: str) -> Scan:
     return scan
 
 
-def _gs1_problem(error: str) -> str:
+def _gs1_problem(error: str) -> ScanError:
     m = re.search(r"GS1 AI \((\d+)\)", error)
     if m:
         ai = m.group(1)
-        what = "date" if ai in ("11", "12", "13", "15", "16", "17") else "field"
-        return f"This GS1 code has a malformed {what} in ({ai}). Scan it again or enter it by hand."
-    return "This GS1 code cannot be read: " + error.replace("\x1d", "<GS>")
+        if ai in ("11", "12", "13", "15", "16", "17"):
+            return ScanError.of(N_("This GS1 code has a malformed date in (%(ai)s). Scan it again or enter it by hand."),
+                                ai=ai)
+        return ScanError.of(N_("This GS1 code has a malformed field in (%(ai)s). Scan it again or enter it by hand."),
+                            ai=ai)
+    return ScanError.of(N_("This GS1 code cannot be read: %(why)s"), why=error.replace("\x1d", "<GS>"))
 
 
 def expect(scan: Scan, *kinds: str) -> Scan:
     """The scan, if the step wants one of these kinds; else a ScanError saying what was wanted."""
     if scan.kind in kinds or ("item" in kinds and scan.kind == "gs1" and scan.gtin):
         return scan
-    wanted = " or ".join(KIND_WORDS[k] for k in kinds if k not in ("unknown", "gs1"))
-    raise ScanError(f"Scan {wanted} — that was {scan.words}.")
+    wanted = tuple(KIND_WORDS[k] for k in kinds if k not in ("unknown", "gs1"))
+    raise ScanError.of(N_("Scan %(wanted)s — that was %(found)s."), words=("found",), wanted=wanted, found=scan.words)

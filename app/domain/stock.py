@@ -93,11 +93,15 @@ class DomainError(Exception):
         self.message = message  # English: what the API and the logs say
         self.template, self.values = template, values  # the same, to be translated for a screen
 
+    words: tuple = ()  # the values that are words of the catalogue, translated where the refusal is shown
+
     @classmethod
-    def of(cls, template: str, **values):
+    def of(cls, template: str, words: tuple = (), **values):
         """The refusal from its template (marked N_ for the catalogue) and values: English for the API and
         logs, the reader's language on a screen (i18n.said)."""
-        return cls(template % values if values else template, template, **values)
+        error = cls(template % values if values else template, template, **values)
+        error.words = words
+        return error
 
 
 class InputError(DomainError):

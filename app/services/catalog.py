@@ -62,11 +62,11 @@ def file_records(text: str, required: set[str], where: str = "") -> Iterator[tup
 def _text(row, name, n, errors, limit, required=True):
     value = row.get(name, "")
     if required and not value:
-        errors.append(f"row {n}: {name} is empty")
+        errors.append(_("row %(n)s: %(column)s is empty", n=n, column=name))
     elif len(value) > limit:
-        errors.append(f"row {n}: {name} is longer than {limit} characters")
+        errors.append(_("row %(n)s: %(column)s is longer than %(limit)s characters", n=n, column=name, limit=limit))
     elif any(ord(c) < 32 for c in value):
-        errors.append(f"row {n}: {name} contains control characters")
+        errors.append(_("row %(n)s: %(column)s contains control characters", n=n, column=name))
     return value
 
 
@@ -111,7 +111,7 @@ def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
     _text(row, "name", n, errs, 200)
     _text(row, "unit", n, errs, 16, required=False)
     if sku in seen_skus:
-        errs.append(f"row {n}: sku {sku} appears twice in the file")
+        errs.append(_("row %(n)s: sku %(sku)s appears twice in the file", n=n, sku=sku))
     seen_skus.add(sku)
     if row.get("unit_cost"):
         try:
@@ -119,33 +119,36 @@ def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
             if not cost.is_finite() or cost < 0 or cost >= 10**10 or cost != cost.quantize(Decimal("0.01")):
                 raise InvalidOperation
         except InvalidOperation:
-            errs.append(f"row {n}: unit_cost {row['unit_cost'][:20]!r} is not an amount like 12.50")
+            errs.append(_("row %(n)s: unit_cost %(value)r is not an amount like 12.50", n=n,
+                          value=row["unit_cost"][:20]))
     for col in ("barcode", "case_barcode"):
         code = row.get(col, "")
         if not code:
             continue
         if len(code) > 64 or any(ord(c) < 33 for c in code):
-            errs.append(f"row {n}: {col} must be up to 64 characters without spaces or control characters")
+            errs.append(_("row %(n)s: %(column)s must be up to 64 characters without spaces or control characters",
+                          n=n, column=col))
             continue
         problem = gtin.problem(code) if code.isdigit() else None
         if problem:
-            errs.append(f"row {n}: {col} {code}: {problem}")
+            errs.append(_("row %(n)s: %(column)s %(code)s: %(why)s", n=n, column=col, code=code, why=problem))
             continue
         owner = seen_codes.get(code) or s.execute(
             select(Item.sku).join(Barcode).where(Barcode.code == code)
         ).scalar_one_or_none()
         if owner and owner != sku:
-            errs.append(f"row {n}: {col} {code} already belongs to {owner}")
+            errs.append(_("row %(n)s: %(column)s %(code)s already belongs to %(owner)s", n=n, column=col, code=code,
+                          owner=owner))
         seen_codes[code] = sku
     for col in ("lot_tracked", "expiry_tracked"):
         if row.get(col, "").lower() not in _YES | _NO:
-            errs.append(f"row {n}: {col} is yes or no, not {row[col][:20]!r}")
+            errs.append(_("row %(n)s: %(column)s is yes or no, not %(value)r", n=n, column=col, value=row[col][:20]))
     if row.get("case_barcode"):
         try:
             if d.parse_qty(row.get("case_qty") or None) < 2:
-                errs.append(f"row {n}: case_qty must be 2 or more")
+                errs.append(_("row %(n)s: case_qty must be 2 or more", n=n))
         except d.InputError:
-            errs.append(f"row {n}: case_qty must be a whole number of units per case")
+            errs.append(_("row %(n)s: case_qty must be a whole number of units per case", n=n))
     return errs
 
 
@@ -208,7 +211,8 @@ def remove_barcode(item_id: int, barcode_id: int) -> str:
         if b is None or b.item_id != item_id:
             raise d.InputError.of(N_("No such barcode on this item."))
         if len(b.item.barcodes) == 1 and b.kind == "unit":
-            raise d.InputError.of(N_("%(code)s is the only barcode of %(sku)s: add another before removing it."), code=b.code, sku=b.item.sku)
+            raise d.InputError.of(N_("%(code)s is the only barcode of %(sku)s: add another before removing it."),
+                                  code=b.code, sku=b.item.sku)
         code = b.code
         uow.session.delete(b)
         uow.commit()
@@ -290,22 +294,25 @@ def _check_bin(n, row, warehouses, seen, only_warehouse=None) -> tuple[list[str]
     wcode = _text(row, "warehouse", n, errs, 16)
     code = _text(row, "code", n, errs, 32)
     if code and any(ord(c) < 33 for c in code):
-        errs.append(f"row {n}: code must have no spaces")
+        errs.append(_("row %(n)s: code must have no spaces", n=n))
     btype = row.get("type") or "storage"
     if btype not in BIN_TYPES:
-        errs.append(f"row {n}: type {btype[:20]!r} is not one of {', '.join(BIN_TYPES)}")
+        errs.append(_("row %(n)s: type %(value)r is not one of %(types)s", n=n, value=btype[:20],
+                      types=", ".join(BIN_TYPES)))
     try:
         walk = d.parse_whole(row.get("walk_order") or "0", "walk_order", 0, 1_000_000_000)
     except d.InputError as e:
         walk = 0
-        errs.append(f"row {n}: {e.message}")
+        errs.append(_("row %(n)s: %(why)s", n=n, why=said(e)))
     zone = _text(row, "zone", n, errs, 16, required=False) if "zone" in row else None
     if only_warehouse is not None and wcode and wcode != only_warehouse:
-        errs.append(f"row {n}: warehouse {wcode} is not {only_warehouse}, the one you work in")
+        errs.append(_("row %(n)s: warehouse %(code)s is not %(here)s, the one you work in", n=n, code=wcode,
+                      here=only_warehouse))
     elif wcode and wcode not in warehouses and not row.get("warehouse_name"):
-        errs.append(f"row {n}: unknown warehouse {wcode}; add a warehouse_name column to create it")
+        errs.append(_("row %(n)s: unknown warehouse %(code)s; add a warehouse_name column to create it", n=n,
+                      code=wcode))
     if (wcode, code) in seen:
-        errs.append(f"row {n}: bin {code} appears twice for {wcode}")
+        errs.append(_("row %(n)s: bin %(bin)s appears twice for %(code)s", n=n, bin=code, code=wcode))
     seen.add((wcode, code))
     return errs, (wcode, code, btype, walk, zone)
 
@@ -462,7 +469,8 @@ def retire_item(item_id: int, retire: bool = True) -> str:
             names = ("on hand", "ordered", "locked", "virtual", "to transfer", "in transit")
             left = [f"{n} {name}" for n, name in zip(held, names, strict=True) if n]
             if left:
-                raise d.InputError.of(N_("%(sku)s still has stock (%(where)s): ship, move or scrap it first."), sku=item.sku, where=", ".join(left))
+                raise d.InputError.of(N_("%(sku)s still has stock (%(where)s): ship, move or scrap it first."),
+                                      sku=item.sku, where=", ".join(left))
             item.retired_at = item.retired_at or utcnow()
         else:
             item.retired_at = None
@@ -485,12 +493,14 @@ def retire_bin(warehouse: Warehouse, bin_id: int, retire: bool = True) -> str:
         if retire:
             held = s.execute(select(func.coalesce(func.sum(BinStock.qty), 0)).where(BinStock.bin_id == b.id)).scalar()
             if held:
-                raise d.InputError.of(N_("Bin %(bin)s still holds %(n)s units: move them out first."), bin=b.code, n=held)
+                raise d.InputError.of(N_("Bin %(bin)s still holds %(n)s units: move them out first."),
+                                      bin=b.code, n=held)
             if b.type != "storage":
                 others = s.execute(select(func.count()).select_from(Bin).where(
                     Bin.warehouse_id == warehouse.id, Bin.type == b.type, Bin.retired_at.is_(None), Bin.id != b.id)).scalar()
                 if not others:
-                    raise d.InputError.of(N_("Bin %(bin)s is the only %(type)s bin of %(warehouse)s: add another first."), bin=b.code, type=b.type, warehouse=warehouse.code)
+                    raise d.InputError.of(N_("Bin %(bin)s is the only %(type)s bin of %(warehouse)s: add another first."),
+                                          bin=b.code, type=b.type, warehouse=warehouse.code)
             b.retired_at = b.retired_at or utcnow()
         else:
             b.retired_at = None
@@ -555,7 +565,8 @@ def import_warehouses_text(text: str, dry_run: bool = False) -> ImportReport:
                 report.errors.append(_("row %(n)s: %(why)s", n=n, why=said(e)))
                 continue
             if code in seen:
-                report.errors.append(_("row %(n)s: warehouse %(code)s is also on row %(row)s", n=n, code=code, row=seen[code]))
+                report.errors.append(_("row %(n)s: warehouse %(code)s is also on row %(row)s", n=n, code=code,
+                                       row=seen[code]))
                 continue
             seen[code] = n
             if len(report.errors) >= MAX_ERRORS:

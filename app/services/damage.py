@@ -94,7 +94,7 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
     try:
         image = imdecode(data, color=True, longest=PHOTO_MAX_SIDE)
     except ImageError as e:
-        raise tasks.TaskError(f"That photo cannot be used: {e}.") from None
+        raise tasks.TaskError(_("That photo cannot be used: %(why)s.", why=str(e))) from None
     h, w = image.shape[:2]
     scale = PHOTO_MAX_SIDE / max(h, w)
     if scale < 1:

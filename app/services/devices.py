@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ..domain.stock import InputError
+from ..i18n import N_
 from ..models import Device, User, UserSession, utcnow
 from .uow import UnitOfWork
 
@@ -46,14 +47,15 @@ def register(name: str, by_user_id: int) -> tuple[str, str]:
     claimed): (the name, the code). A name in use on a handheld must be retired first."""
     name = (name or "").strip()
     if not NAME.fullmatch(name):
-        raise DeviceError("A handheld's name has 1 to 40 letters, digits, spaces, dots, dashes or underscores "
-                          "(e.g. TC52-07).")
+        raise DeviceError.of(N_("A handheld's name has 1 to 40 letters, digits, spaces, dots, dashes or "
+                                "underscores (e.g. TC52-07)."))
     code = "DEVICE-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
     with UnitOfWork() as uow:
         s = uow.session
         device = s.execute(select(Device).where(Device.name == name)).scalar_one_or_none()
         if device is not None and device.claimed_at is not None and device.retired_at is None:
-            raise DeviceError(f"{name} is already a registered handheld. Retire it first, or choose another name.")
+            raise DeviceError.of(N_("%(name)s is already a registered handheld. Retire it first, or choose another name."),
+                                 name=name)
         if device is None:
             device = Device(name=name, registered_by=by_user_id)
             s.add(device)
@@ -70,13 +72,13 @@ def claim(code: str, session_secret_key: str | None = None) -> tuple[str, str]:
     cookie). A sign-in already open on it (its session key) is bound to it too."""
     m = CODE.fullmatch((code or "").strip().upper())
     if m is None:
-        raise DeviceError("That is not a registration code.")
+        raise DeviceError.of(N_("That is not a registration code."))
     secret = secrets.token_urlsafe(24)
     with UnitOfWork() as uow:
         s = uow.session
         device = s.execute(select(Device).where(Device.code_hash == _hash(m.group(0)))).scalar_one_or_none()
         if device is None or device.code_expires_at is None or device.code_expires_at < utcnow():
-            raise DeviceError("That registration code is unknown or has expired. Ask a supervisor for a new one.")
+            raise DeviceError.of(N_("That registration code is unknown or has expired. Ask a supervisor for a new one."))
         device.code_hash = device.code_expires_at = None
         device.secret_hash = _hash(secret)
         device.claimed_at = device.last_seen_at = utcnow()
@@ -99,7 +101,7 @@ def retire(device_id: int, by_user_id: int) -> str:
     with UnitOfWork() as uow:
         device = uow.session.get(Device, device_id, with_for_update=True)
         if device is None:
-            raise DeviceError("No such handheld.")
+            raise DeviceError.of(N_("No such handheld."))
         if device.retired_at is None:
             device.retired_at = utcnow()
             device.code_hash = device.code_expires_at = None

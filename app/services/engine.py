@@ -15,7 +15,7 @@ from sqlalchemy.orm import object_session
 from scanners import Rules, ScanError, clean_scan
 
 from ..domain import stock as d
-from ..i18n import _, said
+from ..i18n import N_, _, said
 from ..models import ScanLog, Task, utcnow
 from . import resolve, scans, tasks
 from .kinds import KINDS
@@ -110,8 +110,10 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
             if task.status != "open":
                 why = (task.state or {}).get("ended")
                 if why:
-                    raise tasks.TaskError(f"Task {task.number} is {task.status}: {why} Start a new one from Tasks.")
-                raise tasks.TaskError(f"Task {task.number} is {task.status}; start a new one from Tasks.")
+                    raise tasks.TaskError.of(N_("Task %(number)s is %(status)s: %(why)s Start a new one from Tasks."),
+                                             words=("status",), number=task.number, status=task.status, why=why)
+                raise tasks.TaskError.of(N_("Task %(number)s is %(status)s; start a new one from Tasks."),
+                                         words=("status",), number=task.number, status=task.status)
             tasks.take_confirmation(ctx)
             if ctx.inp.action == "dropped":
                 message = "Not booked. Scan the next one."

@@ -205,7 +205,8 @@ def _pick(ctx, line: TaskLine, hit):
     if hit.lot and hit.lot != line.lot:
         held = bin_held(s, line.bin_id, line.item_id, hit.lot, "sellable")
         if held < qty:
-            raise tasks.TaskError(f"Wrong lot: pick lot {line.lot or '(none)'} — bin {line.bin.code} holds no lot {hit.lot}.")
+            raise tasks.TaskError(_("Wrong lot: pick lot %(lot)s — bin %(bin)s holds no lot %(found)s.",
+                                    lot=line.lot or _("(none)"), bin=line.bin.code, found=hit.lot))
         lot, warning = hit.lot, f" (lot {hit.lot}, not the suggested {line.lot or 'no lot'})"
     order_line = line.order_line
     staging = bin_of_type(s, ctx.warehouse, "staging")

@@ -186,8 +186,8 @@ def start_receive(session, warehouse: Warehouse, user: User, tr: Transfer) -> Ta
     if tr.dest_id != warehouse.id:
         raise tasks.TaskError(_("%(tr)s goes to %(dest)s, not here.", tr=tr.number, dest=tr.dest.code))
     if tr.status != "shipped":
-        raise tasks.TaskError(f"{tr.number} is {tr.status}: nothing to receive." if tr.status == "received"
-                              else f"{tr.number} has not shipped yet.")
+        raise tasks.TaskError(_("%(tr)s is received: nothing to receive.", tr=tr.number) if tr.status == "received"
+                              else _("%(tr)s has not shipped yet.", tr=tr.number))
     existing = _open_task(session, tr, "transfer_in")
     return existing or tasks.create(session, "transfer_in", warehouse, user, transfer_id=tr.id,
                                     note=f"{tr.number} from {tr.source.code}")

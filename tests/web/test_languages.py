@@ -158,3 +158,35 @@ def test_an_office_refusal_and_a_bad_import_row_are_said_in_the_readers_language
     r = root.do("post", "/office/users/import", headers={"Accept-Language": "es"},
                 data={"file": (io.BytesIO(b"username,role\nkim,boss\n"), "users.csv")}, content_type="multipart/form-data")
     assert r.status_code == 422 and "fila 2: Un rol es uno de" in r.text
+
+
+def test_what_the_scan_parser_refuses_is_said_in_the_operators_language(app):
+    from tests.builders import ean_for
+
+    make_site()
+    ann = Person(app, "ann")
+    tid = ann.start("/tasks/receive", blind="1")
+    bad = ean_for(1)[:-1] + str((int(ean_for(1)[-1]) + 1) % 10)
+    r = _scan(ann, tid, bad, "zh-CN")
+    assert f"{bad} 不是有效的商品条码：校验位应为 {ean_for(1)[-1]}" in r.text, r.text[-800:]
+    r = _scan(ann, tid, bad, "es")
+    assert f"{bad} no es un código de artículo válido" in r.text
+    r = _scan(ann, tid, bad, "en")
+    assert f"{bad} is not a valid item barcode: its check digit should be {ean_for(1)[-1]}" in r.text
+    # A start screen's "scan this, not that" names both kinds in the reader's words.
+    r = ann.do("post", "/tasks/receive", data={"code": "A-01-1", "scan_id": "lang-start-0001"},
+               headers={**HX, "Accept-Language": "es"})
+    assert "Escanee un pedido de compra — eso era una ubicación." in r.text, r.text[-800:]
+
+
+def test_a_badge_refusal_on_the_sign_in_screen_is_in_the_handhelds_language(app):
+    from tests.web.test_handhelds import Handheld, _token
+
+    make_site()
+    hh = Handheld(app)
+    token = _token(hh.do("get", "/login", headers={"Accept-Language": "zh"}).text)
+    r = hh.do("post", "/login/badge", data={"csrf_token": token, "badge": "BADGE-NOBODY", "pin": "1234"},
+              headers={"Accept-Language": "zh"})
+    assert "工卡未知或 PIN 错误。" in r.text
+    r = hh.do("post", "/login/badge", data={"csrf_token": token, "badge": "A-01-1"}, headers={"Accept-Language": "es"})
+    assert "A-01-1 no es una tarjeta." in r.text
