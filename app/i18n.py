@@ -138,6 +138,9 @@ SHOWN_VALUES = (
     N_("items"), N_("bins"), N_("warehouses"), N_("users"),
     # the KPI chart's series
     N_(" or "),  # between alternatives a scan may be (scanners.parse.expect)
+    # what an id names, in "No such purchase order" (services.resolve.owned)
+    N_("bin"), N_("count session"), N_("exception"), N_("import"), N_("lock"), N_("order"), N_("purchase order"),
+    N_("transfer"), N_("handheld"), N_("user"), N_("count line"),
     N_("Record accuracy"), N_("SKU type difference rate"), N_("SKU quantity difference rate"),
 )
 

@@ -464,7 +464,8 @@ class ScanLog(db.Model):
     )
 
 
-TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage", "count", "transfer_out", "transfer_in")
+TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage", "count", "transfer_out", "transfer_in",
+              "move")
 
 
 class Task(db.Model):

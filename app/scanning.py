@@ -19,7 +19,8 @@ from .domain import stock as d
 from .extensions import db
 from .floor import render
 from .models import Barcode, Bin, Item, LicencePlate, Warehouse
-from .services import scans
+from .i18n import _
+from .services import commands, scans
 from .services.uow import UnitOfWork
 
 bp = Blueprint("scan", __name__)
@@ -101,7 +102,7 @@ def probe():
 def save_settings():
     warehouse = current_warehouse()
     if warehouse is None:
-        return render_template("error.html", status=409, message="Choose a warehouse first.", level="error"), 409
+        return render_template("error.html", status=409, message=_("Choose a warehouse first."), level="error"), 409
     settings = scans.settings_for(warehouse)
     errors = {}
     new = dict(settings)
@@ -139,7 +140,7 @@ def save_settings():
 # Labels ------------------------------------------------------------------------------------------
 
 PAPER = {"a4": "A4", "letter": "Letter"}
-LABEL_KINDS = ("bins", "items", "plates")
+LABEL_KINDS = ("bins", "items", "plates", "commands")
 MAX_LABELS = 500
 
 
@@ -183,19 +184,20 @@ def labels_print():
     args = request.form if request.method == "POST" else request.args
     kind, paper, fmt = args.get("kind", "bins"), args.get("paper", "a4"), args.get("format", "sheet")
     if warehouse is None:
-        return render_template("labels/index.html", warehouse=None, error="Choose a warehouse first.", args=args), 409
+        return render_template("labels/index.html", warehouse=None, error=_("Choose a warehouse first."), args=args), 409
     if kind not in LABEL_KINDS or paper not in PAPER or fmt not in ("sheet", "zpl"):
-        return render_template("labels/index.html", warehouse=warehouse, error="Choose what to print.", args=args), 422
+        return render_template("labels/index.html", warehouse=warehouse, error=_("Choose what to print."), args=args), 422
     if kind == "plates" and request.method != "POST":
         return render_template("labels/index.html", warehouse=warehouse,
-                               error="Licence plates are numbered when printed: use the Print button.", args=args), 405
+                               error=_("Licence plates are numbered when printed: use the Print button."),
+                               args=args), 405
     try:
         chosen = _labels_for(kind, args, warehouse)
     except ValueError as exc:
         return render_template("labels/index.html", warehouse=warehouse, error=str(exc), args=args), 422
     if not chosen:
-        return render_template("labels/index.html", warehouse=warehouse, error="Nothing matches: no labels to print.",
-                               args=args), 404
+        return render_template("labels/index.html", warehouse=warehouse,
+                               error=_("Nothing matches: no labels to print."), args=args), 404
     if fmt == "zpl":
         resp = Response(labels.zpl(chosen), mimetype="text/plain")
         resp.headers["Content-Disposition"] = f'attachment; filename="{kind}-{warehouse.code}.zpl"'
@@ -218,6 +220,8 @@ def _labels_for(kind: str, args, warehouse: Warehouse) -> list[labels.Label]:
         if prefix:
             q = q.where(Bin.code.startswith(prefix, autoescape=True))
         return [labels.bin_label(b.code, warehouse.code) for b in db.session.execute(q.limit(MAX_LABELS)).scalars()]
+    if kind == "commands":
+        return [labels.command_label(commands.code(c), _(c.title), _(c.what)) for c in commands.COMMANDS]
     if kind == "items":
         match = (args.get("prefix") or "").strip()
         q = select(Item, Barcode).join(Barcode, Barcode.item_id == Item.id).order_by(Item.sku, Barcode.pack_qty)
@@ -229,7 +233,7 @@ def _labels_for(kind: str, args, warehouse: Warehouse) -> list[labels.Label]:
     try:
         count = d.parse_whole(count, "count", 1, 200)
     except d.InputError:
-        raise ValueError("Print 1 to 200 licence plates at a time.") from None
+        raise ValueError(_("Print 1 to 200 licence plates at a time.")) from None
     # Through the unit of work, as every write: it takes the write lock first, so eight supervisors
     # printing at once queue for it instead of failing with "database is locked".
     with UnitOfWork() as uow:

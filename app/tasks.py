@@ -129,6 +129,8 @@ def scan(task_id: int):
         return _panel(_task_or_404(task_id), task_service.Outcome("error", "Nothing was scanned."), 422)
 
     def answer(task_now: Task, outcome: task_service.Outcome):
+        if outcome.leave:  # left by a command barcode: on to the tasks list, the task open at its step
+            return "", 200, {"HX-Redirect": url_for("tasks.index")}
         # Drawn in the scan's own session, right after its commit: what it wrote, no re-read.
         return _panel(task_now, outcome, 422 if outcome.outcome == "error" else 200)
 
@@ -260,6 +262,18 @@ def putaway_begin():
     return _own_task("putaway")
 
 
+@bp.get("/move")
+@login_required
+def move_start():
+    return _start_screen("move")
+
+
+@bp.post("/move")
+@login_required
+def move_begin():
+    return _own_task("move")
+
+
 @bp.get("/damage")
 @login_required
 def damage_start():
@@ -300,7 +314,7 @@ def pick_begin():
         if not chosen:
             scan_ = _parse_start("pick")
             chosen = [shipping.find_order(s, wh, scan_).id]
-        task, _missing = picking.start(s, wh, user, chosen)
+        task, _missing = picking.start(s, wh, user, chosen, cluster=request.form.get("cluster") == "1")
         return task
 
     return _starting("pick", make)

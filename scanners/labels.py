@@ -56,6 +56,11 @@ def bin_label(code: str, warehouse: str = "") -> Label:
     return Label("bin", "code128", _code128_safe(code), code, warehouse)
 
 
+def command_label(code: str, title: str, what: str = "") -> Label:
+    """A command barcode (CMD:CLOSE): scanned on a task, it is the tap of that button."""
+    return Label("command", "code128", _code128_safe(code), title, what)
+
+
 def plate_label(code: str, warehouse: str = "") -> Label:
     return Label("plate", "code128", _code128_safe(code), code, warehouse)
 

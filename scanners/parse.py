@@ -35,7 +35,17 @@ KIND_WORDS = {
     "po": N_("a purchase order"),
     "badge": N_("an operator badge"),
     "unknown": N_("an unknown code"),
+    "command": N_("a command barcode"),
 }
+# A command barcode (printed on the labels page: Confirm, Close, Short, Leave, ...) stands for a tap.
+COMMAND = re.compile(r"CMD:([A-Z][A-Z0-9:_-]{0,40})")
+
+
+def command_name(text: str | None) -> str | None:
+    """The command a scan is (CONFIRM for CMD:CONFIRM), or None."""
+    m = COMMAND.fullmatch(clean_scan(text))
+    return m.group(1) if m else None
+
 
 DEFAULT_PATTERNS = {
     "badge": r"BADGE[:-](?P<code>[A-Za-z0-9._-]{1,40})",
@@ -143,6 +153,8 @@ def parse(text: str | None, rules: Rules = DEFAULT_RULES) -> Scan:
     if not raw:
         raise ScanError.of(N_("Nothing was scanned."))
 
+    if COMMAND.fullmatch(raw):
+        return Scan("command", raw, code=raw[4:])
     if raw.startswith(SYMBOLOGY_PREFIXES) or GS in raw or _is_digital_link(raw) or raw.startswith("(0"):
         return _gs1(raw)
     for kind in PATTERN_KINDS:

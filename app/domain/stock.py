@@ -99,7 +99,8 @@ class DomainError(Exception):
     def of(cls, template: str, words: tuple = (), **values):
         """The refusal from its template (marked N_ for the catalogue) and values: English for the API and
         logs, the reader's language on a screen (i18n.said)."""
-        error = cls(template % values if values else template, template, **values)
+        shown = {k: " or ".join(v) if isinstance(v, tuple) else v for k, v in values.items()}  # alternatives
+        error = cls(template % shown if values else template, template, **values)
         error.words = words
         return error
 

@@ -164,3 +164,31 @@ def reason(choices: dict[str, str], key) -> str:
     if key not in choices:
         raise InputError(f"Choose a reason: {', '.join(choices.values())}")
     return choices[key]
+
+
+# --------------------------------------------------------------------------
+# Moving stock between bins: where stock of a condition may go
+# --------------------------------------------------------------------------
+
+# The bin type stock of each condition lives in: sellable stock in storage (and on the docks, where
+# it waits to be put away), damaged stock in quarantine, returned stock in the returns bins.
+HOME_TYPES = {"sellable": ("storage", "dock"), "damaged": ("quarantine",), "returned": ("returns",)}
+
+
+def move_refusal(source_type: str, target_type: str, condition: str, same_bin: bool = False):
+    """Why stock of `condition` may not move from a bin of `source_type` to one of `target_type`, as
+    (template, values), or None. Staged stock belongs to its order; sellable stock goes into storage
+    (dock to dock repositions a pallet); damaged and returned stock stay in their own bin types."""
+    if same_bin:
+        return N_("It is already in %(target)s: scan another bin."), {}
+    if source_type == "staging":
+        return N_("Staged stock belongs to its order: ship it, or cancel the order and put it away."), {}
+    if condition == "sellable":
+        if target_type == "storage" or (target_type == "dock" and source_type == "dock"):
+            return None
+        return N_("Move into a storage bin — %(target)s is a %(type)s bin."), {"type": target_type}
+    if target_type in HOME_TYPES.get(condition, ()):
+        return None
+    if condition == "damaged":
+        return N_("Damaged stock moves only between quarantine bins — %(target)s is a %(type)s bin."), {"type": target_type}
+    return N_("Returned stock waits in a returns bin for inspection — %(target)s is a %(type)s bin."), {"type": target_type}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import object_session
 
 from ..domain import counting as rules
 from ..domain.stock import InputError
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..models import (
     Bin,
     BinStock,
@@ -338,7 +338,8 @@ def _claim(ctx, cs: CountSession, b: Bin) -> str:
             if cs.blind:
                 # Blind: the recounter counts the whole bin and learns neither which items differ nor how many.
                 return _("Recount %(b)s: scan every item in it, then tap Bin counted", b=b.code)
-            return f"Recount {b.code}: scan every {', '.join(names)} in it, then tap Bin counted"
+            return _("Recount %(b)s: scan every %(items)s in it, then tap Bin counted", b=b.code,
+                     items=", ".join(names))
     if cb.status == "counting" and cb.counter_id == me or cb.status == "recounting" and cb.recounter_id == me:
         ctx.set_state(count_bin=cb.id)
         return _("Back at %(b)s: go on counting", b=b.code)
@@ -358,11 +359,11 @@ def _count(ctx, cb: CountBin, hit) -> str:
         if line is None or line.status != "recount":
             if cb.session.blind:
                 # Not under recount, but a blind recount must not say which items are.
-                return f"{hit.item.name}: counted"
+                return _("%(item)s: counted", item=hit.item.name)
             wanted = ", ".join(ln.item.name for ln in cb.lines if ln.status == "recount")
             raise tasks.TaskError(_("Only %(wanted)s needs a recount here — that was %(item)s.", wanted=wanted, item=hit.item.name))
         line.recounted = (line.recounted or 0) + qty
-        return f"{hit.item.name}: {line.recounted} counted"
+        return _("%(item)s: %(n)s counted", item=hit.item.name, n=line.recounted)
     if line is None:
         # Found stock the record does not have here: its record at the start was 0.
         line = CountLine(count_bin_id=cb.id, item_id=hit.item.id, at_start=0, counted=0, adjusted=0,
@@ -375,7 +376,7 @@ def _count(ctx, cb: CountBin, hit) -> str:
     line.counted += qty
     if hit.lot:
         line.found_lot = hit.lot[:40]
-    return f"{hit.item.name}: {line.counted} counted"
+    return _("%(item)s: %(n)s counted", item=hit.item.name, n=line.counted)
 
 
 def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
@@ -413,10 +414,11 @@ def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
         ctx.set_state(count_bin=None)
         left = _next_bin(s, cs, ctx.inp.user_id)
         if cs.status == "closed":
-            left = f" {cs.number} is complete."
+            left = " " + _("%(number)s is complete.", number=cs.number)
         if review:
-            return "warn", f"Recount of {cb.bin.code} done: {', '.join(review)} still differs and goes to the supervisor.{left}"
-        return f"Recount of {cb.bin.code} done: it matches.{left}"
+            return "warn", _("Recount of %(bin)s done: %(items)s still differs and goes to the supervisor.",
+                             bin=cb.bin.code, items=", ".join(review)) + left
+        return _("Recount of %(bin)s done: it matches.", bin=cb.bin.code) + left
     else:
         raise tasks.TaskError(_("Bin %(bin)s is not being counted.", bin=cb.bin.code))
     s.flush()
@@ -426,18 +428,20 @@ def _close_bin(ctx, cs: CountSession, cb: CountBin) -> str:
     if recounts:
         if cs.blind:
             # Blind: how many lines differ, never which items (nor one the counter did not scan).
-            lines = f"{len(recounts)} line{'s' if len(recounts) != 1 else ''} differ{'s' if len(recounts) == 1 else ''}"
-            return "warn", f"Bin {cb.bin.code} counted. {lines} — another operator will recount.{left}"
-        return "warn", f"Bin {cb.bin.code} counted. {', '.join(recounts)} differs: another operator will recount it.{left}"
-    extra = f" {adjusted} units adjusted within tolerance." if adjusted else ""
+            return "warn", ngettext("Bin %(bin)s counted. %(num)s line differs — another operator will recount.",
+                                    "Bin %(bin)s counted. %(num)s lines differ — another operator will recount.",
+                                    len(recounts), bin=cb.bin.code) + left
+        return "warn", _("Bin %(bin)s counted. %(items)s differs: another operator will recount it.", bin=cb.bin.code,
+                         items=", ".join(recounts)) + left
+    extra = " " + _("%(n)s units adjusted within tolerance.", n=adjusted) if adjusted else ""
     if cs.status == "closed":
-        return f"Bin {cb.bin.code} counted.{extra} {cs.number} is complete."
-    return f"Bin {cb.bin.code} counted.{extra}{left}"
+        return _("Bin %(bin)s counted.", bin=cb.bin.code) + extra + " " + _("%(number)s is complete.", number=cs.number)
+    return _("Bin %(bin)s counted.", bin=cb.bin.code) + extra + left
 
 
 def _next_bin(s, cs: CountSession, user_id: int) -> str:
     nxt = next_bin_for(s, cs, user_id)
-    return f" Next: bin {nxt.bin.code}." if nxt else " No bins left for you in this count."
+    return " " + (_("Next: bin %(bin)s.", bin=nxt.bin.code) if nxt else _("No bins left for you in this count."))
 
 
 def next_bin_for(s, cs: CountSession, user_id: int) -> CountBin | None:

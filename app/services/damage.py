@@ -54,8 +54,9 @@ def _tag(ctx, hit, state):
     task = ctx.task
     ctx.session.add(TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=hit.item.id,
                              lot=result.movement["lot"] or "", expected=qty, damaged=qty, status="done"))
-    where = f" → {to_bin}" if to_bin else " (stays in the bin)"
-    message = f"Damaged {qty} × {hit.item.name} ({label}) in {state['bin']}{where}"
+    where = f" → {to_bin}" if to_bin else " " + _("(stays in the bin)")
+    message = _("Damaged %(qty)s × %(item)s (%(reason)s) in %(bin)s", qty=qty, item=hit.item.name, reason=_(label),
+                bin=state["bin"]) + where
     if result.flagged_orders:
         numbers = ", ".join(ctx.session.get(Order, oid).number for oid in sorted(set(result.flagged_orders)))
         ctx.exception(
@@ -63,7 +64,7 @@ def _tag(ctx, hit, state):
             f"Damage of {qty} × {hit.item.sku} in {state['bin']} released reservations of {numbers}",
             item_id=hit.item.id, qty=qty, order_id=result.flagged_orders[0],
         )
-        return "warn", f"{message}. Reserved stock: {numbers} now short."
+        return "warn", message + ". " + _("Reserved stock: %(orders)s now short.", orders=numbers)
     return message
 
 

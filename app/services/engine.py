@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from scanners import Rules, ScanError, clean_scan
+from scanners.parse import command_name
 
 from ..domain import stock as d
 from ..i18n import N_, _, said
 from ..models import ScanLog, Task, utcnow
-from . import resolve, scans, tasks
+from . import commands, resolve, scans, tasks
 from .kinds import KINDS
 from .uow import UnitOfWork
 
@@ -62,7 +63,7 @@ def _prepare(ctx: tasks.Ctx) -> None:
     task = ctx.task
     list(task.lines)
     try:
-        if ctx.inp.code:
+        if ctx.inp.code and command_name(ctx.inp.code) is None:
             scan = ctx.parse()
             resolve.find_item(ctx.session, scan)
             resolve.find_bin(ctx.session, task.warehouse, scan)
@@ -104,9 +105,17 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
     ctx = tasks.Ctx(s, task, inp, rules)
     text = clean_scan(inp.code) if inp.code else f"[{inp.action}]"
     kind = "tap" if inp.action and not inp.code else "scan"
-    touched = False
+    command = command_name(inp.code) if not inp.action else None
+    touched = leave = False
     try:
         with s.begin_nested():
+            if command is not None:  # a command barcode is the tap it names, from here on
+                tap = commands.tap(command, task.kind)
+                if tap is None:
+                    raise tasks.TaskError.of(N_("%(code)s is no command barcode of this app: print them from Labels."),
+                                             code=text)
+                inp.action, inp.value = tap
+                inp.code, kind = "", "tap"
             if task.status != "open":
                 why = (task.state or {}).get("ended")
                 if why:
@@ -116,7 +125,9 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
                                          words=("status",), number=task.number, status=task.status)
             tasks.take_confirmation(ctx)
             if ctx.inp.action == "dropped":
-                message = "Not booked. Scan the next one."
+                message = _("Not booked. Scan the next one.")
+            elif ctx.inp.action == "leave":
+                message, leave = _("Left: %(task)s stays open at its step for anyone.", task=task.number), True
             elif ctx.inp.action == "abandon":
                 message = tasks.abandon(ctx)
             else:
@@ -124,6 +135,7 @@ def _apply(uow: UnitOfWork, task: Task, inp: tasks.ScanInput, rules: Rules) -> t
             # A handler says "ok" by returning its message, or ("warn", message) when it
             # did what was asked but the operator should notice.
             outcome = tasks.Outcome("ok", message) if isinstance(message, str) else tasks.Outcome(*message)
+            outcome.leave = leave
             touched = _touch(task, inp)  # in the savepoint's flush: the task is written once
     except tasks.Warn as w:
         s.expire_all()

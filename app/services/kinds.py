@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import (
     counting,
     damage,
+    moving,
     picking,
     putaway,
     receiving,
@@ -19,6 +20,7 @@ from .tasks import TaskKind
 KINDS: dict[str, TaskKind] = {k.name: k for k in (
     receiving.RECEIVE,
     putaway.PUTAWAY,
+    moving.MOVE,
     picking.PICK,
     shipping.SHIP,
     returns.RETURN,

@@ -5,6 +5,10 @@ stands for, or the quantity typed), and the line completes on its own. A
 wrong bin or item is refused with the reason. A short pick keeps the rest
 reserved, raises an exception for the supervisor and flags the bin for a
 count. Picked stock goes to outbound staging and stays in O until shipped.
+
+Cluster picking (a batch on a cart, one tote per order): first a tote is scanned for each order;
+then each item scan is held until the tote it goes into is scanned, and only then booked. The
+wrong tote is refused and books nothing; each tote ends as its order's staged stock.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from ..domain import tasks as rules
 from ..i18n import N_, _
@@ -58,8 +63,9 @@ def _allocated_by_line(session, warehouse) -> dict[int, int]:
     return out
 
 
-def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[int, int]]:
-    """A pick list for these orders in walking order; also what could not be placed in any bin, per order line."""
+def start(session, warehouse, user, order_ids: list[int], cluster: bool = False) -> tuple[Task, dict[int, int]]:
+    """A pick list for these orders in walking order; also what could not be placed in any bin, per order line.
+    With `cluster`, each order is picked into a tote of its own, confirmed by a scan at every put."""
     if not order_ids:
         raise tasks.TaskError(_("Choose at least one order to pick."))
     if len(order_ids) > MAX_ORDERS:
@@ -102,8 +108,10 @@ def start(session, warehouse, user, order_ids: list[int]) -> tuple[Task, dict[in
             message=f"{ol.order.number}: {qty} × {ol.item.sku} reserved but in no storage bin: put it away, "
                     f"then pick again",
         ))
-    if unplaced:
-        task.state = {"unplaced": unplaced}
+    state = {"unplaced": unplaced} if unplaced else {}
+    if cluster:
+        state["cluster"] = [o.id for o in orders]  # the cart's orders, in the order their totes are set up
+    task.state = state
     session.flush()
     session.refresh(task)
     return task, missing
@@ -139,22 +147,96 @@ def on_scan(ctx: tasks.Ctx):
         # An order on this list was cancelled since the last scan: this scan is not booked, and says why.
         ctx.set_state(notice=None)
         line = current_line(task)
-        nxt = f" Next: bin {line.bin.code}." if line is not None else ""
-        return "error", f"{notice} Nothing booked.{nxt}"
+        nxt = " " + _("Next: bin %(bin)s.", bin=line.bin.code) if line is not None else ""
+        return "error", notice + " " + _("Nothing booked.") + nxt
     line = current_line(task)
     if line is None:
         raise tasks.TaskError(_("Every line is done."))
     if line.order_line.order.status != "open":
         raise tasks.TaskError(_("%(order)s is %(status)s: nothing booked.", order=line.order_line.order.number, status=line.order_line.order.status))
+    held = ctx.state().get("put")
+    if inp.action == "cancel" and held:
+        ctx.set_state(put=None)
+        return _("Not put: nothing booked. Scan the item again.")
     if inp.action == "short":
+        if held:
+            raise tasks.TaskError(_("Put what you hold into its tote first, or tap Back."))
         return _short(ctx, line)
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
     scan = ctx.parse()
+    if ctx.state().get("cluster"):
+        return _cluster_scan(ctx, line, scan, held)
     if scan.kind == "plate":
         return _tote(ctx, line, scan.code)
     step = walk(ctx, line, scan)
     return step if isinstance(step, str) else _pick(ctx, line, step)
+
+
+# --------------------------------------------------------------------------
+# Cluster picking: a tote per order, the tote confirmed at every put
+# --------------------------------------------------------------------------
+
+
+def cart(session, task: Task) -> list[Order]:
+    """The cluster's orders, in the order their totes are set up."""
+    ids = (task.state or {}).get("cluster") or []
+    return [session.get(Order, oid) for oid in ids]
+
+
+def _without_tote(session, task: Task) -> Order | None:
+    return next((o for o in cart(session, task) if o.status == "open" and not o.tote), None)
+
+
+def _cluster_scan(ctx, line: TaskLine, scan, held: dict | None):
+    s = ctx.session
+    waiting = _without_tote(s, ctx.task)
+    if waiting is not None:
+        if scan.kind != "plate":
+            raise tasks.TaskError(_("Scan a tote for %(order)s first — that was %(found)s.", order=waiting.number,
+                                    found=scan.raw[:40]))
+        _tote_for(s, waiting, scan.code)
+        nxt = _without_tote(s, ctx.task)
+        then = (_("Now a tote for %(order)s.", order=nxt.number) if nxt is not None
+                else _("Cart ready: go to bin %(bin)s.", bin=line.bin.code))
+        return _("Tote %(code)s is for %(order)s.", code=scan.code, order=waiting.number) + " " + then
+    order = line.order_line.order
+    if held:
+        if scan.kind != "plate":
+            raise tasks.TaskError(_("Put %(qty)s × %(item)s into tote %(tote)s (%(order)s) first — that was %(found)s.",
+                                    qty=held["qty"], item=line.item.name, tote=order.tote, order=order.number,
+                                    found=scan.raw[:40]))
+        if scan.code != order.tote:
+            other = next((o for o in cart(s, ctx.task) if o.tote == scan.code), None)
+            found = _("%(tote)s, the tote of %(order)s", tote=scan.code, order=other.number) if other else scan.code
+            raise tasks.TaskError(_("Wrong tote: this goes into %(tote)s for %(order)s — that was %(found)s.",
+                                    tote=order.tote, order=order.number, found=found))
+        if held["qty"] > line.remaining:
+            ctx.set_state(put=None)
+            raise tasks.TaskError(_("Too many: %(remaining)s left on this line — that was %(what)s.",
+                                    remaining=line.remaining, what=held["qty"]))
+        ctx.set_state(put=None)
+        return _book(ctx, line, held["qty"], held["lot"], held["warning"], into=order.tote)
+    if scan.kind == "plate":
+        raise tasks.TaskError(_("Scan the item first, then the tote it goes into."))
+    step = walk(ctx, line, scan)
+    if isinstance(step, str):
+        return step
+    qty, lot, warning = _take(ctx, line, step)
+    ctx.set_state(put={"line": line.id, "qty": qty, "lot": lot, "warning": warning})
+    return _("Put %(qty)s × %(item)s into tote %(tote)s (%(order)s), then scan the tote.", qty=qty,
+             item=line.item.name, tote=order.tote, order=order.number)
+
+
+def _tote_for(session, order: Order, code: str) -> None:
+    plate = session.execute(select(LicencePlate).where(LicencePlate.code == code)).scalar_one_or_none()
+    if plate is None:
+        raise tasks.TaskError(_("Tote %(code)s was never printed here.", code=code))
+    other = session.execute(select(Order).where(Order.tote == code, Order.status == "open",
+                                                Order.id != order.id)).scalars().first()
+    if other is not None:
+        raise tasks.TaskError(_("Tote %(code)s already holds %(other)s.", code=code, other=other.number))
+    order.tote = code
 
 
 def walk(ctx: tasks.Ctx, line: TaskLine, scan):
@@ -196,10 +278,16 @@ def report_short(ctx: tasks.Ctx, line: TaskLine, doc: str, **refs) -> int:
 
 
 def _pick(ctx, line: TaskLine, hit):
+    qty, lot, warning = _take(ctx, line, hit)
+    return _book(ctx, line, qty, lot, warning)
+
+
+def _take(ctx, line: TaskLine, hit) -> tuple[int, str, str]:
+    """What an item scan on the line takes: (units, lot, a warning about the lot), checked, not booked."""
     s = ctx.session
     qty = ctx.units(hit)
     if qty > line.remaining:
-        what = f"a case of {hit.pack_qty}" if hit.pack_qty > 1 and not ctx.qty_entered() else f"{qty}"
+        what = _("a case of %(n)s", n=hit.pack_qty) if hit.pack_qty > 1 and not ctx.qty_entered() else f"{qty}"
         raise tasks.TaskError(_("Too many: %(remaining)s left on this line — that was %(what)s.", remaining=line.remaining, what=what))
     lot, warning = line.lot, ""
     if hit.lot and hit.lot != line.lot:
@@ -207,21 +295,31 @@ def _pick(ctx, line: TaskLine, hit):
         if held < qty:
             raise tasks.TaskError(_("Wrong lot: pick lot %(lot)s — bin %(bin)s holds no lot %(found)s.",
                                     lot=line.lot or _("(none)"), bin=line.bin.code, found=hit.lot))
-        lot, warning = hit.lot, f" (lot {hit.lot}, not the suggested {line.lot or 'no lot'})"
+        lot, warning = hit.lot, " " + _("(lot %(lot)s, not the suggested %(suggested)s)", lot=hit.lot,
+                                         suggested=line.lot or _("no lot"))
+    return qty, lot, warning
+
+
+def _book(ctx, line: TaskLine, qty: int, lot: str, warning: str, into: str | None = None):
+    """The pick itself: the units from the line's bin to staging for its order (into a tote, when given)."""
+    s = ctx.session
     order_line = line.order_line
     staging = bin_of_type(s, ctx.warehouse, "staging")
     ctx.move("pick", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=lot or None,
              doc_type="order", doc_id=order_line.order_id, reason=f"pick {ctx.task.number}")
     line.done += qty
     order_line.picked += qty
-    message = f"Picked {qty} × {line.item.name} for {order_line.order.number}{warning}"
+    message = _("Picked %(qty)s × %(item)s for %(order)s", qty=qty, item=line.item.name,
+                order=order_line.order.number) + warning
+    if into:
+        message += " " + _("(tote %(tote)s)", tote=into)
     if line.remaining == 0:
         line.status = "done"
         message += _advance(ctx, line)
         if ctx.task.status != "open" and unplaced_words(ctx.task):
             warning = warning or "unplaced"
     else:
-        message += f" · {line.remaining} more"
+        message += " · " + _("%(n)s more", n=line.remaining)
     return ("warn", message) if warning else message
 
 
@@ -232,28 +330,30 @@ def _advance(ctx, done: TaskLine) -> str:
         ctx.set_state(at_bin=None)
         left = unplaced_words(ctx.task)
         if left:
-            return f" · this list is picked, but {left}: take what you have to the dock"
-        return " · all lines picked: take them to the dock"
+            return " · " + _("this list is picked, but %(left)s: take what you have to the dock", left=left)
+        return " · " + _("all lines picked: take them to the dock")
     if nxt.bin_id != done.bin_id:
         ctx.set_state(at_bin=None)
-        return f" · next: bin {nxt.bin.code}"
-    return f" · next: {nxt.item.name} here"
+        return " · " + _("next: bin %(bin)s", bin=nxt.bin.code)
+    return " · " + _("next: %(item)s here", item=nxt.item.name)
 
 
 def unplaced_words(task: Task) -> str:
     """What the list could not hold, in words ("SO-000042 still needs 3 × Bolt (in no storage bin)"), or ""."""
     left = (task.state or {}).get("unplaced") or []
-    return "; ".join(f"{u['order']} still needs {u['qty']} × {u['name']} (in no storage bin)" for u in left)
+    return "; ".join(_("%(order)s still needs %(qty)s × %(item)s (in no storage bin)", order=u["order"], qty=u["qty"],
+                       item=u["name"]) for u in left)
 
 
 def _short(ctx, line: TaskLine):
-    ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
-                   f"Short: {line.remaining} not found")
+    ctx.look_twice("short", _("Only %(done)s of %(expected)s × %(item)s here?", done=line.done,
+                              expected=line.expected, item=line.item.name),
+                   _("Short: %(n)s not found", n=line.remaining))
     order = line.order_line.order
     report_short(ctx, line, order.number, order_id=order.id)
     ctx.session.flush()
-    message = (f"Short: {line.done} of {line.expected} found. The rest stays reserved; "
-               f"bin {line.bin.code} will be counted.")
+    message = _("Short: %(done)s of %(expected)s found. The rest stays reserved; bin %(bin)s will be counted.",
+                done=line.done, expected=line.expected, bin=line.bin.code)
     return "warn", message + _advance(ctx, line)
 
 
@@ -307,12 +407,27 @@ def walk_step(task: Task) -> str | None:
 
 def _ended(task: Task) -> str | None:
     words = unplaced_words(task)
-    return "Picked, but " + words if words and task.status == "closed" else None
+    return _("Picked, but %(left)s", left=words) if words and task.status == "closed" else None
+
+
+def step(task: Task) -> str:
+    state = task.state or {}
+    if state.get("cluster") and task.status == "open":
+        session = object_session(task)
+        waiting = _without_tote(session, task)
+        if waiting is not None:
+            return _("Cart: scan a tote for %(order)s", order=waiting.number)
+        line, held = current_line(task), state.get("put")
+        if held and line is not None:
+            return _("Put %(qty)s × %(item)s into tote %(tote)s", qty=held["qty"], item=line.item.name,
+                     tote=line.order_line.order.tote)
+    return walk_step(task) or _("Done")
 
 
 PICK = tasks.TaskKind(
-    "pick", N_("Picking"), on_scan, lambda task: walk_step(task) or _("Done"),
-    panel=lambda s, task: {"line": current_line(task), "progress": progress(task)},
+    "pick", N_("Picking"), on_scan, step,
+    panel=lambda s, task: {"line": current_line(task), "progress": progress(task),
+                           "cart": cart(s, task) if (task.state or {}).get("cluster") else []},
     start=lambda s, warehouse: {"orders": pickable_orders(s, warehouse)},
     ended=_ended,
 )

@@ -161,7 +161,7 @@ def _take_item(ctx, hit) -> str:
     ctx.set_state(load={"item_id": hit.item.id, "qty": wanted, "sources": sources,
                         "suggested": target.code if target else None, "plate": None})
     if target is None:
-        return f"{wanted} × {hit.item.name}: no empty bin. Scan the bin you put it in."
+        return _("%(wanted)s × %(item)s: no empty bin. Scan the bin you put it in.", wanted=wanted, item=hit.item.name)
     return _("Take %(wanted)s × %(item)s to %(target)s, then scan the bin", wanted=wanted, item=hit.item.name, target=target.code)
 
 
@@ -180,7 +180,8 @@ def _take_plate(ctx, code: str) -> str:
         "suggested": target.code if target else None,
     })
     lines = ", ".join(f"{c.qty} × {c.item.sku}" for c in contents)
-    return f"Pallet {plate.code} ({lines}) → {target.code if target else 'a free bin'}, then scan the bin"
+    return _("Pallet %(plate)s (%(lines)s) → %(target)s, then scan the bin", plate=plate.code, lines=lines,
+             target=target.code if target else _("a free bin"))
 
 
 def _put(ctx, load: dict, scan):
@@ -192,7 +193,7 @@ def _put(ctx, load: dict, scan):
         raise tasks.TaskError(_("Put away into a storage bin — %(target)s is a %(type)s bin.", target=target.code, type=target.type))
     warning = ""
     if load.get("suggested") and target.code != load["suggested"]:
-        warning = f" (not the suggested {load['suggested']})"
+        warning = " " + _("(not the suggested %(bin)s)", bin=load["suggested"])
     moved = 0
     for src in load["sources"]:
         item = s.get(Item, src.get("item_id") or load["item_id"])
@@ -212,8 +213,9 @@ def _put(ctx, load: dict, scan):
             c.qty = 0
         plate.bin_id = None
     ctx.set_state(load=None)
-    what = f"pallet {load['plate']}" if load.get("plate") else f"{load['qty']} × {s.get(Item, load['item_id']).name}"
-    message = f"Put {what} in {target.code}{warning}"
+    what = (_("pallet %(plate)s", plate=load["plate"]) if load.get("plate")
+            else f"{load['qty']} × {s.get(Item, load['item_id']).name}")
+    message = _("Put %(what)s in %(bin)s", what=what, bin=target.code) + warning
     if warning:
         # The stock went where the operator put it; the warning says it was not the plan.
         return "warn", message

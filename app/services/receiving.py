@@ -179,7 +179,7 @@ def _receive(ctx, hit) -> str:
     else:
         where = _("pallet %(plate)s", plate=plate.code) if plate else to_bin.code
     tally = " · " + _("%(n)s of %(expected)s", n=line.done + line.damaged, expected=line.expected) if po is not None else ""
-    return f"+{what} → {where}{tally}"
+    return f"+{what} → {where}{tally}"  # figures, codes and names: the same in every language
 
 
 def prepare(ctx) -> None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from scanners import Scan
-from scanners.parse import expect
+from scanners.parse import KIND_WORDS, expect
 
 from ..domain import gtin
 from ..domain.stock import InputError
+from ..i18n import N_
 from ..models import Barcode, Bin, Item, Warehouse
 
 
@@ -122,7 +123,7 @@ def find_bin(session, warehouse: Warehouse, scan: Scan, in_use: bool = True) -> 
 
     b = remembered(session, ("bin", warehouse.id, *texts), load)
     if b is not None and b.retired_at is not None and in_use:
-        raise NotFound(f"Bin {b.code} is retired: use another bin.")
+        raise NotFound.of(N_("Bin %(bin)s is retired: use another bin."), bin=b.code)
     return b
 
 
@@ -134,18 +135,16 @@ def require_item(session, scan: Scan, *wanted: str, warehouse: Warehouse | None 
     wanted = wanted or ("item",)
     if scan.kind == "bin":
         if "bin" in wanted:
-            where = f" in {warehouse.code}" if warehouse is not None else ""
-            raise NotFound(f"No bin {scan.code}{where}, and no item is called {scan.raw}.")
+            if warehouse is not None:
+                raise NotFound.of(N_("No bin %(bin)s in %(warehouse)s, and no item is called %(code)s."),
+                                  bin=scan.code, warehouse=warehouse.code, code=scan.raw)
+            raise NotFound.of(N_("No bin %(bin)s, and no item is called %(code)s."), bin=scan.code, code=scan.raw)
         if warehouse is None or find_bin(session, warehouse, scan) is None:
-            raise NotFound(f"Nothing is known by {scan.raw}. " + _scan_wanted(wanted))
+            raise NotFound.of(N_("Nothing is known by %(code)s. Scan %(wanted)s."), code=scan.raw,
+                              wanted=tuple(KIND_WORDS[k] for k in wanted
+                                           if k in KIND_WORDS and k not in ("unknown", "gs1")))
     expect(scan, *wanted)
-    raise NotFound(f"{scan.raw} is not in the catalogue.")
-
-
-def _scan_wanted(wanted) -> str:
-    from scanners.parse import KIND_WORDS
-
-    return "Scan " + " or ".join(KIND_WORDS[k] for k in wanted if k in KIND_WORDS and k not in ("unknown", "gs1")) + "."
+    raise NotFound.of(N_("%(code)s is not in the catalogue."), code=scan.raw)
 
 
 # --------------------------------------------------------------------------
@@ -174,8 +173,11 @@ def owned(session, model, value, warehouse: Warehouse | None, what: str, *, lock
     try:
         row_id = parse_id(value, what)
     except InputError:
-        raise NotFound(f"No such {what}.") from None
+        raise NotFound.of(N_("No such %(what)s."), words=("what",), what=what) from None
     row = session.get(model, row_id, with_for_update=lock) if lock else session.get(model, row_id)
     if row is None or warehouse is None or warehouse.id not in _warehouses_of(row):
-        raise NotFound(f"No such {what}" + (f" in {warehouse.code}." if warehouse is not None else "."))
+        if warehouse is not None:
+            raise NotFound.of(N_("No such %(what)s in %(warehouse)s."), words=("what",), what=what,
+                              warehouse=warehouse.code)
+        raise NotFound.of(N_("No such %(what)s."), words=("what",), what=what)
     return row

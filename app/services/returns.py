@@ -51,12 +51,13 @@ def on_return_scan(ctx: tasks.Ctx):
     qty = ctx.units(hit)
     line = next((ln for ln in task.lines if ln.item_id == hit.item.id), None)
     if line is None:
-        ctx.warn_unless("unlisted", f"{hit.item.name} was not on {task.order.number}.")
+        ctx.warn_unless("unlisted", _("%(item)s was not on %(order)s.", item=hit.item.name, order=task.order.number))
         line = TaskLine(task_id=task.id, seq=len(task.lines) + 1, item_id=hit.item.id, expected=0)
         ctx.session.add(line)
         task.lines.append(line)
     elif line.done + qty > line.expected:
-        ctx.warn_unless("over", f"Only {line.expected} of {hit.item.name} were shipped on {task.order.number}.")
+        ctx.warn_unless("over", _("Only %(n)s of %(item)s were shipped on %(order)s.", n=line.expected,
+                                  item=hit.item.name, order=task.order.number))
     label = rules.RETURN_REASONS[ctx.state().get("reason", "not-wanted")]
     returns_bin = bin_of_type(ctx.session, ctx.warehouse, "returns")
     ctx.move("return_receive", hit.item, qty, to_bin=returns_bin.code, lot=hit.lot, doc_type="order",
@@ -94,7 +95,7 @@ def on_inspect_scan(ctx: tasks.Ctx):
     b, bs = rows[0]
     ctx.set_state(current={"item_id": hit.item.id, "bin": b.code, "lot": bs.lot})
     waiting = sum(r.qty for _, r in rows)
-    return f"{hit.item.name}: {waiting} returned. Restore to sellable, or scrap?"
+    return _("%(item)s: %(n)s returned. Restore to sellable, or scrap?", item=hit.item.name, n=waiting)
 
 
 def _decide(ctx, action: str):
@@ -113,9 +114,11 @@ def _decide(ctx, action: str):
                              damaged=qty if action == "scrap" else 0, status="done"))
     if not left:
         ctx.set_state(current=None)
+    more = " · " + _("%(n)s more", n=left) if left else ""
     if action == "restore":
-        return f"Restored {qty} × {item.name} to sellable: put it away from {current['bin']}" + (f" · {left} more" if left else "")
-    return f"Scrapped {qty} × {item.name}" + (f" · {left} more" if left else "")
+        return _("Restored %(qty)s × %(item)s to sellable: put it away from %(bin)s", qty=qty, item=item.name,
+                 bin=current["bin"]) + more
+    return _("Scrapped %(qty)s × %(item)s", qty=qty, item=item.name) + more
 
 
 # --------------------------------------------------------------------------

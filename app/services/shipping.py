@@ -103,7 +103,8 @@ def ship(ctx, partial_reason: str | None):
         order.tote = None
     tasks.close(ctx, note=f"partial: {partial_reason}" if partial_reason else None)
     if partial_reason:
-        return "warn", f"Shipped {shipped} units of {order.number} (partial: {partial_reason}); the rest stays open."
+        return "warn", _("Shipped %(shipped)s units of %(order)s (partial: %(why)s); the rest stays open.",
+                         shipped=shipped, order=order.number, why=_(partial_reason))
     return _("Shipped %(order)s: %(shipped)s units", order=order.number, shipped=shipped)
 
 

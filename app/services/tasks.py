@@ -67,6 +67,7 @@ class Outcome:
     outcome: str  # ok, warn, error
     message: str
     replayed: bool = False
+    leave: bool = False  # the operator left the task (a Leave command): the screen goes to the tasks list
 
 
 @dataclass

@@ -483,3 +483,139 @@ def test_damage_tagging_that_breaks_a_reservation(app, live_server, page, api, s
     expect(page.locator("#task-panel img.thumb")).to_have_count(1)
     settle(page)
     shot(page, "task-damage", full_page=False)
+
+
+# ------------------------------------------------------------------ moving stock
+
+
+def test_moving_an_item_and_then_a_whole_bin_with_a_wrong_bin_refused(app, live_server, page, api, shot):
+    stock = api("HEX-0001")
+    source = max((b for b in stock["bins"] if b["type"] == "storage" and b["condition"] == "sellable"),
+                 key=lambda b: b["qty"])
+    held, before = source["qty"], {k: stock[k] for k in ("I", "S", "O")}
+    target = "F-10-4" if source["bin"] != "F-10-4" else "F-10-3"
+    sign_in(page, live_server)
+    page.get_by_text("Move stock", exact=True).tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the bin to take stock from, or a pallet")
+    wedge(page, source["bin"])
+    expect(page.locator(".big-bin")).to_have_text(source["bin"])
+    page.locator("input[name=qty]").fill("2")
+    page.keyboard.press("Enter")
+    wedge(page, unit_code("HEX-0001"))
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the bin it goes to")
+    wedge(page, "STAGE-01")
+    assert feedback(page) == "error"
+    expect(page.locator("#task-panel .flash.error")).to_contain_text("Move into a storage bin — STAGE-01 is a staging bin.")
+    wedge(page, target)
+    assert feedback(page) == "ok"
+    after = api("HEX-0001")
+    assert after["in"][source["bin"]] == held - 2 and after["in"][target] >= 2
+    assert {k: after[k] for k in ("I", "S", "O")} == before  # a move changes no bucket
+    # Then everything left in the source bin, in two scans of it and one of the target.
+    left = {sku: api(sku)["in"].get(source["bin"], 0) for sku in ("HEX-0001",)}
+    wedge(page, source["bin"])
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the bin it goes to")
+    wedge(page, target)
+    assert feedback(page) == "ok"
+    final = api("HEX-0001")
+    assert source["bin"] not in final["in"] and final["in"][target] == after["in"][target] + left["HEX-0001"]
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-move", full_page=False)
+
+
+# ------------------------------------------------------------------ command barcodes
+
+
+def test_a_receipt_and_its_putaway_done_with_command_barcodes_and_no_tap(app, live_server, page, api, shot):
+    """From the start screens on, nothing is tapped: the PO, items and pallet are scanned, and every
+    button the task needs (Confirm, Close, the short close's second look, Leave) is a command barcode."""
+    before = api("HEX-0004")
+    sign_in(page, live_server)
+    taps = []
+    page.on("request", lambda req: taps.append(req.post_data or "") if req.method == "POST" else None)
+    page.goto(live_server + "/tasks/receive")
+    wedge(page, "PO-2026-0001", wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    code4, pack4 = case("HEX-0004")
+    for _ in range(24 // pack4 + 1):  # one case more than the PO line: a warning
+        wedge(page, code4)
+    assert feedback(page) == "warn"
+    wedge(page, "CMD:CONFIRM")
+    assert feedback(page) == "ok"
+    wedge(page, "CMD:CLOSE")  # the other lines are short: the deliberate second look
+    expect(page.locator("#task-panel form.confirm button.primary")).to_have_text(re.compile(r"^Close [0-9,]+ short$"))
+    wedge(page, "CMD:CONFIRM")
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    assert api("HEX-0004")["I"] == before["I"] + 24 + pack4
+    # Putaway, started from its start screen's button would be a tap: resumed by URL instead, then all scans.
+    page.goto(live_server + "/tasks/putaway")
+    expect(page.locator("form button.primary")).to_be_visible()
+    taps_before = len(taps)
+    page.locator("form button.primary").press("Enter")  # the start screen's button, from the keyboard
+    wedge(page, unit_code("HEX-0004"))
+    suggested = page.locator(".big-bin").inner_text()
+    wedge(page, "CMD:LEAVE", wait=False)
+    expect(page).to_have_url(re.compile(r"/tasks/$"))
+    assert all("action=" not in body for body in taps[taps_before:]), "a button was tapped"
+    assert all("action=" not in body for body in taps), taps
+    ledger_is_ok(app)
+    assert suggested
+
+
+# ------------------------------------------------------------------ cluster picking
+
+
+def test_a_cluster_pick_of_four_orders_into_four_totes_with_a_wrong_tote_refused(app, live_server, page, api, shot):
+    from app.models import LicencePlate
+
+    orders = oldest_orders(4)
+    ids, numbers = [o.id for o in orders], [o.number for o in orders]
+    skus = sorted({ln.item.sku for o in orders for ln in o.lines})
+    before = {sku: api(sku) for sku in skus}
+    totes = [f"LP{9000 + n:08d}" for n in range(4)]
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    db.session.add_all(LicencePlate(code=code, warehouse_id=main.id) for code in totes)
+    db.session.commit()
+    sign_in(page, live_server)
+    page.get_by_text("Pick", exact=True).tap()
+    for oid in ids:
+        page.locator(f"input[name=order][value='{oid}']").tap()
+    page.locator("input[name=cluster]").tap()
+    page.get_by_role("button", name="Pick the chosen orders").tap()
+    expect(page.locator("#task-panel")).to_be_visible()
+    tid = task_id_of(page)
+    for number, tote in zip(numbers, totes):
+        expect(page.locator("#task-panel .step")).to_have_text(f"Cart: scan a tote for {number}")
+        wedge(page, tote)
+        assert feedback(page) == "ok"
+    for number, tote in zip(numbers, totes):
+        expect(page.locator(f".cart li[data-order='{number}']")).to_contain_text(tote)
+    wrong_done = False
+    tote_of = dict(zip(numbers, totes))
+    while (line := current(tid)) is not None:
+        if not page.locator(".big-bin.reached").count():
+            wedge(page, line.bin.code)
+        wedge(page, unit_code(line.item.sku))
+        number = line.order_line.order.number
+        expect(page.locator("#task-panel .step")).to_have_text(
+            re.compile(rf"^Put \d+ × .* into tote {tote_of[number]}$"))
+        if not wrong_done:
+            wedge(page, next(t for t in totes if t != tote_of[number]))
+            assert feedback(page) == "error"
+            expect(page.locator("#task-panel .flash.error")).to_contain_text(
+                f"Wrong tote: this goes into {tote_of[number]} for {number}")
+            settle(page)
+            shot(page, "task-cluster-pick", full_page=False)
+            wrong_done = True
+        wedge(page, tote_of[number])
+        assert feedback(page) in ("ok", "warn"), page.locator("#task-panel .flash").inner_text()
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    db.session.rollback()
+    for number, tote in zip(numbers, totes):
+        order = db.session.get(Order, int(number[3:]))
+        assert order.tote == tote and all(ln.picked == ln.qty for ln in order.lines)
+    for sku in skus:
+        now, was = api(sku), before[sku]
+        assert {k: now[k] for k in "ISOU"} == {k: was[k] for k in "ISOU"}
+    ledger_is_ok(app)

@@ -263,3 +263,39 @@ def test_a_task_line_changed_alone_moves_its_tasks_version(any_app):
         uow.commit()
     db.session.rollback()
     assert db.session.execute(select(Task.version).where(Task.id == tid)).scalar_one() == before + 1
+
+
+# ------------------------------------------------------------------ moving stock
+
+
+def test_six_operators_moving_four_each_out_of_a_bin_of_ten_move_eight(any_app):
+    """Each has taken 4 of the bin's 10 on their own move task; they scan the target bin at once. The
+    stock writer's guard lets exactly two moves through, the others are refused with the bin's words."""
+    make_site()
+    receive(qty=10, to_bin="A-01")
+    users = [make_user(f"mover{i}") for i in range(6)]
+    tids = []
+    for i, user in enumerate(users):
+        with UnitOfWork() as uow:
+            wh, me = uow.session.get(Warehouse, 1), uow.session.get(User, user.id)
+            tids.append(task_service.create(uow.session, "move", wh, me).id)
+            uow.commit()
+        for n, (code, qty) in enumerate((("A-01", ""), (ean_for(1), "4"))):
+            out = engine.handle(tids[i], task_service.ScanInput(f"mv-{i}-{n}", code, qty=qty, user_id=user.id),
+                                DEFAULT_RULES)
+            assert out.outcome == "ok", out.message
+    ids = [u.id for u in users]
+    db.session.remove()
+
+    def put(i):
+        return engine.handle(tids[i], task_service.ScanInput(f"mv-{i}-put", "B-01", user_id=ids[i]),
+                             DEFAULT_RULES)
+
+    outcomes = _fire(any_app, 6, put)
+    assert [o.outcome for o in outcomes].count("ok") == 2, [o.message for o in outcomes]
+    refused = [o.message for o in outcomes if o.outcome == "error"]
+    assert len(refused) == 4 and all("A-01" in m for m in refused), refused
+    db.session.rollback()
+    moved = db.session.execute(select(func.coalesce(func.sum(Movement.qty), 0)).where(Movement.kind == "move")).scalar()
+    assert moved == 8
+    assert check_ledger(db.session) == []

@@ -190,3 +190,19 @@ def test_a_badge_refusal_on_the_sign_in_screen_is_in_the_handhelds_language(app)
     assert "工卡未知或 PIN 错误。" in r.text
     r = hh.do("post", "/login/badge", data={"csrf_token": token, "badge": "A-01-1"}, headers={"Accept-Language": "es"})
     assert "A-01-1 no es una tarjeta." in r.text
+
+
+def test_the_pick_and_count_answers_are_in_the_operators_language(app):
+    from app.services import orders as order_service
+    from tests.builders import ean_for, receive
+
+    make_site()
+    receive("SKU-1", 5, to_bin="A-01")
+    order, _created = order_service.place_order("shop", "LANG-1", "W1", [order_service.OrderLineRequest("SKU-1", 2)])
+    ann = Person(app, "ann")
+    tid = ann.start("/tasks/pick", order=str(order["id"]))
+    _scan(ann, tid, "A-01", "zh")
+    r = _scan(ann, tid, ean_for(1), "zh")
+    assert f"已为 {order['number']} 拣 1 × Test item 1" in r.text and "还剩 1" in r.text, r.text[-600:]
+    r = _scan(ann, tid, ean_for(1), "es")
+    assert f"Recogidas 1 × Test item 1 para {order['number']}" in r.text and "todas las líneas recogidas" in r.text

@@ -21,7 +21,7 @@ OPERATOR_ENDPOINTS = {
     "scan.decode", "scan.setup", "scan.probe", "scan.barcode_png",
     "tasks.index", "tasks.show", "tasks.scan", "tasks.photo", "tasks.photo_file",
     "tasks.receive_start", "tasks.receive_begin", "tasks.putaway_start", "tasks.damage_start", "tasks.inspect_start",
-    "tasks.putaway_begin", "tasks.damage_begin", "tasks.inspect_begin",
+    "tasks.putaway_begin", "tasks.damage_begin", "tasks.inspect_begin", "tasks.move_start", "tasks.move_begin",
     "tasks.pick_start", "tasks.pick_begin", "tasks.ship_start", "tasks.ship_begin", "tasks.return_start",
     "tasks.return_begin", "tasks.count_start", "tasks.count_begin", "tasks.transfer_out_start",
     "tasks.transfer_out_begin", "tasks.transfer_in_start", "tasks.transfer_in_begin",
