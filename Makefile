@@ -30,8 +30,13 @@ run: setup
 	@echo ""
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 0.0.0.0:$(PORT) --access-logfile - $(TLS_ARGS) "app:create_app()"
 
+# Two passes: everything but the browser and the kill-the-server tests on both cores (pytest-xdist,
+# a test file per worker, each with its own PostgreSQL), then those alone, as their timings need.
+SERIAL_TESTS := tests/e2e tests/integration/test_crash_safety.py
+
 test: setup-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
+	$(BIN)/python -m pytest $(SERIAL_TESTS)
 
 # The translation catalogues (app/translations/*/LC_MESSAGES/messages.po) compiled for gettext.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))

@@ -182,7 +182,16 @@ class Item(db.Model):
     # Tracked by lot / by expiry: a receipt must say which (from a GS1 label, a PO line or the operator).
     lot_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
     expiry_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
+    # The shelf life a receipt must still have (days to its expiry); a shorter one is warned about
+    # (the operator confirms) or refused, as short_shelf says. None: any expiry is received.
+    min_shelf_days = db.Column(db.Integer)
+    short_shelf = db.Column(db.String(8), nullable=False, default="warn", server_default="warn")
     barcodes = db.relationship("Barcode", back_populates="item", order_by="Barcode.pack_qty")
+    __table_args__ = (
+        CheckConstraint("short_shelf IN ('warn', 'refuse')", name="short_shelf"),
+        CheckConstraint("min_shelf_days IS NULL OR (min_shelf_days >= 0 AND min_shelf_days <= 3650)",
+                        name="min_shelf_days"),
+    )
 
 
 class Barcode(db.Model):

@@ -73,7 +73,9 @@ def _text(row, name, n, errors, limit, required=True):
 # -------------------------------------------------------------------- items
 
 ITEM_COLUMNS = ("sku", "name", "unit", "unit_cost", "barcode", "case_barcode", "case_qty", "lot_tracked",
-                "expiry_tracked")
+                "expiry_tracked", "min_shelf_days", "short_shelf")
+# Columns a row may leave out: an item keeps what it had (a file of the first nine columns changes no flag).
+OPTIONAL_ITEM_COLUMNS = ("lot_tracked", "expiry_tracked", "min_shelf_days", "short_shelf")
 _YES, _NO = {"1", "yes", "y", "true", "on"}, {"", "0", "no", "n", "false", "off"}
 
 
@@ -143,6 +145,14 @@ def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
     for col in ("lot_tracked", "expiry_tracked"):
         if row.get(col, "").lower() not in _YES | _NO:
             errs.append(_("row %(n)s: %(column)s is yes or no, not %(value)r", n=n, column=col, value=row[col][:20]))
+    if row.get("min_shelf_days"):
+        try:
+            d.parse_whole(row["min_shelf_days"], "min_shelf_days", 0, 3650)
+        except d.InputError:
+            errs.append(_("row %(n)s: min_shelf_days is a number of days from 0 to 3650, not %(value)r", n=n,
+                          value=row["min_shelf_days"][:20]))
+    if row.get("short_shelf", "").lower() not in ("", "warn", "refuse"):
+        errs.append(_("row %(n)s: short_shelf is warn or refuse, not %(value)r", n=n, value=row["short_shelf"][:20]))
     if row.get("case_barcode"):
         try:
             if d.parse_qty(row.get("case_qty") or None) < 2:
@@ -157,24 +167,33 @@ def _apply_item(s, row, report: ImportReport) -> Item:
     item = s.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
     cost = Decimal(row["unit_cost"]) if row.get("unit_cost") else None
     flags = {col: row.get(col, "").lower() in _YES for col in ("lot_tracked", "expiry_tracked") if col in row}
+    shelf = {}
+    if "min_shelf_days" in row:
+        shelf["min_shelf_days"] = int(row["min_shelf_days"]) if row["min_shelf_days"] else None
+    if row.get("short_shelf"):
+        shelf["short_shelf"] = row["short_shelf"].lower()
     if item is None:
         item = Item(sku=sku, name=name, unit=row.get("unit") or "each", unit_cost=cost,
-                    lot_tracked=flags.get("lot_tracked", False), expiry_tracked=flags.get("expiry_tracked", False))
+                    lot_tracked=flags.get("lot_tracked", False), expiry_tracked=flags.get("expiry_tracked", False),
+                    min_shelf_days=shelf.get("min_shelf_days"), short_shelf=shelf.get("short_shelf", "warn"))
         s.add(item)
         report.created += 1
         report.change(f"new item {sku}: {name}" + "".join(f", {k.replace('_', ' ')}" for k, v in flags.items() if v))
     else:
-        was = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked)
+        was = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked, item.min_shelf_days,
+               item.short_shelf)
         item.name, item.unit = name, row.get("unit") or item.unit
         if cost is not None:
             item.unit_cost = cost
-        for col, value in flags.items():  # a file without the column leaves the flag as it is
+        for col, value in {**flags, **shelf}.items():  # a file without the column leaves it as it is
             setattr(item, col, value)
         report.updated += 1
-        now = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked)
+        now = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked, item.min_shelf_days,
+               item.short_shelf)
         if now != was:
             report.change(f"{sku}: " + ", ".join(f"{k} {a} → {b}" for k, a, b in zip(
-                ("name", "unit", "unit cost", "lot tracked", "expiry tracked"), was, now, strict=True) if a != b))
+                ("name", "unit", "unit cost", "lot tracked", "expiry tracked", "minimum shelf days", "short shelf"),
+                was, now, strict=True) if a != b))
     s.flush()
     for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
         code = row.get(col)
@@ -190,12 +209,12 @@ def _apply_item(s, row, report: ImportReport) -> Item:
 def save_item(fields: dict, new: bool = False) -> ImportReport:
     """One item from a form (the office's Items screen): the same checks as a file's row; with `new`,
     a SKU already in use is refused rather than edited."""
-    row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS if k in fields or k not in ("lot_tracked",
-                                                                                          "expiry_tracked")}
+    row = {k: (fields.get(k) or "").strip() for k in ITEM_COLUMNS if k in fields or k not in OPTIONAL_ITEM_COLUMNS}
     report = ImportReport(rows=1)
+    prefix = _("row %(n)s: %(why)s", n=1, why="")  # a form has no rows: its errors are said without one
     with UnitOfWork() as uow:
         s = uow.session
-        report.errors = [e.removeprefix("row 1: ") for e in _check_item(s, 1, row, {}, set())]
+        report.errors = [e.removeprefix(prefix).removeprefix("row 1: ") for e in _check_item(s, 1, row, {}, set())]
         if report.ok and new and s.execute(select(Item.id).where(Item.sku == row["sku"])).first():
             report.errors = [f"{row['sku']} is already an item: edit it below."]
         if report.ok:
@@ -235,7 +254,9 @@ def items_csv(session) -> Iterator[list]:
     for item in session.execute(select(Item).order_by(Item.sku)).scalars():
         units = [b for b in item.barcodes if b.kind != "case"]
         cases = [b for b in item.barcodes if b.kind == "case"]
-        flags = ["yes" if item.lot_tracked else "no", "yes" if item.expiry_tracked else "no"]
+        # Every row of an item carries its flags and shelf life, so that a row read alone keeps them.
+        flags = ["yes" if item.lot_tracked else "no", "yes" if item.expiry_tracked else "no",
+                 item.min_shelf_days if item.min_shelf_days is not None else "", item.short_shelf or "warn"]
         first = [item.sku, item.name, item.unit, item.unit_cost if item.unit_cost is not None else "",
                  units[0].code if units else "", cases[0].code if cases else "", cases[0].pack_qty if cases else "",
                  *flags]

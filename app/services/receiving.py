@@ -8,6 +8,8 @@ a confirmation; a scan of a pallet's licence plate puts what follows on it.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from scanners import ScanError
@@ -155,6 +157,7 @@ def _receive(ctx, hit) -> str:
         raise tasks.TaskError(_("%(item)s is tracked by expiry: scan the carton's GS1 label with its expiry date, "
                                 "or receive it against a PO line that gives it.", item=hit.item.name))
     damaged = bool(state.get("damaged"))
+    _mind_the_shelf_life(ctx, hit.item, expiry, damaged)
     plate = None
     if state.get("plate") and not damaged:
         plate = s.execute(select(LicencePlate).where(LicencePlate.code == state["plate"])).scalar_one_or_none()
@@ -180,6 +183,24 @@ def _receive(ctx, hit) -> str:
         where = _("pallet %(plate)s", plate=plate.code) if plate else to_bin.code
     tally = " · " + _("%(n)s of %(expected)s", n=line.done + line.damaged, expected=line.expected) if po is not None else ""
     return f"+{what} → {where}{tally}"  # figures, codes and names: the same in every language
+
+
+def _mind_the_shelf_life(ctx, item, expiry, damaged: bool) -> None:
+    """An expired lot is received only as damaged (into quarantine); one with less shelf life left than
+    the item asks for (min_shelf_days) is warned about, or refused where the supervisor set it so."""
+    if expiry is None or damaged:
+        return
+    left = (expiry - date.today()).days
+    if left < 0:
+        raise tasks.TaskError(_("%(item)s expired on %(when)s: receive it as damaged (it goes to quarantine), or set "
+                                "it aside for the supervisor.", item=item.name, when=expiry.isoformat()))
+    if item.min_shelf_days is None or left >= item.min_shelf_days:
+        return
+    message = _("%(item)s expires on %(when)s: %(left)s days of shelf life left, %(min)s required.", item=item.name,
+                when=expiry.isoformat(), left=left, min=item.min_shelf_days)
+    if item.short_shelf == "refuse":
+        raise tasks.TaskError(message + " " + _("Not received: set it aside for the supervisor."))
+    ctx.warn_unless("short_shelf", message)
 
 
 def prepare(ctx) -> None:

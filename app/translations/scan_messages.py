@@ -402,3 +402,17 @@ T.update({
     "Wrong tote: this goes into %(tote)s for %(order)s — that was %(found)s.": ("周转箱错误：这件应放入 %(order)s 的 %(tote)s — 刚才扫描的是 %(found)s。", "Caja equivocada: esto va en %(tote)s para %(order)s — eso era %(found)s."),
     "no tote yet": ("还没有周转箱", "sin caja todavía"),
 })
+
+# Shelf life at receipt (services.receiving, the item form and file).
+T.update({
+    "%(item)s expired on %(when)s: receive it as damaged (it goes to quarantine), or set it aside for the supervisor.": ("%(item)s 已于 %(when)s 过期：请作为损坏收货（进入隔离区），或交给主管处理。", "%(item)s caducó el %(when)s: recíbalo como dañado (va a cuarentena), o apártelo para el supervisor."),
+    "%(item)s expires on %(when)s: %(left)s days of shelf life left, %(min)s required.": ("%(item)s 将于 %(when)s 过期：剩余保质期 %(left)s 天，要求 %(min)s 天。", "%(item)s caduca el %(when)s: le quedan %(left)s días de vida útil, se exigen %(min)s."),
+    "An expired lot is received only as damaged, into quarantine.": ("过期批次只能作为损坏收入隔离区。", "Un lote caducado solo se recibe como dañado, en cuarentena."),
+    "Not received: set it aside for the supervisor.": ("未收货：请交给主管处理。", "No recibido: apártelo para el supervisor."),
+    "Shelf life a receipt must have (days)": ("收货时要求的剩余保质期（天）", "Vida útil que debe tener una recepción (días)"),
+    "Shorter than that": ("不足时", "Si es menor"),
+    "refuse the receipt": ("拒收", "rechazar la recepción"),
+    "row %(n)s: min_shelf_days is a number of days from 0 to 3650, not %(value)r": ("第 %(n)s 行：min_shelf_days 是 0 到 3650 的天数，不能是 %(value)r", "fila %(n)s: min_shelf_days es un número de días de 0 a 3650, no %(value)r"),
+    "row %(n)s: short_shelf is warn or refuse, not %(value)r": ("第 %(n)s 行：short_shelf 只能是 warn 或 refuse，不能是 %(value)r", "fila %(n)s: short_shelf es warn o refuse, no %(value)r"),
+    "warn: the operator confirms": ("提醒：由操作员确认", "avisar: el operario confirma"),
+})
