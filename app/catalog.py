@@ -268,3 +268,9 @@ def users_import():
 @role_required("admin")
 def users_csv():
     return _csv(access.users_csv(db.session), "users.csv")
+
+
+@bp.route("/tokens.csv")
+@role_required("admin")
+def tokens_csv():
+    return _csv(access.tokens_csv(db.session), "api-tokens.csv")

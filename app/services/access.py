@@ -93,6 +93,18 @@ def tokens(session) -> list[dict]:
     return [token_dict(t, u) for t, u in rows]
 
 
+TOKEN_COLUMNS = ("id", "user", "role", "channel", "name", "status", "created_at", "expires_at", "last_used_at")
+
+
+def tokens_csv(session):
+    """The tokens an admin reviews (who, for which channel, until when, last used): never a secret, which
+    is shown once when made and kept only as its hash. No import: a token is made by the server."""
+    yield list(TOKEN_COLUMNS)
+    for t in tokens(session):
+        yield [inputs.safe_cell("" if t[k] is None else t[k].isoformat(sep=" ", timespec="seconds")
+                                if isinstance(t[k], datetime) else t[k]) for k in TOKEN_COLUMNS]
+
+
 def revoke(token_id) -> dict:
     if not isinstance(token_id, int):
         token_id = d.parse_id(token_id, "token")

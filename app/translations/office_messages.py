@@ -507,3 +507,7 @@ T.update({
     "row %(n)s: unknown warehouse %(code)s; add a warehouse_name column to create it": ("第 %(n)s 行：未知仓库 %(code)s；添加 warehouse_name 列即可创建", "fila %(n)s: almacén desconocido %(code)s; añada una columna warehouse_name para crearlo"),
     "row %(n)s: warehouse %(code)s is not %(here)s, the one you work in": ("第 %(n)s 行：仓库 %(code)s 不是您当前工作的 %(here)s", "fila %(n)s: el almacén %(code)s no es %(here)s, en el que trabaja"),
 })
+
+T.update({
+    "Export the token list (CSV, no secrets)": ("导出令牌列表（CSV，不含密钥）", "Exportar la lista de tokens (CSV, sin secretos)"),
+})

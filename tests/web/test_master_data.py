@@ -378,3 +378,14 @@ def test_users_import_after_a_preview_with_the_same_checks_as_the_access_screen(
     again = _upload(root, "/office/users/import", exported.text)
     assert again.status_code == 200 and " 0 new" in again.text
     assert Person(app, "sue", role="supervisor").do("get", "/office/users.csv").status_code == 403
+
+
+def test_the_token_list_exports_without_a_secret(app):
+    from tests.builders import make_token, make_user
+
+    make_site()
+    root = Person(app, "root", role="admin")
+    secret = make_token(make_user("shop-bot", "pw-bot-1"), channel="amazon-de")
+    r = root.do("get", "/office/tokens.csv")
+    assert r.status_code == 200 and r.text.splitlines()[0] == "id,user,role,channel,name,status,created_at,expires_at,last_used_at"
+    assert "shop-bot,operator,amazon-de,test,active" in r.text and secret not in r.text

@@ -113,7 +113,7 @@ def test_operator_screens_do_not_send_an_operator_away_for_his_role(app, client)
 
 
 ADMIN_ENDPOINTS = {"office.access_screen", "catalog.warehouses", "catalog.warehouses_csv", "catalog.warehouses_import",
-                   "catalog.users_csv", "catalog.users_import"}
+                   "catalog.users_csv", "catalog.users_import", "catalog.tokens_csv"}
 
 
 def test_a_supervisor_reaches_the_office_screens(app, client):
