@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from ..domain import tasks as rules
 from ..i18n import N_, _
-from ..models import Bin, BinStock, Item, LicencePlate, PlateItem, Task, TaskLine
-from . import resolve, tasks
+from ..models import Bin, BinStock, Item, LicencePlate, PlateItem, TaskLine
+from . import picking, resolve, tasks
 
 CONDITION_ORDER = ("sellable", "returned", "damaged")  # which stock an item scan takes, when a bin holds several
 
@@ -45,19 +45,6 @@ def _on_plates(s, bin_id: int, item_id: int, lot: str) -> int:
         select(func.coalesce(func.sum(PlateItem.qty), 0)).join(LicencePlate, LicencePlate.id == PlateItem.plate_id)
         .where(LicencePlate.bin_id == bin_id, PlateItem.item_id == item_id, PlateItem.lot == lot)
     ).scalar_one()
-
-
-def _expected_by_picks(s, bin_id: int, item_id: int | None = None, lot: str | None = None) -> int:
-    """Units open pick lists (orders and transfers) still mean to take from this bin."""
-    q = (select(func.coalesce(func.sum(TaskLine.expected - TaskLine.done - TaskLine.short), 0))
-         .join(Task, Task.id == TaskLine.task_id)
-         .where(TaskLine.bin_id == bin_id, TaskLine.status == "open", Task.status == "open",
-                Task.kind.in_(("pick", "transfer_out"))))
-    if item_id is not None:
-        q = q.where(TaskLine.item_id == item_id)
-    if lot is not None:
-        q = q.where(TaskLine.lot == lot)
-    return max(0, s.execute(q).scalar_one())
 
 
 def on_scan(ctx: tasks.Ctx):
@@ -134,7 +121,8 @@ def _take_item(ctx, hit) -> str:
 
 def _mind_the_picks(ctx, source: Bin, left: int, item_id: int | None = None, lot: str | None = None,
                     name: str = "") -> None:
-    wanted = _expected_by_picks(ctx.session, source.id, item_id, lot)
+    wanted = sum(ln.remaining for ln in picking.open_pick_lines(ctx.session, ctx.warehouse, source.id)
+                 if (item_id is None or ln.item_id == item_id) and (lot is None or ln.lot == lot))
     if wanted > left:
         ctx.warn_unless("picks", _("Open pick lists still expect %(n)s of %(what)s in %(bin)s; the move leaves "
                                    "%(left)s.", n=wanted, what=name or _("its stock"), bin=source.code, left=left))

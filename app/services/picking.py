@@ -47,18 +47,19 @@ def pickable_orders(session, warehouse) -> list[Order]:
     return [o for o in orders if any(ln.to_pick - allocated.get(ln.id, 0) > 0 for ln in o.lines)]
 
 
-def _open_pick_lines(session, warehouse):
-    return session.execute(
-        select(TaskLine)
-        .join(Task)
-        .where(Task.kind.in_(("pick", "transfer_out")), Task.status == "open", Task.warehouse_id == warehouse.id,
-               TaskLine.status == "open")
-    ).scalars().all()
+def open_pick_lines(session, warehouse, bin_id: int | None = None):
+    """The lines open pick lists (orders' and transfers') still mean to take, in one bin if given."""
+    q = (select(TaskLine).join(Task)
+         .where(Task.kind.in_(("pick", "transfer_out")), Task.status == "open", Task.warehouse_id == warehouse.id,
+                TaskLine.status == "open"))
+    if bin_id is not None:
+        q = q.where(TaskLine.bin_id == bin_id)
+    return session.execute(q).scalars().all()
 
 
 def _allocated_by_line(session, warehouse) -> dict[int, int]:
     out = defaultdict(int)
-    for ln in _open_pick_lines(session, warehouse):
+    for ln in open_pick_lines(session, warehouse):
         out[ln.order_line_id] += ln.remaining
     return out
 
@@ -127,7 +128,7 @@ def _slots(session, warehouse, item_ids: set[int]) -> list[rules.Slot]:
     ).all()
     # Units already promised to open pick lists are not free again.
     promised = defaultdict(int)
-    for ln in _open_pick_lines(session, warehouse):
+    for ln in open_pick_lines(session, warehouse):
         promised[(ln.bin_id, ln.item_id, ln.lot)] += ln.remaining
     return [
         rules.Slot(b.id, b.code, b.walk_order, bs.item_id, bs.lot, expiry,
@@ -358,15 +359,8 @@ def _short(ctx, line: TaskLine):
 
 
 def _tote(ctx, line: TaskLine, code: str) -> str:
-    s = ctx.session
-    plate = s.execute(select(LicencePlate).where(LicencePlate.code == code)).scalar_one_or_none()
-    if plate is None:
-        raise tasks.TaskError(_("Tote %(code)s was never printed here.", code=code))
     order = line.order_line.order
-    other = s.execute(select(Order).where(Order.tote == code, Order.status == "open", Order.id != order.id)).scalars().first()
-    if other is not None:
-        raise tasks.TaskError(_("Tote %(code)s already holds %(other)s.", code=code, other=other.number))
-    order.tote = code
+    _tote_for(ctx.session, order, code)
     return _("Tote %(code)s is for %(order)s", code=code, order=order.number)
 
 

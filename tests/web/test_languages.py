@@ -206,3 +206,19 @@ def test_the_pick_and_count_answers_are_in_the_operators_language(app):
     assert f"已为 {order['number']} 拣 1 × Test item 1" in r.text and "还剩 1" in r.text, r.text[-600:]
     r = _scan(ann, tid, ean_for(1), "es")
     assert f"Recogidas 1 × Test item 1 para {order['number']}" in r.text and "todas las líneas recogidas" in r.text
+
+
+def test_a_forms_refusal_in_chinese_names_no_row(app):
+    """A form has no rows: its refusal is said without the file's "row 1:" in any language."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Item
+
+    make_site()
+    sue = Person(app, "sue", role="supervisor")
+    item_id = db.session.execute(select(Item.id).where(Item.sku == "SKU-1")).scalar_one()
+    r = sue.do("post", f"/office/items/{item_id}", data={"action": "save", "name": "x", "unit_cost": "-1"},
+               headers={"Accept-Language": "zh"})
+    assert r.status_code == 422 and 'role="alert">unit_cost &#39;-1&#39; 不是像 12.50 这样的金额' in r.text
+    assert "第 1 行" not in r.text and "row 1" not in r.text
