@@ -129,12 +129,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         from flask import request
 
         if request.endpoint and request.endpoint != "static":
+            from .services.expiry import expire_now_and_then
             from .services.locks import release_expired_now_and_then
 
             try:
                 release_expired_now_and_then()
             except Exception:  # ending a promotion must never break a scan
                 app.logger.exception("ending due promotion locks failed")
+            try:
+                expire_now_and_then()
+            except Exception:  # nor expiring a lot
+                app.logger.exception("expiring lots failed")
 
     fingerprint = _static_fingerprints(Path(app.static_folder))
 

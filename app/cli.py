@@ -22,7 +22,7 @@ from .services.uow import UnitOfWork
 
 def register_cli(app) -> None:
     for command in (init_db, demo_cmd, create_user, sign_out_everywhere, create_token, list_tokens, revoke_token, import_cmd, check_ledger_cmd, ensure_demo,
-                    release_locks_cmd):
+                    release_locks_cmd, expire_lots_cmd):
         app.cli.add_command(command)
 
 
@@ -192,6 +192,15 @@ def check_ledger_cmd():
         click.echo(f"{len(problems)} difference(s)")
         sys.exit(1)
     click.echo("ok")
+
+
+@click.command("expire-lots")
+@with_appcontext
+def expire_lots_cmd():
+    """Move the sellable units of every lot past its expiry date to unsellable (for a daily cron job)."""
+    from .services.expiry import expire_everywhere
+
+    click.echo(f"{expire_everywhere()} unit(s) expired")
 
 
 @click.command("release-locks")

@@ -228,12 +228,15 @@ class BinStock(db.Model):
     lot = db.Column(db.String(40), nullable=False, default="")
     condition = db.Column(db.String(16), nullable=False, default="sellable")
     qty = db.Column(db.Integer, nullable=False, default=0)
+    # Since when the bin holds this stock: set when units come into an empty row. Stock without
+    # an expiry date is picked first in, first out by it (domain.tasks.allocate).
+    since = db.Column(db.DateTime, nullable=True)
     bin = db.relationship(Bin)
     item = db.relationship(Item)
     __table_args__ = (
         UniqueConstraint("bin_id", "item_id", "lot", "condition"),
         CheckConstraint("qty >= 0", name="qty"),
-        CheckConstraint("condition IN ('sellable','damaged','returned')", name="condition"),
+        CheckConstraint("condition IN ('sellable','damaged','returned','expired')", name="condition"),
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 BUCKETS = ("i", "s", "o", "u", "l", "v", "t", "a")
@@ -53,16 +54,23 @@ class Kind(str, Enum):
     RETURN_RECEIVE = "return_receive"
     TRANSFER_RELEASE = "transfer_release"  # allocated to a transfer that will not ship it: back to sale
     TRANSIT_LOSS = "transit_loss"  # shipped units that never arrived, written off at the destination
+    EXPIRE = "expire"  # a lot past its expiry date: sellable no more
 
 
 class Condition(str, Enum):
     SELLABLE = "sellable"
     DAMAGED = "damaged"
     RETURNED = "returned"  # back from a customer, awaiting inspection
+    EXPIRED = "expired"  # a lot past its date: never reserved, picked or sold; scrapped
 
 
 # Everything that is not sellable counts in U.
-UNSELLABLE = (Condition.DAMAGED, Condition.RETURNED)
+UNSELLABLE = (Condition.DAMAGED, Condition.RETURNED, Condition.EXPIRED)
+
+
+def is_expired(expiry: date | None, today: date) -> bool:
+    """A lot is expired the day after its expiry date: on the date itself it may still be sold."""
+    return expiry is not None and expiry < today
 
 
 class BinType(str, Enum):
@@ -379,7 +387,8 @@ def _lose_sellable(b: Buckets, q: int) -> tuple[Buckets, Buckets]:
     return freed + Buckets(s=-(q - released.o - released.l - released.t)), released
 
 
-def _damage(b: Buckets, r: Request) -> Decision:
+def _unsellable(b: Buckets, r: Request, becomes: Condition) -> Decision:
+    """Sellable units that become unsellable (`becomes`): S to U, never refused for want of S."""
     _need_bin(r, r.qty)
     lose, released = _lose_sellable(b, r.qty)
     return Decision(
@@ -387,14 +396,25 @@ def _damage(b: Buckets, r: Request) -> Decision:
         r.qty,
         lose + Buckets(u=r.qty),
         take=BinLeg(Condition.SELLABLE, r.qty),
-        put=BinLeg(Condition.DAMAGED, r.qty),
+        put=BinLeg(becomes, r.qty),
         released=released,
     )
+
+
+def _damage(b: Buckets, r: Request) -> Decision:
+    return _unsellable(b, r, Condition.DAMAGED)
+
+
+def _expire(b: Buckets, r: Request) -> Decision:
+    # As a damage tag: the units stay in their bin (the service puts them there), sellable no more.
+    return _unsellable(b, r, Condition.EXPIRED)
 
 
 def _restore(b: Buckets, r: Request) -> Decision:
     if r.condition == Condition.SELLABLE:
         raise InputError("Only damaged or returned stock can be restored")
+    if r.condition == Condition.EXPIRED:
+        raise InputError("An expired lot cannot be sold again: scrap it")
     _need(b, "u", r.qty)
     _need_bin(r, r.qty, r.condition)
     return Decision(
@@ -500,6 +520,7 @@ RULES = {
     Kind.RETURN_RECEIVE: _return_receive,
     Kind.TRANSFER_RELEASE: _transfer_release,
     Kind.TRANSIT_LOSS: _transit_loss,
+    Kind.EXPIRE: _expire,
 }
 
 # Which bins a movement needs: (from-bin, to-bin). A bin in the same place
@@ -524,6 +545,7 @@ BIN_ROLES: dict[Kind, tuple[bool, bool]] = {
     Kind.RETURN_RECEIVE: (False, True),
     Kind.TRANSFER_RELEASE: (False, False),
     Kind.TRANSIT_LOSS: (False, False),
+    Kind.EXPIRE: (True, True),  # in place: the same bin
 }
 
 
@@ -541,7 +563,7 @@ def parse_condition(value) -> Condition:
     try:
         return Condition(value)
     except ValueError:
-        raise InputError(f"Unknown condition {str(value)[:40]!r}; use sellable, damaged or returned") from None
+        raise InputError(f"Unknown condition {str(value)[:40]!r}; use sellable, damaged, returned or expired") from None
 
 
 def decide(balance: Buckets, request: Request) -> Decision:
@@ -584,6 +606,7 @@ __all__ = [
     "UnknownKind",
     "VirtualWouldOversell",
     "decide",
+    "is_expired",
     "parse_condition",
     "parse_kind",
     "parse_qty",

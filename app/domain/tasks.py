@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from .stock import InputError, parse_qty
+from .stock import InputError, is_expired, parse_qty
 
 # --------------------------------------------------------------------------
 # How many units one scan stands for
@@ -56,6 +56,7 @@ class Slot:
     expiry: date | None
     qty: int
     flagged: bool = False  # the bin waits for a count: use it last
+    since: datetime | None = None  # since when the bin holds it (None: from before that was recorded)
 
 
 @dataclass(frozen=True)
@@ -71,20 +72,22 @@ class PickPlan:
 
 def _slot_order(slot: Slot):
     # Earliest expiry first (FEFO); no expiry after every dated lot; a bin
-    # that a picker found short goes last; then the walk.
-    return (slot.expiry is None, slot.expiry or date.max, slot.flagged, slot.walk, slot.bin_code, slot.lot)
+    # that a picker found short goes last; then first in, first out (stock of
+    # unknown age counts as the oldest); then the walk.
+    return (slot.expiry is None, slot.expiry or date.max, slot.flagged, slot.since is not None,
+            slot.since or datetime.min, slot.walk, slot.bin_code, slot.lot)
 
 
-def allocate(needs: list[Need], slots: list[Slot]) -> tuple[list[PickPlan], dict[int, int]]:
+def allocate(needs: list[Need], slots: list[Slot], today: date | None = None) -> tuple[list[PickPlan], dict[int, int]]:
     """Pick lines for `needs` from `slots`, in walking order, and what could not be found per need.
 
     Needs are served in the order given (the oldest order first), each from
     the earliest-expiring lot, so that when stock is short the newest order
-    is the one that waits.
+    is the one that waits. A lot expired by `today` is never allocated.
     """
     free: dict[int, list[list]] = defaultdict(list)
     for slot in sorted(slots, key=_slot_order):
-        if slot.qty > 0:
+        if slot.qty > 0 and not (today is not None and is_expired(slot.expiry, today)):
             free[slot.item_id].append([slot, slot.qty])
     plans: list[PickPlan] = []
     missing: dict[int, int] = {}
@@ -171,8 +174,10 @@ def reason(choices: dict[str, str], key) -> str:
 # --------------------------------------------------------------------------
 
 # The bin type stock of each condition lives in: sellable stock in storage (and on the docks, where
-# it waits to be put away), damaged stock in quarantine, returned stock in the returns bins.
-HOME_TYPES = {"sellable": ("storage", "dock"), "damaged": ("quarantine",), "returned": ("returns",)}
+# it waits to be put away), damaged and expired stock in quarantine (an expired lot may also wait in
+# its bin, where it expired, until it is taken there), returned stock in the returns bins.
+HOME_TYPES = {"sellable": ("storage", "dock"), "damaged": ("quarantine",), "expired": ("quarantine",),
+              "returned": ("returns",)}
 
 
 def move_refusal(source_type: str, target_type: str, condition: str, same_bin: bool = False):
@@ -191,4 +196,6 @@ def move_refusal(source_type: str, target_type: str, condition: str, same_bin: b
         return None
     if condition == "damaged":
         return N_("Damaged stock moves only between quarantine bins — %(target)s is a %(type)s bin."), {"type": target_type}
+    if condition == "expired":
+        return N_("Expired stock goes to quarantine to be scrapped — %(target)s is a %(type)s bin."), {"type": target_type}
     return N_("Returned stock waits in a returns bin for inspection — %(target)s is a %(type)s bin."), {"type": target_type}

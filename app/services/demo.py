@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..domain import gtin
 from ..models import (
     Barcode,
     Bin,
     Item,
+    Lot,
     PurchaseOrder,
     PurchaseOrderLine,
     User,
@@ -209,6 +210,22 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
                 move(warehouse=wh, kind="move", sku=spec["sku"], qty=qty, from_bin="DOCK-01", to_bin=bin_code, lot=lot)
                 placed[(wh, spec["sku"])] = (bin_code, qty, lot)
         tick(1)
+
+    # Expiry to try: a short-dated lot (picked first: FEFO), a lot whose date passed overnight (booked
+    # expired on first touch, never reserved or picked), and coffee, which must have 90 days of shelf
+    # life left at receipt (a shorter one is warned about).
+    dated = [spec for spec in specs if spec["lots"] and ("MAIN", spec["sku"]) in placed]
+    for spec, (lot, days) in zip(dated[:2], (("LSHORT1", 5), ("LPAST01", 1))):
+        bin_code = storage["MAIN"][next_bin["MAIN"] % len(storage["MAIN"])]
+        next_bin["MAIN"] += 3
+        move(warehouse="MAIN", kind="receive", sku=spec["sku"], qty=6, lot=lot, expiry=today + timedelta(days=days),
+             reason="opening stock")
+        move(warehouse="MAIN", kind="move", sku=spec["sku"], qty=6, from_bin="DOCK-01", to_bin=bin_code, lot=lot)
+    with UnitOfWork() as uow:
+        s = uow.session
+        s.execute(update(Lot).where(Lot.number == "LPAST01").values(expiry=today - timedelta(days=1)))
+        s.execute(update(Item).where(Item.name.startswith("Coffee beans")).values(min_shelf_days=90))
+        uow.commit()
 
     stocked = [k for k in placed if k[0] == "MAIN"]
     rng.shuffle(stocked)

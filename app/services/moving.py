@@ -17,7 +17,7 @@ from ..i18n import N_, _
 from ..models import Bin, BinStock, Item, LicencePlate, PlateItem, TaskLine
 from . import picking, resolve, tasks
 
-CONDITION_ORDER = ("sellable", "returned", "damaged")  # which stock an item scan takes, when a bin holds several
+CONDITION_ORDER = ("sellable", "returned", "damaged", "expired")  # which stock an item scan takes, when a bin holds several
 
 
 def _bin(s, warehouse, code: str) -> Bin | None:

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
 from ..i18n import N_
-from ..models import FloorException, Item, Order, OrderLine, Task, TaskLine, utcnow
+from ..models import FloorException, Item, Order, OrderLine, Task, TaskLine, Warehouse, utcnow
+from .expiry import expire_due
 from .stock import (
     _clean,
     add_to_balance,
@@ -136,6 +137,8 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
     per_item = defaultdict(int)
     for item, qty in resolved:
         per_item[item] += qty
+    # An expired lot is never reserved: first touch books its expiry, so S no longer counts it.
+    expire_due(s, wh, {item.id for item in per_item})
     # Locks in item order: two orders for the same items cannot deadlock.
     balances = {}
     for item in sorted(per_item, key=lambda i: i.id):
@@ -182,6 +185,8 @@ def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOf
             .where(Order.warehouse_id == warehouse_id, Order.status == "open", OrderLine.backordered > 0)
             .order_by(Order.created_at, Order.id, OrderLine.line_no)
         ).scalars().all()
+        if lines:
+            expire_due(s, s.get(Warehouse, warehouse_id), {ln.item_id for ln in lines})
         balances = {}
         for item in sorted({ln.item for ln in lines}, key=lambda i: i.id):
             balances[item] = lock_balance(s, warehouse_id, item.id)
@@ -347,6 +352,8 @@ def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -
     warehouses = {code: get_warehouse(s, code) for code in {o["warehouse"] for _, o in new}}
     items = {sku: get_item(s, sku, active=True) for sku in {sku for _, o in new for sku, _ in o["lines"]}}
     pairs = sorted({(warehouses[o["warehouse"]].id, items[sku].id) for _, o in new for sku, _ in o["lines"]})
+    for wh in sorted(warehouses.values(), key=lambda w: w.id):  # expired lots first: never reserved
+        expire_due(s, wh, {item_id for wid, item_id in pairs if wid == wh.id})
     # Locks in (warehouse, item) order, as place_in: an import and an order cannot deadlock.
     balances = {pair: lock_balance(s, *pair) for pair in pairs}
     moved = dict.fromkeys(pairs, d.Buckets())

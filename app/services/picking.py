@@ -14,10 +14,12 @@ wrong tote is refused and books nothing; each tote ends as its order's staged st
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
+from ..domain import stock as d
 from ..domain import tasks as rules
 from ..i18n import N_, _
 from ..models import (
@@ -33,6 +35,7 @@ from ..models import (
     utcnow,
 )
 from . import resolve, tasks
+from .expiry import expire_due, lot_expiry
 from .stock import bin_held, bin_of_type
 
 MAX_ORDERS = 20
@@ -81,6 +84,9 @@ def start(session, warehouse, user, order_ids: list[int], cluster: bool = False)
             raise tasks.TaskError(_("%(o)s is for warehouse %(warehouse)s.", o=o.number, warehouse=o.warehouse.code))
         if o.status != "open":
             raise tasks.TaskError(_("%(o)s is %(status)s.", o=o.number, status=o.status))
+    # First touch: an expired lot leaves S (and, when S is short, the newest reservations) before
+    # anything is allocated, so no line is planned from it.
+    expire_due(session, warehouse, {ln.item_id for o in orders for ln in o.lines}, user_id=user.id)
     allocated = _allocated_by_line(session, warehouse)
     needs = [
         rules.Need(ln.id, ln.item_id, ln.to_pick - allocated.get(ln.id, 0))
@@ -90,7 +96,7 @@ def start(session, warehouse, user, order_ids: list[int], cluster: bool = False)
     ]
     if not needs:
         raise tasks.TaskError(_("Nothing left to pick on those orders."))
-    plans, missing = rules.allocate(needs, _slots(session, warehouse, {n.item_id for n in needs}))
+    plans, missing = rules.allocate(needs, _slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
     if not plans:
         raise tasks.TaskError(_("None of it is in a storage bin: see the exceptions, or count the bins."))
     task = tasks.create(session, "pick", warehouse, user, note=", ".join(o.number for o in orders))
@@ -132,7 +138,7 @@ def _slots(session, warehouse, item_ids: set[int]) -> list[rules.Slot]:
         promised[(ln.bin_id, ln.item_id, ln.lot)] += ln.remaining
     return [
         rules.Slot(b.id, b.code, b.walk_order, bs.item_id, bs.lot, expiry,
-                   bs.qty - promised[(b.id, bs.item_id, bs.lot)], b.count_requested_at is not None)
+                   bs.qty - promised[(b.id, bs.item_id, bs.lot)], b.count_requested_at is not None, since=bs.since)
         for bs, b, expiry in rows
     ]
 
@@ -171,7 +177,7 @@ def on_scan(ctx: tasks.Ctx):
     if scan.kind == "plate":
         return _tote(ctx, line, scan.code)
     step = walk(ctx, line, scan)
-    return step if isinstance(step, str) else _pick(ctx, line, step)
+    return step if isinstance(step, (str, tuple)) else _pick(ctx, line, step)
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +227,7 @@ def _cluster_scan(ctx, line: TaskLine, scan, held: dict | None):
     if scan.kind == "plate":
         raise tasks.TaskError(_("Scan the item first, then the tote it goes into."))
     step = walk(ctx, line, scan)
-    if isinstance(step, str):
+    if isinstance(step, (str, tuple)):
         return step
     qty, lot, warning = _take(ctx, line, step)
     ctx.set_state(put={"line": line.id, "qty": qty, "lot": lot, "warning": warning})
@@ -257,6 +263,17 @@ def walk(ctx: tasks.Ctx, line: TaskLine, scan):
         raise tasks.TaskError(_("Scan bin %(bin)s first — that was %(item)s.", bin=line.bin.code, item=hit.item.name))
     if hit.item.id != line.item_id:
         raise tasks.TaskError(_("Wrong item: pick %(item)s — that was %(item2)s.", item=line.item.name, item2=hit.item.name))
+    lot = hit.lot or line.lot
+    expiry = lot_expiry(ctx.session, line.item_id, lot)
+    if d.is_expired(expiry, date.today()):
+        # First touch: the lot's units in this bin are booked as expired, and none is picked.
+        held = bin_held(ctx.session, line.bin_id, line.item_id, lot, "sellable")
+        if held:
+            ctx.move("expire", line.item, held, from_bin=line.bin.code, lot=lot,
+                     reason=f"lot {lot} expired {expiry.isoformat()}")
+        return "warn", _("Lot %(lot)s expired on %(date)s: not picked. It is booked as expired in %(bin)s: set it "
+                         "aside, and tap Short if no other lot is here.", lot=lot, date=expiry.isoformat(),
+                         bin=line.bin.code)
     return hit
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
+from ..i18n import N_
 from ..models import (
     Balance,
     Bin,
@@ -247,11 +248,14 @@ def take_from_bin(session, bin_, item, lot: str, condition: str, qty: int) -> No
 
 
 def put_into_bin(session, bin_, item, lot: str, condition: str, qty: int) -> None:
+    # `since`: when units come into an empty row, that row's stock is as new as they are (first in,
+    # first out for stock without expiry: domain.tasks.allocate).
     sql.run(
         session,
-        "INSERT INTO bin_stock (bin_id, item_id, lot, condition, qty) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (bin_id, item_id, lot, condition) DO UPDATE SET qty = bin_stock.qty + excluded.qty",
-        (bin_.id, item.id, lot, condition, qty),
+        "INSERT INTO bin_stock (bin_id, item_id, lot, condition, qty, since) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (bin_id, item_id, lot, condition) DO UPDATE SET qty = bin_stock.qty + excluded.qty, "
+        "since = CASE WHEN bin_stock.qty = 0 THEN excluded.since ELSE bin_stock.since END",
+        (bin_.id, item.id, lot, condition, qty, sql.stamp(session, utcnow())),
     )
     _forget(session, BinStock)
 
@@ -465,7 +469,7 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
                 to_bin = _bin_ref(session, wh, cmd.to_bin)
             elif kind in _DEFAULT_TO:
                 to_bin = _bin_of_type_ref(session, wh, _DEFAULT_TO[kind])
-            elif kind in (d.Kind.DAMAGE, d.Kind.RESTORE):
+            elif kind in (d.Kind.DAMAGE, d.Kind.RESTORE, d.Kind.EXPIRE):
                 to_bin = from_bin  # in place
             else:
                 raise d.InputError(f"A {kind.value} needs the bin to put the stock into (to_bin)")
@@ -522,6 +526,10 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     after = balance + decision.deltas
 
     if decision.put is not None and kind in (d.Kind.RECEIVE, d.Kind.TRANSFER_RECEIVE, d.Kind.RETURN_RECEIVE):
+        if kind == d.Kind.RECEIVE and decision.put.condition == d.Condition.SELLABLE and d.is_expired(
+                cmd.expiry, date.today()):
+            raise d.InputError.of(N_("Lot %(lot)s expired on %(date)s: receive it as damaged, not as sellable stock."),
+                                  lot=lot or "—", date=cmd.expiry.isoformat())
         ensure_lot(session, item, lot, cmd.expiry)
 
     if kind == d.Kind.SHIP:

@@ -11,6 +11,8 @@ extra, and the supervisor sees every difference as an exception.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from ..domain import stock as d
@@ -18,6 +20,7 @@ from ..domain import tasks as task_rules
 from ..i18n import N_, _
 from ..models import Task, TaskLine, Transfer, TransferLine, User, Warehouse, utcnow
 from . import picking, resolve, tasks
+from .expiry import expire_due
 from .stock import MovementCommand, apply_in, bin_of_type, get_item, get_warehouse
 
 MAX_LINES = 200
@@ -84,8 +87,9 @@ def start_pick(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
     existing = _open_task(session, tr, "transfer_out")
     if existing is not None:
         return existing
+    expire_due(session, warehouse, {ln.item_id for ln in tr.lines}, user_id=user.id)  # never allocated: first touch
     needs = [task_rules.Need(ln.id, ln.item_id, ln.qty) for ln in tr.lines if ln.qty > 0]
-    plans, _missing = task_rules.allocate(needs, picking._slots(session, warehouse, {n.item_id for n in needs}))
+    plans, _missing = task_rules.allocate(needs, picking._slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
     if not plans:
         raise tasks.TaskError(_("None of %(tr)s is in a storage bin: count the bins, or cancel it.", tr=tr.number))
     task = tasks.create(session, "transfer_out", warehouse, user, transfer_id=tr.id, note=f"{tr.number} → {tr.dest.code}")
@@ -118,7 +122,7 @@ def on_pick_scan(ctx: tasks.Ctx):
     if line is None:
         raise tasks.TaskError(_("Everything is picked: scan %(tr)s or tap Ship.", tr=tr.number))
     hit = picking.walk(ctx, line, scan)
-    if isinstance(hit, str):
+    if isinstance(hit, (str, tuple)):
         return hit
     qty = ctx.units(hit)
     if qty > line.remaining:

@@ -415,4 +415,7 @@ T.update({
     "row %(n)s: min_shelf_days is a number of days from 0 to 3650, not %(value)r": ("第 %(n)s 行：min_shelf_days 是 0 到 3650 的天数，不能是 %(value)r", "fila %(n)s: min_shelf_days es un número de días de 0 a 3650, no %(value)r"),
     "row %(n)s: short_shelf is warn or refuse, not %(value)r": ("第 %(n)s 行：short_shelf 只能是 warn 或 refuse，不能是 %(value)r", "fila %(n)s: short_shelf es warn o refuse, no %(value)r"),
     "warn: the operator confirms": ("提醒：由操作员确认", "avisar: el operario confirma"),
+    "Expired stock goes to quarantine to be scrapped — %(target)s is a %(type)s bin.": ("过期货物应移到隔离区等待报废 — %(target)s 是%(type)s库位。", "El stock caducado va a cuarentena para desecharlo — %(target)s es una ubicación de %(type)s."),
+    "Lot %(lot)s expired on %(date)s: not picked. It is booked as expired in %(bin)s: set it aside, and tap Short if no other lot is here.": ("批号 %(lot)s 已于 %(date)s 过期：未拣货。已在 %(bin)s 登记为过期：请放到一边；如果这里没有其他批号，请点“缺货”。", "El lote %(lot)s caducó el %(date)s: no se recoge. Queda registrado como caducado en %(bin)s: apártelo y toque Falta si aquí no hay otro lote."),
+    "Lot %(lot)s expired on %(date)s: receive it as damaged, not as sellable stock.": ("批号 %(lot)s 已于 %(date)s 过期：请作为损坏品收货，不能作为可售库存。", "El lote %(lot)s caducó el %(date)s: recíbalo como dañado, no como stock vendible."),
 })

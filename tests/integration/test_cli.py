@@ -33,6 +33,17 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
                                      func.sum(Balance.v), func.sum(Balance.t), func.sum(Balance.a))).one()
     assert all(v > 0 for v in sums), sums  # stock in every bucket
     assert db.session.execute(select(PurchaseOrder.status)).scalar_one() == "open"
+    # Expiry to try: a short-dated lot, and a lot past its date that the daily command books expired.
+    from datetime import date, timedelta
+
+    from app.models import BinStock, Lot
+
+    lots = dict(db.session.execute(select(Lot.number, Lot.expiry).where(Lot.number.in_(("LSHORT1", "LPAST01")))).all())
+    assert lots == {"LSHORT1": date.today() + timedelta(days=5), "LPAST01": date.today() - timedelta(days=1)}
+    assert runner.invoke(args=["expire-lots"]).output.strip() == "6 unit(s) expired"
+    db.session.rollback()
+    assert db.session.execute(select(BinStock.qty).where(BinStock.lot == "LPAST01",
+                                                         BinStock.condition == "expired")).scalar_one() == 6
     check = runner.invoke(args=["check-ledger"])
     assert check.exit_code == 0 and check.output.strip().endswith("ok")
     assert "already holds" in runner.invoke(args=["demo"]).output

@@ -177,3 +177,31 @@ def test_quantities_given_as_text_or_integral_floats_are_read():
 def test_an_unknown_movement_kind_lists_the_known_ones():
     with pytest.raises(UnknownKind, match="known kinds: receive, move"):
         parse_kind("teleport")
+
+
+def test_an_expired_lot_leaves_sellable_for_unsellable_in_its_bin_and_releases_claims_as_damage_does():
+    balance = Buckets(i=10, s=2, o=5, l=3)
+    decision = decide(balance, Request(Kind.EXPIRE, 6, held=10, bin_code="A-01", sku="SKU-1"))
+    assert decision.released == Buckets(o=4)
+    assert (decision.take.condition, decision.put.condition) == (Condition.SELLABLE, Condition.EXPIRED)
+    assert balance + decision.deltas == Buckets(i=10, s=0, o=1, u=6, l=3)
+    with pytest.raises(BinShortage):
+        decide(balance, Request(Kind.EXPIRE, 11, held=10, bin_code="A-01", sku="SKU-1"))
+
+
+def test_expired_stock_is_scrapped_never_restored_to_sale():
+    balance = Buckets(i=4, s=0, u=4)
+    with pytest.raises(InputError, match="expired lot cannot be sold again"):
+        decide(balance, Request(Kind.RESTORE, 1, condition=Condition.EXPIRED, held=4))
+    scrapped = decide(balance, Request(Kind.SCRAP, 4, condition=Condition.EXPIRED, held=4))
+    assert balance + scrapped.deltas == Buckets()
+
+
+def test_a_lot_is_expired_the_day_after_its_date():
+    from datetime import date
+
+    from app.domain.stock import is_expired
+
+    assert not is_expired(date(2026, 12, 1), date(2026, 12, 1))
+    assert is_expired(date(2026, 11, 30), date(2026, 12, 1))
+    assert not is_expired(None, date(2026, 12, 1))

@@ -90,3 +90,33 @@ def test_an_unknown_reason_is_refused_with_the_choices():
     assert reason(PARTIAL_SHIP_REASONS, "cut-off") == "Carrier cut-off"
     with pytest.raises(InputError, match="Choose a reason"):
         reason(PARTIAL_SHIP_REASONS, "because")
+
+
+def test_an_expired_lot_is_never_allocated():
+    today = date(2026, 12, 1)
+    plans, missing = allocate(
+        [Need(1, 1, 5)],
+        [slot("A-01", 10, 10, lot="OLD", expiry=date(2026, 11, 30)),
+         slot("B-01", 20, 3, lot="TODAY", expiry=today)],
+        today=today,
+    )
+    assert [(p.bin_code, p.lot, p.qty) for p in plans] == [("B-01", "TODAY", 3)]
+    assert missing == {1: 2}
+
+
+def test_stock_without_expiry_is_picked_first_in_first_out_whatever_the_walk():
+    from datetime import datetime
+
+    old, new = datetime(2026, 10, 1, 8), datetime(2026, 11, 20, 8)
+    plans, _ = allocate(
+        [Need(1, 1, 4)],
+        [Slot(1, "A-01", 10, 1, "", None, 5, since=new), Slot(2, "C-01", 30, 1, "", None, 3, since=old)],
+    )
+    assert [(p.bin_code, p.qty) for p in plans] == [("A-01", 1), ("C-01", 3)]  # C-01's older units first
+    # Dated lots still go by their date first: first expired, first out.
+    plans, _ = allocate(
+        [Need(1, 1, 1)],
+        [Slot(1, "A-01", 10, 1, "L2", date(2027, 3, 1), 5, since=old),
+         Slot(2, "C-01", 30, 1, "L1", date(2027, 1, 1), 3, since=new)],
+    )
+    assert [p.lot for p in plans] == ["L1"]
