@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from app.domain import stock as d
 from app.extensions import db
 from app.models import Bin, BinStock, Lot, Movement, OrderLine
-from app.services import orders as order_service
 from app.services.stock import MovementCommand, apply_movement
 from scanners import gtin
 from scanners import labels as L
