@@ -25,8 +25,9 @@ from .auth import current_warehouse, role_required
 from .domain import stock as d
 from .extensions import db
 from .i18n import N_, _, ngettext, said
-from .models import Bin, Item
-from .services import access, catalog, resolve
+from .models import Bin, Item, Warehouse
+from .services import access, catalog, replenishing, resolve
+from .services.uow import UnitOfWork
 from .uploads import MAX_UPLOAD, csv_text
 
 bp = Blueprint("catalog", __name__, url_prefix="/office")
@@ -165,6 +166,37 @@ def bins():
     q = request.args.get("q", "")
     return render_template("office/bins.html", bins=catalog.bins_page(db.session, current_warehouse(), q), q=q,
                            errors=errors, form=form, warehouse=current_warehouse()), status
+
+
+@bp.route("/pick-faces", methods=["GET", "POST"])
+@role_required("supervisor")
+def pick_faces():
+    """The pick faces of this warehouse: a bin and item with a minimum and a maximum; set, changed, removed."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return render_template("error.html", status=404, message=_("Choose a warehouse first."), level="error"), 404
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            with UnitOfWork() as uow:
+                wh = uow.session.get(Warehouse, warehouse.id)
+                if form.get("action") == "remove":
+                    words = replenishing.remove_face(uow.session, wh, form.get("face", ""))
+                    message = _("Pick face %(face)s removed.", face=words)
+                else:
+                    face = replenishing.set_face(uow.session, wh, form.get("bin", ""), form.get("sku", ""),
+                                                 form.get("min_qty", ""), form.get("max_qty", ""))
+                    message = _("Pick face %(bin)s for %(sku)s: refilled to %(max)s when at %(min)s or less.",
+                                bin=face.bin.code, sku=face.item.sku, max=face.max_qty, min=face.min_qty)
+                uow.commit()
+            flash(message)
+            return redirect(url_for("catalog.pick_faces"))
+        except d.DomainError as e:
+            errors, status = [said(e)], 422
+    warehouse = current_warehouse()
+    return render_template("office/pick-faces.html", faces=replenishing.faces(db.session, warehouse), errors=errors,
+                           form=form, warehouse=warehouse), status
 
 
 @bp.route("/bins/<int:bin_id>", methods=["GET", "POST"])

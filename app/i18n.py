@@ -122,7 +122,7 @@ SHOWN_VALUES = (
     N_("partial"), N_("short"),
     # floor exception kinds, as the overview shows them
     N_("unknown item"), N_("short pick"), N_("under receipt"), N_("transfer difference"),
-    N_("cancelled staged"), N_("unplaced pick"),
+    N_("cancelled staged"), N_("unplaced pick"), N_("no reserve"),
     # stock conditions, as a refusal names them; bin types
     N_("sellable"), N_("returned"),
     N_("storage"), N_("dock"), N_("staging"), N_("quarantine"), N_("returns"),

@@ -240,6 +240,27 @@ class BinStock(db.Model):
     )
 
 
+class PickFace(db.Model):
+    """A storage bin that pickers take an item from, refilled from reserve stock: when a pick leaves
+    it at or below `min_qty`, a replenishment task brings it back up to `max_qty`."""
+
+    __tablename__ = "pick_faces"
+    id = db.Column(db.Integer, primary_key=True)
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    min_qty = db.Column(db.Integer, nullable=False)
+    max_qty = db.Column(db.Integer, nullable=False)
+    # The open replenishment task for this face: set by a guarded update, so two pickers emptying
+    # the face at once raise one task, never two.
+    replenish_task_id = db.Column(db.Integer, db.ForeignKey("tasks.id"))
+    bin = db.relationship(Bin)
+    item = db.relationship(Item)
+    __table_args__ = (
+        UniqueConstraint("bin_id", "item_id"),
+        CheckConstraint("min_qty >= 0 AND max_qty > min_qty AND max_qty <= 1000000", name="levels"),
+    )
+
+
 _IDENTITY = "s = i - o - u - l + v - t"
 
 
@@ -477,7 +498,7 @@ class ScanLog(db.Model):
 
 
 TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage", "count", "transfer_out", "transfer_in",
-              "move")
+              "move", "replenish")
 
 
 class Task(db.Model):

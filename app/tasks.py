@@ -45,6 +45,7 @@ from .services import (
     engine,
     picking,
     receiving,
+    replenishing,
     resolve,
     returns,
     scans,
@@ -272,6 +273,29 @@ def move_start():
 @login_required
 def move_begin():
     return _own_task("move")
+
+
+@bp.get("/replenish")
+@login_required
+def replenish_start():
+    return _start_screen("replenish")
+
+
+@bp.post("/replenish")
+@login_required
+def replenish_begin():
+    """Check every pick face now: a replenishment for each one at or below its minimum; on to the first."""
+
+    def make(s, wh, user):
+        raised = replenishing.raise_all(s, wh, user)
+        if not raised:
+            waiting = task_service.open_tasks(s, wh, "replenish")
+            if waiting:
+                return waiting[-1]
+            raise task_service.TaskError.of(N_("Every pick face holds more than its minimum: nothing to refill."))
+        return raised[0]
+
+    return _starting("replenish", make)
 
 
 @bp.get("/damage")

@@ -57,6 +57,7 @@ class Slot:
     qty: int
     flagged: bool = False  # the bin waits for a count: use it last
     since: datetime | None = None  # since when the bin holds it (None: from before that was recorded)
+    face: bool = False  # the item's pick face: picked from before reserve bins
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ class PickPlan:
 
 def _slot_order(slot: Slot):
     # Earliest expiry first (FEFO); no expiry after every dated lot; a bin
-    # that a picker found short goes last; then first in, first out (stock of
-    # unknown age counts as the oldest); then the walk.
-    return (slot.expiry is None, slot.expiry or date.max, slot.flagged, slot.since is not None,
+    # that a picker found short goes last; the item's pick face before its
+    # reserve bins; then first in, first out (stock of unknown age counts as
+    # the oldest); then the walk.
+    return (slot.expiry is None, slot.expiry or date.max, slot.flagged, not slot.face, slot.since is not None,
             slot.since or datetime.min, slot.walk, slot.bin_code, slot.lot)
 
 
@@ -108,6 +110,28 @@ def allocate(needs: list[Need], slots: list[Slot], today: date | None = None) ->
     order = {need.ref: n for n, need in enumerate(needs)}
     plans.sort(key=lambda p: (p.walk, p.bin_code, p.item_id, p.lot, order[p.ref]))
     return plans, missing
+
+
+# --------------------------------------------------------------------------
+# Pick faces: refilled from reserve when a pick leaves them at or below their minimum
+# --------------------------------------------------------------------------
+
+
+def replenish_need(on_hand: int, min_qty: int, max_qty: int) -> int:
+    """Units to bring to a pick face holding `on_hand`: none while it holds more than its
+    minimum; at or below it, enough to fill it to its maximum."""
+    if on_hand > min_qty:
+        return 0
+    return max(0, max_qty - on_hand)
+
+
+def face_levels(min_qty, max_qty) -> tuple[int, int]:
+    """A pick face's minimum and maximum, checked: whole numbers, 0 ≤ min < max ≤ 1,000,000."""
+    low = parse_qty(min_qty, allow_zero=True)
+    high = parse_qty(max_qty)
+    if high <= low:
+        raise InputError.of(N_("The maximum must be more than the minimum (%(min)s)."), min=low)
+    return low, high
 
 
 # --------------------------------------------------------------------------

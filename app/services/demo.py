@@ -29,6 +29,7 @@ from ..models import (
     Warehouse,
 )
 from . import orders as order_service
+from . import replenishing
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
 
@@ -190,6 +191,13 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
 
     # Opening stock: received at the dock, put away to a storage bin.
     next_bin = {wh: 0 for wh in storage}
+    used: set[tuple[str, str]] = set()  # bins given opening stock
+
+    def empty_bin(wh: str) -> str:
+        """A storage bin no opening stock went into (the extra lots and reserve stock below)."""
+        code = next(b for b in storage[wh] if (wh, b) not in used)
+        used.add((wh, code))
+        return code
     for idx, spec in enumerate(specs):
         for wh in ("MAIN", "EAST"):
             if wh == "EAST" and idx % 2:
@@ -200,6 +208,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
                 bins = storage[wh]
                 bin_code = bins[next_bin[wh] % len(bins)]
                 next_bin[wh] += 3
+                used.add((wh, bin_code))
                 qty = rng.randint(4, 60) * (1 if spec["unit"] == "each" else 2)
                 lot, expiry = "", None
                 if spec["lots"]:
@@ -216,8 +225,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
     # life left at receipt (a shorter one is warned about).
     dated = [spec for spec in specs if spec["lots"] and ("MAIN", spec["sku"]) in placed]
     for spec, (lot, days) in zip(dated[:2], (("LSHORT1", 5), ("LPAST01", 1))):
-        bin_code = storage["MAIN"][next_bin["MAIN"] % len(storage["MAIN"])]
-        next_bin["MAIN"] += 3
+        bin_code = empty_bin("MAIN")
         move(warehouse="MAIN", kind="receive", sku=spec["sku"], qty=6, lot=lot, expiry=today + timedelta(days=days),
              reason="opening stock")
         move(warehouse="MAIN", kind="move", sku=spec["sku"], qty=6, from_bin="DOCK-01", to_bin=bin_code, lot=lot)
@@ -225,6 +233,25 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
         s = uow.session
         s.execute(update(Lot).where(Lot.number == "LPAST01").values(expiry=today - timedelta(days=1)))
         s.execute(update(Item).where(Item.name.startswith("Coffee beans")).values(min_shelf_days=90))
+        uow.commit()
+
+    # Pick faces to try: six items get a reserve bin of 40 beside the bin they are picked from, which
+    # becomes their pick face; two are at their minimum already (Replenish → Check every pick face
+    # now), the others are raised by the pick that takes them to it.
+    undated = [spec for spec in specs if not spec["lots"] and ("MAIN", spec["sku"]) in placed][:6]
+    faces = []
+    for n, spec in enumerate(undated):
+        face_bin, held, _lot = placed[("MAIN", spec["sku"])]
+        reserve = empty_bin("MAIN")
+        move(warehouse="MAIN", kind="receive", sku=spec["sku"], qty=40, reason="reserve stock")
+        move(warehouse="MAIN", kind="move", sku=spec["sku"], qty=40, from_bin="DOCK-01", to_bin=reserve)
+        low = held if n < 2 else max(held - 2, 0)
+        faces.append((face_bin, spec["sku"], low, max(low + 10, held + 10)))
+    with UnitOfWork() as uow:
+        s = uow.session
+        main = s.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+        for face_bin, sku, low, high in faces:
+            replenishing.set_face(s, main, face_bin, sku, low, high)
         uow.commit()
 
     stocked = [k for k in placed if k[0] == "MAIN"]

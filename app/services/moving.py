@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ..domain import tasks as rules
 from ..i18n import N_, _
 from ..models import Bin, BinStock, Item, LicencePlate, PlateItem, TaskLine
-from . import picking, resolve, tasks
+from . import allocation, resolve, tasks
 
 CONDITION_ORDER = ("sellable", "returned", "damaged", "expired")  # which stock an item scan takes, when a bin holds several
 
@@ -121,7 +121,7 @@ def _take_item(ctx, hit) -> str:
 
 def _mind_the_picks(ctx, source: Bin, left: int, item_id: int | None = None, lot: str | None = None,
                     name: str = "") -> None:
-    wanted = sum(ln.remaining for ln in picking.open_pick_lines(ctx.session, ctx.warehouse, source.id)
+    wanted = sum(ln.remaining for ln in allocation.open_pick_lines(ctx.session, ctx.warehouse, source.id)
                  if (item_id is None or ln.item_id == item_id) and (lot is None or ln.lot == lot))
     if wanted > left:
         ctx.warn_unless("picks", _("Open pick lists still expect %(n)s of %(what)s in %(bin)s; the move leaves "

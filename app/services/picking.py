@@ -19,24 +19,20 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
-from ..domain import stock as d
 from ..domain import tasks as rules
 from ..i18n import N_, _
 from ..models import (
-    Bin,
-    BinStock,
     FloorException,
     LicencePlate,
-    Lot,
     Order,
     OrderLine,
     Task,
     TaskLine,
-    utcnow,
 )
-from . import resolve, tasks
-from .expiry import expire_due, lot_expiry
+from . import allocation, replenishing, tasks
+from .expiry import expire_due
 from .stock import bin_held, bin_of_type
+from .walk import current_line, report_short, walk, walk_step
 
 MAX_ORDERS = 20
 
@@ -50,19 +46,9 @@ def pickable_orders(session, warehouse) -> list[Order]:
     return [o for o in orders if any(ln.to_pick - allocated.get(ln.id, 0) > 0 for ln in o.lines)]
 
 
-def open_pick_lines(session, warehouse, bin_id: int | None = None):
-    """The lines open pick lists (orders' and transfers') still mean to take, in one bin if given."""
-    q = (select(TaskLine).join(Task)
-         .where(Task.kind.in_(("pick", "transfer_out")), Task.status == "open", Task.warehouse_id == warehouse.id,
-                TaskLine.status == "open"))
-    if bin_id is not None:
-        q = q.where(TaskLine.bin_id == bin_id)
-    return session.execute(q).scalars().all()
-
-
 def _allocated_by_line(session, warehouse) -> dict[int, int]:
     out = defaultdict(int)
-    for ln in open_pick_lines(session, warehouse):
+    for ln in allocation.open_pick_lines(session, warehouse):
         out[ln.order_line_id] += ln.remaining
     return out
 
@@ -96,7 +82,7 @@ def start(session, warehouse, user, order_ids: list[int], cluster: bool = False)
     ]
     if not needs:
         raise tasks.TaskError(_("Nothing left to pick on those orders."))
-    plans, missing = rules.allocate(needs, _slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
+    plans, missing = rules.allocate(needs, allocation.slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
     if not plans:
         raise tasks.TaskError(_("None of it is in a storage bin: see the exceptions, or count the bins."))
     task = tasks.create(session, "pick", warehouse, user, note=", ".join(o.number for o in orders))
@@ -122,29 +108,6 @@ def start(session, warehouse, user, order_ids: list[int], cluster: bool = False)
     session.flush()
     session.refresh(task)
     return task, missing
-
-
-def _slots(session, warehouse, item_ids: set[int]) -> list[rules.Slot]:
-    rows = session.execute(
-        select(BinStock, Bin, Lot.expiry)
-        .join(Bin, Bin.id == BinStock.bin_id)
-        .outerjoin(Lot, (Lot.item_id == BinStock.item_id) & (Lot.number == BinStock.lot))
-        .where(Bin.warehouse_id == warehouse.id, Bin.type == "storage", BinStock.condition == "sellable",
-               BinStock.qty > 0, BinStock.item_id.in_(item_ids))
-    ).all()
-    # Units already promised to open pick lists are not free again.
-    promised = defaultdict(int)
-    for ln in open_pick_lines(session, warehouse):
-        promised[(ln.bin_id, ln.item_id, ln.lot)] += ln.remaining
-    return [
-        rules.Slot(b.id, b.code, b.walk_order, bs.item_id, bs.lot, expiry,
-                   bs.qty - promised[(b.id, bs.item_id, bs.lot)], b.count_requested_at is not None, since=bs.since)
-        for bs, b, expiry in rows
-    ]
-
-
-def current_line(task: Task) -> TaskLine | None:
-    return next((ln for ln in task.lines if ln.status == "open"), None)
 
 
 def on_scan(ctx: tasks.Ctx):
@@ -246,55 +209,6 @@ def _tote_for(session, order: Order, code: str) -> None:
     order.tote = code
 
 
-def walk(ctx: tasks.Ctx, line: TaskLine, scan):
-    """One scan on a pick walk (an order's pick list, or a transfer's): the bin first, then its item.
-
-    Returns the words for a bin reached, or the item hit to take from it (checked to be the
-    line's item, scanned at the line's bin); raises TaskError for the wrong bin or item.
-    """
-    found_bin = resolve.find_bin(ctx.session, ctx.warehouse, scan)
-    if found_bin is not None:
-        if found_bin.id != line.bin_id:
-            raise tasks.TaskError(_("Wrong bin: go to %(bin)s — that was %(found)s.", bin=line.bin.code, found=found_bin.code))
-        ctx.set_state(at_bin=found_bin.id)
-        return _("Bin %(found)s: now scan %(item)s (%(remaining)s)", found=found_bin.code, item=line.item.name, remaining=line.remaining)
-    hit = resolve.require_item(ctx.session, scan, "bin", "item", warehouse=ctx.warehouse)
-    if ctx.state().get("at_bin") != line.bin_id:
-        raise tasks.TaskError(_("Scan bin %(bin)s first — that was %(item)s.", bin=line.bin.code, item=hit.item.name))
-    if hit.item.id != line.item_id:
-        raise tasks.TaskError(_("Wrong item: pick %(item)s — that was %(item2)s.", item=line.item.name, item2=hit.item.name))
-    lot = hit.lot or line.lot
-    expiry = lot_expiry(ctx.session, line.item_id, lot)
-    if d.is_expired(expiry, date.today()):
-        # First touch: the lot's units in this bin are booked as expired, and none is picked.
-        held = bin_held(ctx.session, line.bin_id, line.item_id, lot, "sellable")
-        if held:
-            ctx.move("expire", line.item, held, from_bin=line.bin.code, lot=lot,
-                     reason=f"lot {lot} expired {expiry.isoformat()}")
-        return "warn", _("Lot %(lot)s expired on %(date)s: not picked. It is booked as expired in %(bin)s: set it "
-                         "aside, and tap Short if no other lot is here.", lot=lot, date=expiry.isoformat(),
-                         bin=line.bin.code)
-    return hit
-
-
-def report_short(ctx: tasks.Ctx, line: TaskLine, doc: str, **refs) -> int:
-    """Close a pick line short: the bin is asked to be counted and a supervisor sees a short_pick
-    exception (for an order's pick and a transfer's alike). Returns the units not found."""
-    missing = line.remaining
-    line.short += missing
-    line.status = "short"
-    b = line.bin
-    b.count_requested_at = utcnow()
-    b.count_reason = f"Short pick {ctx.task.number}: {line.item.sku} {line.done} of {line.expected} found"[:200]
-    ctx.exception(
-        "short_pick",
-        f"Short pick in {b.code}: {line.item.sku} for {doc}, {line.done} of {line.expected} found; "
-        f"{missing} still {'reserved' if 'order_id' in refs else 'allocated'}",
-        item_id=line.item_id, bin_id=b.id, qty=missing, **refs,
-    )
-    return missing
-
-
 def _pick(ctx, line: TaskLine, hit):
     qty, lot, warning = _take(ctx, line, hit)
     return _book(ctx, line, qty, lot, warning)
@@ -329,6 +243,10 @@ def _book(ctx, line: TaskLine, qty: int, lot: str, warning: str, into: str | Non
     order_line.picked += qty
     message = _("Picked %(qty)s × %(item)s for %(order)s", qty=qty, item=line.item.name,
                 order=order_line.order.number) + warning
+    refill = replenishing.after_pick(s, ctx.warehouse, line.bin_id, line.item_id, ctx.inp.user_id)
+    if refill is not None:
+        message += " · " + _("Pick face %(bin)s is low: replenishment %(task)s raised.", bin=line.bin.code,
+                             task=refill.number)
     if into:
         message += " " + _("(tote %(tote)s)", tote=into)
     if line.remaining == 0:
@@ -400,20 +318,8 @@ def staged_units(session, order: Order) -> int:
 
 
 # --------------------------------------------------------------------------
-# The kind (transfers' pick-and-ship walks the same way: walk_step)
+# The kind (the walk itself is services.walk, shared with transfers and replenishment)
 # --------------------------------------------------------------------------
-
-
-def walk_step(task: Task) -> str | None:
-    """Where the walk goes next: the bin to scan, then the item; None when nothing is left to pick."""
-    line = current_line(task)
-    if line is None:
-        return None
-    if (task.state or {}).get("at_bin") != line.bin_id:
-        return _("Go to bin %(bin)s and scan it", bin=line.bin.code)
-    if line.remaining > 1:
-        return _("Scan %(item)s × %(n)s", item=line.item.name, n=line.remaining)
-    return _("Scan %(item)s", item=line.item.name)
 
 
 def _ended(task: Task) -> str | None:

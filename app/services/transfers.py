@@ -19,7 +19,7 @@ from ..domain import stock as d
 from ..domain import tasks as task_rules
 from ..i18n import N_, _
 from ..models import Task, TaskLine, Transfer, TransferLine, User, Warehouse, utcnow
-from . import picking, resolve, tasks
+from . import allocation, replenishing, resolve, tasks, walk
 from .expiry import expire_due
 from .stock import MovementCommand, apply_in, bin_of_type, get_item, get_warehouse
 
@@ -89,7 +89,7 @@ def start_pick(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
         return existing
     expire_due(session, warehouse, {ln.item_id for ln in tr.lines}, user_id=user.id)  # never allocated: first touch
     needs = [task_rules.Need(ln.id, ln.item_id, ln.qty) for ln in tr.lines if ln.qty > 0]
-    plans, _missing = task_rules.allocate(needs, picking._slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
+    plans, _missing = task_rules.allocate(needs, allocation.slots(session, warehouse, {n.item_id for n in needs}), today=date.today())
     if not plans:
         raise tasks.TaskError(_("None of %(tr)s is in a storage bin: count the bins, or cancel it.", tr=tr.number))
     task = tasks.create(session, "transfer_out", warehouse, user, transfer_id=tr.id, note=f"{tr.number} → {tr.dest.code}")
@@ -104,7 +104,7 @@ def start_pick(session, warehouse: Warehouse, user: User, tr: Transfer) -> Task:
 def on_pick_scan(ctx: tasks.Ctx):
     inp, task = ctx.inp, ctx.task
     tr = task.transfer
-    line = picking.current_line(task)
+    line = walk.current_line(task)
     if inp.action == "ship":
         return _ship(ctx, tr)
     if inp.action == "short":
@@ -112,7 +112,7 @@ def on_pick_scan(ctx: tasks.Ctx):
             raise tasks.TaskError(_("Every line is done."))
         ctx.look_twice("short", f"Only {line.done} of {line.expected} × {line.item.name} here?",
                        f"Short: {line.remaining} not found")
-        picking.report_short(ctx, line, tr.number)
+        walk.report_short(ctx, line, tr.number)
         return "warn", f"Short: {line.done} of {line.expected} found; bin {line.bin.code} will be counted." + _next(task, line)
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
@@ -121,7 +121,7 @@ def on_pick_scan(ctx: tasks.Ctx):
         return _ship(ctx, tr)
     if line is None:
         raise tasks.TaskError(_("Everything is picked: scan %(tr)s or tap Ship.", tr=tr.number))
-    hit = picking.walk(ctx, line, scan)
+    hit = walk.walk(ctx, line, scan)
     if isinstance(hit, (str, tuple)):
         return hit
     qty = ctx.units(hit)
@@ -133,6 +133,10 @@ def on_pick_scan(ctx: tasks.Ctx):
     line.done += qty
     line.transfer_line.picked += qty
     message = f"Picked {qty} × {line.item.name} for {tr.number}"
+    refill = replenishing.after_pick(ctx.session, ctx.warehouse, line.bin_id, line.item_id, ctx.inp.user_id)
+    if refill is not None:
+        message += " · " + _("Pick face %(bin)s is low: replenishment %(task)s raised.", bin=line.bin.code,
+                             task=refill.number)
     if line.remaining == 0:
         line.status = "done"
         return message + _next(task, line)
@@ -140,7 +144,7 @@ def on_pick_scan(ctx: tasks.Ctx):
 
 
 def _next(task: Task, done: TaskLine) -> str:
-    nxt = picking.current_line(task)
+    nxt = walk.current_line(task)
     if nxt is None:
         return f" · all picked: scan {task.transfer.number} or tap Ship"
     return f" · next: bin {nxt.bin.code}" if nxt.bin_id != done.bin_id else f" · next: {nxt.item.name} here"
@@ -148,7 +152,7 @@ def _next(task: Task, done: TaskLine) -> str:
 
 def _ship(ctx, tr: Transfer):
     task = ctx.task
-    if picking.current_line(task) is not None:
+    if walk.current_line(task) is not None:
         ctx.warn_unless("ship_partial", "Not everything is picked: the rest goes back to sale.")
     picked = [ln for ln in task.lines if ln.done > 0]
     if not picked:
@@ -284,7 +288,7 @@ def transfer_dict(tr: Transfer) -> dict:
 
 
 def _out_step(task: Task) -> str:
-    return picking.walk_step(task) or _("Scan %(transfer)s or tap Ship to send it", transfer=task.transfer.number)
+    return walk.walk_step(task) or _("Scan %(transfer)s or tap Ship to send it", transfer=task.transfer.number)
 
 
 def _in_step(task: Task) -> str:
@@ -294,7 +298,7 @@ def _in_step(task: Task) -> str:
 
 TRANSFER_OUT = tasks.TaskKind(
     "transfer_out", N_("Transfer: pick and ship"), on_pick_scan, _out_step,
-    panel=lambda s, task: {"transfer": task.transfer, "line": picking.current_line(task)},
+    panel=lambda s, task: {"transfer": task.transfer, "line": walk.current_line(task)},
     start=lambda s, warehouse: {"transfers": to_pick(s, warehouse)},
 )
 TRANSFER_IN = tasks.TaskKind(

@@ -619,3 +619,56 @@ def test_a_cluster_pick_of_four_orders_into_four_totes_with_a_wrong_tote_refused
         now, was = api(sku), before[sku]
         assert {k: now[k] for k in "ISOU"} == {k: was[k] for k in "ISOU"}
     ledger_is_ok(app)
+
+
+# ------------------------------------------------------------------ pick faces
+
+
+def test_a_replenishment_raised_by_a_pick_and_done_with_the_face_first_refused(app, live_server, page, api, shot):
+    """A demo pick face two units above its minimum: a pick of two from it raises its replenishment;
+    the operator opens it from Replenish and walks it reserve bin → item → pick face."""
+    from app.models import Bin, PickFace
+    from app.services import replenishing
+
+    db.session.rollback()
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    row = next(f for f in replenishing.faces(db.session, main) if f["on_hand"] - f["face"].min_qty == 2)
+    sku, face = row["item"].sku, row["bin"].code
+    order, _ = order_service.place_order("shop", "FACE-1", "MAIN", [order_service.OrderLineRequest(sku, 2)])
+    before = api(sku)
+    sign_in(page, live_server)
+    page.get_by_text("Pick", exact=True).tap()
+    wedge(page, order["number"], wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(f"Go to bin {face} and scan it")  # the face first
+    wedge(page, face)
+    wedge(page, unit_code(sku))
+    wedge(page, unit_code(sku))
+    expect(page.locator("#task-panel .flash")).to_contain_text(f"Pick face {face} is low: replenishment T")
+    db.session.rollback()
+    refill = db.session.execute(select(Task).where(Task.kind == "replenish")).scalar_one()
+    lines = [(ln.bin.code, ln.expected) for ln in refill.lines]
+    page.goto(live_server + "/")
+    page.get_by_text("Replenish", exact=True).tap()
+    page.locator("a.task", has_text=refill.number).tap()
+    expect(page.locator("#task-panel .step")).to_have_text(f"Go to bin {lines[0][0]} and scan it")
+    wedge(page, face)
+    assert feedback(page) == "error"
+    expect(page.locator("#task-panel .flash.error")).to_contain_text(
+        f"Take the stock from {lines[0][0]} first — {face} is the pick face it goes to.")
+    for reserve, qty in lines:
+        wedge(page, reserve)
+        page.locator("input[name=qty]").fill(str(qty))
+        page.keyboard.press("Enter")
+        wedge(page, unit_code(sku))
+        expect(page.locator("#task-panel .step")).to_have_text(re.compile(rf"^Put {qty} × .* into pick face {face}: scan it$"))
+        wedge(page, face)
+        assert feedback(page) == "ok"
+    expect(page.locator("#task-panel .step")).to_have_text("Done")
+    after = api(sku)
+    assert after["in"][face] == before["in"][face] - 2 + sum(q for _, q in lines)
+    assert after["I"] == before["I"] and after["S"] == before["S"]  # a refill changes no bucket
+    db.session.rollback()
+    assert db.session.execute(select(PickFace.replenish_task_id).join(Bin).where(Bin.code == face)).scalar() is None
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "task-replenish", full_page=False)

@@ -44,6 +44,13 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     db.session.rollback()
     assert db.session.execute(select(BinStock.qty).where(BinStock.lot == "LPAST01",
                                                          BinStock.condition == "expired")).scalar_one() == 6
+    # Pick faces to try: six, two of them (or more, after a damage tag) at their minimum already.
+    from app.models import PickFace, Warehouse
+    from app.services import replenishing
+
+    assert db.session.execute(select(func.count(PickFace.id))).scalar_one() == 6
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    assert sum(f["low"] for f in replenishing.faces(db.session, main)) >= 2
     check = runner.invoke(args=["check-ledger"])
     assert check.exit_code == 0 and check.output.strip().endswith("ok")
     assert "already holds" in runner.invoke(args=["demo"]).output

@@ -299,3 +299,80 @@ def test_six_operators_moving_four_each_out_of_a_bin_of_ten_move_eight(any_app):
     moved = db.session.execute(select(func.coalesce(func.sum(Movement.qty), 0)).where(Movement.kind == "move")).scalar()
     assert moved == 8
     assert check_ledger(db.session) == []
+
+
+def _face(bin_code, sku, low, high):
+    from app.models import Bin, Item, PickFace
+
+    b = db.session.execute(select(Bin).where(Bin.code == bin_code, Bin.warehouse_id == 1)).scalar_one()
+    item = db.session.execute(select(Item).where(Item.sku == sku)).scalar_one()
+    db.session.add(PickFace(bin_id=b.id, item_id=item.id, min_qty=low, max_qty=high))
+    db.session.commit()
+
+
+def test_four_pickers_emptying_one_pick_face_at_once_raise_one_replenishment(any_app):
+    from app.models import PickFace
+
+    make_site()
+    receive(qty=20, to_bin="B-01")
+    receive(qty=4, to_bin="A-01")
+    _face("A-01", "SKU-1", 3, 10)
+    users = [make_user(f"picker{i}") for i in range(4)]
+    tids = []
+    for i, user in enumerate(users):
+        order, _ = order_service.place_order("shop", f"face-{i}", "W1", [order_service.OrderLineRequest("SKU-1", 1)])
+        with UnitOfWork() as uow:
+            task, _ = picking.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, user.id),
+                                    [order["id"]])
+            tids.append(task.id)
+            uow.commit()
+        assert engine.handle(tids[i], task_service.ScanInput(f"face-bin-{i}", "A-01", user_id=user.id),
+                             DEFAULT_RULES).outcome == "ok"
+    ids = [u.id for u in users]
+    db.session.remove()
+
+    def pick(i):
+        return engine.handle(tids[i], task_service.ScanInput(f"face-pick-{i}", ean_for(1), user_id=ids[i]),
+                             DEFAULT_RULES)
+
+    outcomes = _fire(any_app, 4, pick)
+    assert [o.outcome for o in outcomes] == ["ok"] * 4, [o.message for o in outcomes]
+    assert sum("replenishment" in o.message for o in outcomes) == 1
+    db.session.rollback()
+    (refill,) = db.session.execute(select(Task).where(Task.kind == "replenish")).scalars().all()
+    assert db.session.execute(select(PickFace.replenish_task_id)).scalar_one() == refill.id
+    assert [(ln.bin.code, ln.expected) for ln in refill.lines] == [("B-01", 7)]  # raised at 3 left, up to 10
+    assert check_ledger(db.session) == []
+
+
+def test_two_operators_on_one_replenishment_move_what_one_carries_and_the_other_is_told_why(any_app):
+    from app.services import replenishing
+
+    make_site()
+    receive(qty=20, to_bin="B-01")
+    _face("A-01", "SKU-1", 1, 5)
+    ann, bob = make_user("ann"), make_user("bob")
+    with UnitOfWork() as uow:
+        (task,) = replenishing.raise_all(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, ann.id))
+        tid = task.id
+        uow.commit()
+    ids = [ann.id, bob.id]
+    assert engine.handle(tid, task_service.ScanInput("rp-bin", "B-01", user_id=ann.id), DEFAULT_RULES).outcome == "ok"
+    db.session.remove()
+
+    def send(code, qty=""):
+        return lambda i: engine.handle(tid, task_service.ScanInput(f"rp-{code}-{i}", code, qty=qty, user_id=ids[i]),
+                                       DEFAULT_RULES)
+
+    took = _fire(any_app, 2, send(ean_for(1), "4"))
+    assert sorted(o.outcome for o in took) == ["error", "ok"], [o.message for o in took]
+    assert "Put 4 × Test item 1 into pick face A-01" in next(o.message for o in took if o.outcome == "error")
+    put = _fire(any_app, 2, send("A-01"))
+    assert sorted(o.outcome for o in put) == ["error", "ok"], [o.message for o in put]
+    assert "Take the stock from B-01 first" in next(o.message for o in put if o.outcome == "error")
+    db.session.rollback()
+    line = db.session.execute(select(TaskLine).where(TaskLine.task_id == tid)).scalar_one()
+    assert (line.done, line.expected) == (4, 5)
+    moved = db.session.execute(select(func.coalesce(func.sum(Movement.qty), 0)).where(Movement.kind == "move")).scalar()
+    assert moved == 4
+    assert check_ledger(db.session) == []

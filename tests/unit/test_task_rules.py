@@ -120,3 +120,27 @@ def test_stock_without_expiry_is_picked_first_in_first_out_whatever_the_walk():
          Slot(2, "C-01", 30, 1, "L1", date(2027, 1, 1), 3, since=new)],
     )
     assert [p.lot for p in plans] == ["L1"]
+
+
+def test_a_pick_face_is_picked_before_reserve_but_never_before_an_earlier_expiry():
+    from datetime import datetime
+
+    old = datetime(2026, 1, 1)
+    plans, _ = allocate([Need(1, 1, 2)], [Slot(1, "R-01", 5, 1, "", None, 9, since=old),
+                                           Slot(2, "F-01", 50, 1, "", None, 4, face=True)])
+    assert [p.bin_code for p in plans] == ["F-01"]
+    plans, _ = allocate([Need(1, 1, 2)], [Slot(1, "R-01", 5, 1, "L1", date(2027, 1, 1), 9),
+                                           Slot(2, "F-01", 50, 1, "L2", date(2027, 6, 1), 4, face=True)])
+    assert [p.bin_code for p in plans] == ["R-01"]
+
+
+def test_a_pick_face_is_refilled_to_its_maximum_only_at_or_below_its_minimum():
+    from app.domain.tasks import face_levels, replenish_need
+
+    assert replenish_need(3, 2, 10) == 0
+    assert replenish_need(2, 2, 10) == 8
+    assert replenish_need(0, 0, 5) == 5
+    assert face_levels("2", "10") == (2, 10)
+    for low, high in (("5", "5"), ("x", "3"), ("-1", "4"), ("1", "0")):
+        with pytest.raises(InputError):
+            face_levels(low, high)
