@@ -672,3 +672,35 @@ def test_a_replenishment_raised_by_a_pick_and_done_with_the_face_first_refused(a
     ledger_is_ok(app)
     settle(page)
     shot(page, "task-replenish", full_page=False)
+
+
+# ------------------------------------------------------------------ expiry
+
+
+def test_an_expired_lot_is_neither_reserved_nor_picked_and_lookup_shows_it_expired(app, live_server, page, api, shot):
+    """The demo's lot LPAST01 passed its date overnight: an order for its item reserves other lots, the
+    pick list sends the picker elsewhere, and a lookup of its bin shows the units as expired."""
+    from app.models import Lot
+
+    db.session.rollback()
+    lot = db.session.execute(select(Lot).where(Lot.number == "LPAST01")).scalar_one()
+    sku = db.session.get(Item, lot.item_id).sku
+    expired_bin = next(r["bin"] for r in api(sku)["bins"] if r["lot"] == "LPAST01")
+    order, _ = order_service.place_order("shop", "EXP-1", "MAIN", [order_service.OrderLineRequest(sku, 2)])
+    stock = api(sku)
+    assert stock["in"][f"{expired_bin}:expired"] == 6 and expired_bin not in stock["in"]
+    sign_in(page, live_server)
+    page.goto(live_server + "/tasks/pick")
+    wedge(page, order["number"], wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(re.compile(r"^Go to bin \S+ and scan it$"))
+    tid = task_id_of(page)
+    db.session.rollback()
+    planned = [(ln.bin.code, ln.lot) for ln in db.session.get(Task, tid).lines]
+    assert planned and all(b != expired_bin and lot_ != "LPAST01" for b, lot_ in planned), planned
+    page.goto(live_server + "/lookup")
+    wedge(page, expired_bin, wait=False)
+    row = page.locator("li", has_text="LPAST01")
+    expect(row.locator(".tag")).to_have_text("expired")
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "lookup-expired", full_page=False)
