@@ -58,6 +58,8 @@ def defaults(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a shift is longer than an hour
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "API_PAGE_SIZE": 100,
+        # The GS1 company prefix in each parcel's SSCC: set your own; the default is GS1's example prefix.
+        "GS1_COMPANY_PREFIX": os.environ.get("GS1_COMPANY_PREFIX", "0614141"),
         # Requests one API token may send in a minute; more are answered 429 with Retry-After.
         "API_REQUESTS_PER_MINUTE": int(os.environ.get("API_REQUESTS_PER_MINUTE", "600")),
         # Wrong passwords allowed within the window, per user name and per address, before sign-in waits.

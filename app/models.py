@@ -498,7 +498,7 @@ class ScanLog(db.Model):
 
 
 TASK_KINDS = ("receive", "putaway", "pick", "ship", "return", "inspect", "damage", "count", "transfer_out", "transfer_in",
-              "move", "replenish")
+              "move", "replenish", "pack")
 
 
 class Task(db.Model):
@@ -544,6 +544,53 @@ class Task(db.Model):
     @property
     def number(self) -> str:
         return f"T{self.id}"
+
+
+PARCEL_STATUSES = ("open", "closed", "shipped")
+
+
+class Parcel(db.Model):
+    """One carton of an order, packed at a packing station: what went in, its carton type and weight,
+    and its SSCC (the GS1 serial shipping container code on its label). An order may have several."""
+
+    __tablename__ = "parcels"
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"), nullable=False, index=True)
+    seq = db.Column(db.Integer, nullable=False)  # parcel 1, 2, ... of its order
+    sscc = db.Column(db.String(18), unique=True)  # set when the row has its id
+    carton = db.Column(db.String(8))
+    weight_g = db.Column(db.Integer)
+    status = db.Column(db.String(8), nullable=False, default="open")
+    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id"))
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    closed_at = db.Column(db.DateTime)
+    order = db.relationship(Order)
+    lines = db.relationship("ParcelLine", back_populates="parcel", order_by="ParcelLine.id")
+    __table_args__ = (
+        UniqueConstraint("order_id", "seq"),
+        CheckConstraint(f"status IN ({', '.join(repr(x) for x in PARCEL_STATUSES)})", name="status"),
+        CheckConstraint("weight_g IS NULL OR (weight_g > 0 AND weight_g <= 1000000)", name="weight"),
+    )
+
+    @property
+    def units(self) -> int:
+        return sum(ln.qty for ln in self.lines)
+
+
+class ParcelLine(db.Model):
+    __tablename__ = "parcel_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    parcel_id = db.Column(db.Integer, db.ForeignKey("parcels.id"), nullable=False, index=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    lot = db.Column(db.String(40), nullable=False, default="")
+    qty = db.Column(db.Integer, nullable=False, default=0)
+    parcel = db.relationship(Parcel, back_populates="lines")
+    item = db.relationship(Item)
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "item_id", "lot"),
+        CheckConstraint("qty > 0", name="qty"),
+    )
 
 
 class TaskLine(db.Model):

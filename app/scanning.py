@@ -221,7 +221,11 @@ def _labels_for(kind: str, args, warehouse: Warehouse) -> list[labels.Label]:
             q = q.where(Bin.code.startswith(prefix, autoescape=True))
         return [labels.bin_label(b.code, warehouse.code) for b in db.session.execute(q.limit(MAX_LABELS)).scalars()]
     if kind == "commands":
-        return [labels.command_label(commands.code(c), _(c.title), _(c.what)) for c in commands.COMMANDS]
+        from .domain.packing import CARTONS
+
+        return ([labels.command_label(commands.code(c), _(c.title), _(c.what)) for c in commands.COMMANDS]
+                + [labels.command_label(f"CT-{c.code}", _(c.name), _("Packing: the parcel's carton"))
+                   for c in CARTONS.values()])
     if kind == "items":
         match = (args.get("prefix") or "").strip()
         q = select(Item, Barcode).join(Barcode, Barcode.item_id == Item.id).order_by(Item.sku, Barcode.pack_qty)

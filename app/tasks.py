@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -23,7 +24,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from scanners import ScanError, clean_scan, parse
+from scanners import ScanError, clean_scan, labels, parse
 
 from .auth import current_warehouse, device_label
 from .domain import stock as d
@@ -33,6 +34,7 @@ from .i18n import N_, _, said
 from .models import (
     CountSession,
     Order,
+    Parcel,
     PurchaseOrder,
     Task,
     Transfer,
@@ -43,6 +45,8 @@ from .services import (
     counting,
     damage,
     engine,
+    packing,
+    parcels,
     picking,
     receiving,
     replenishing,
@@ -363,6 +367,58 @@ def ship_begin():
         return shipping.start(s, wh, user, order)
 
     return _starting("ship", make)
+
+
+@bp.get("/pack")
+@login_required
+def pack_start():
+    return _start_screen("pack")
+
+
+@bp.post("/pack")
+@login_required
+def pack_begin():
+    order_id = request.form.get("order_id", "")
+
+    def make(s, wh, user):
+        if order_id:
+            order = resolve.owned(s, Order, order_id, wh, "order")
+        else:
+            order = shipping.find_order(s, wh, _parse_start("pack"))
+        return packing.start(s, wh, user, order)
+
+    return _starting("pack", make)
+
+
+def _parcel_or_404(parcel_id: int) -> Parcel:
+    parcel = db.session.get(Parcel, parcel_id)
+    warehouse = current_warehouse()
+    if parcel is None or warehouse is None or parcel.order.warehouse_id != warehouse.id:
+        abort(404)
+    return parcel
+
+
+@bp.get("/parcels/<int:parcel_id>/slip")
+@login_required
+def parcel_slip(parcel_id: int):
+    """The packing slip of a parcel, to print and put in it: the order, what is in the parcel, its SSCC."""
+    parcel = _parcel_or_404(parcel_id)
+    of = len(parcels.parcels_of(db.session, parcel.order))
+    label = packing.label(parcel, of)
+    return render_template("tasks/parcel-slip.html", parcel=parcel, of=of, label=label,
+                           weight=packing.weight_words(parcel.weight_g),
+                           barcode=url_for("scan.barcode_png", s=label.symbology, d=label.data))
+
+
+@bp.get("/parcels/<int:parcel_id>/label.zpl")
+@login_required
+def parcel_label(parcel_id: int):
+    """The parcel's shipping label for a Zebra printer (ZPL): its SSCC as GS1-128 (00) and the order."""
+    parcel = _parcel_or_404(parcel_id)
+    of = len(parcels.parcels_of(db.session, parcel.order))
+    resp = Response(labels.zpl([packing.label(parcel, of)]), mimetype="text/plain")
+    resp.headers["Content-Disposition"] = f'attachment; filename="parcel-{parcel.sscc}.zpl"'
+    return resp
 
 
 @bp.get("/return")

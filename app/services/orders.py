@@ -253,7 +253,7 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
 def _end_floor_work(s, order: Order, user_id) -> None:
     """A cancelled order leaves the floor: its open pick lines end (the next scan on such a list says why),
     and what was already picked into staging is raised for putaway, lot by lot."""
-    from .shipping import staged_lots
+    from .parcels import staged_lots
     from .stock import bin_of_type
 
     lines = s.execute(

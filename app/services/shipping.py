@@ -1,22 +1,25 @@
-"""Packing and shipping at the dock: scan the order (or its tote), check every line is picked, ship.
+"""Shipping at the dock: scan the order (or its tote, or a parcel), check every line is picked, ship.
 
 Shipping writes one ship movement per line in one transaction (I-q, O-q,
 out of outbound staging). An order with lines still to pick ships only
-partly, with a reason; the rest stays reserved and open.
+partly, with a reason; the rest stays reserved and open. An order packed
+into parcels (services.packing) ships by parcel: each parcel's label is
+scanned at the dock, and the last one ships the order; a unit not packed, or
+a parcel still open, holds it back.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from scanners.parse import expect
 
 from ..domain import tasks as rules
 from ..i18n import N_, _
-from ..models import Movement, Order, Task
+from ..models import Order, Task
 from . import tasks
+from .parcels import find_parcel, staged_lots, to_load, unpacked
 
 
 def find_order(session, warehouse, scan) -> Order:
@@ -24,6 +27,8 @@ def find_order(session, warehouse, scan) -> Order:
     order = None
     if scan.kind == "order":
         order = session.get(Order, int(scan.code))
+    elif scan.kind == "plate" and (parcel := find_parcel(session, scan.code)) is not None:
+        order = parcel.order  # a parcel's SSCC label
     elif scan.kind == "plate":
         order = session.execute(
             select(Order).where(Order.tote == scan.code, Order.status == "open")
@@ -70,9 +75,28 @@ def on_scan(ctx: tasks.Ctx):
         found = find_order(ctx.session, ctx.warehouse, scan)
         if found.id != order.id:
             raise tasks.TaskError(_("This is the shipment of %(order)s — that was %(found)s.", order=order.number, found=found.number))
+        parcel = find_parcel(ctx.session, scan.code) if scan.kind == "plate" else None
+        if parcel is not None:
+            return _load(ctx, parcel)
         # Scanning the order again at the dock is the confirmation.
         return ship(ctx, partial_reason=None)
     expect(scan, "order", "plate")
+
+
+def _load(ctx, parcel):
+    """A parcel's label scanned at the dock: it is loaded; the last of the order's parcels ships it."""
+    if parcel.status == "shipped":
+        raise tasks.TaskError(_("Parcel %(sscc)s has shipped already.", sscc=parcel.sscc))
+    if parcel.status != "closed":
+        raise tasks.TaskError(_("Parcel %(n)s of %(order)s is still open at packing: close it first.", n=parcel.seq,
+                                order=parcel.order.number))
+    loaded = sorted(set(ctx.state().get("loaded", [])) | {parcel.id})
+    ctx.set_state(loaded=loaded)
+    waiting = [p for p in to_load(ctx.session, ctx.task.order) if p.id not in loaded]
+    if waiting:
+        return _("Parcel %(n)s loaded: %(left)s more to scan (%(which)s).", n=parcel.seq, left=len(waiting),
+                 which=", ".join(str(p.seq) for p in waiting))
+    return ship(ctx, partial_reason=None)
 
 
 def ship(ctx, partial_reason: str | None):
@@ -84,6 +108,21 @@ def ship(ctx, partial_reason: str | None):
     if missing and partial_reason is None:
         left = ", ".join(f"{ln.item.sku} {ln.to_pick}" for ln in missing)
         raise tasks.TaskError(_("Not everything is picked (%(left)s to pick). Choose a reason to ship part.", left=left))
+    parcels = to_load(ctx.session, order)
+    if parcels:
+        left = unpacked(ctx.session, order)
+        if left:
+            raise tasks.TaskError(_("%(n)s units of %(order)s are in no parcel: pack them first.", n=left,
+                                    order=order.number))
+        still_open = [p for p in parcels if p.status != "closed"]
+        if still_open:
+            raise tasks.TaskError(_("Parcel %(n)s of %(order)s is still open at packing: close it first.",
+                                    n=still_open[0].seq, order=order.number))
+        loaded = set(ctx.state().get("loaded", []))
+        waiting = [p for p in parcels if p.id not in loaded]
+        if waiting:
+            raise tasks.TaskError(_("Scan every parcel of %(order)s at the dock: %(which)s not yet.", order=order.number,
+                                    which=", ".join(str(p.seq) for p in waiting)))
     shipped = 0
     lots = staged_lots(ctx.session, order)
     for ln in sorted(lines, key=lambda x: x.item_id):
@@ -98,6 +137,8 @@ def ship(ctx, partial_reason: str | None):
     ctx.session.refresh(order)
     for ln in order.lines:
         ctx.session.refresh(ln)
+    for p in parcels:
+        p.status = "shipped"
     if all(ln.to_pick == 0 and ln.staged == 0 and ln.backordered == 0 for ln in order.lines):
         order.status = "shipped"
         order.tote = None
@@ -105,20 +146,10 @@ def ship(ctx, partial_reason: str | None):
     if partial_reason:
         return "warn", _("Shipped %(shipped)s units of %(order)s (partial: %(why)s); the rest stays open.",
                          shipped=shipped, order=order.number, why=_(partial_reason))
+    if parcels:
+        return _("Shipped %(order)s: %(shipped)s units in %(n)s parcels", order=order.number, shipped=shipped,
+                 n=len(parcels))
     return _("Shipped %(order)s: %(shipped)s units", order=order.number, shipped=shipped)
-
-
-def staged_lots(session, order: Order) -> dict[int, dict[str, int]]:
-    """What of this order waits at staging, per item and lot: its picks less its shipments."""
-    rows = session.execute(
-        select(Movement.item_id, Movement.lot, Movement.kind, func.sum(Movement.qty))
-        .where(Movement.doc_type == "order", Movement.doc_id == order.id, Movement.kind.in_(("pick", "ship")))
-        .group_by(Movement.item_id, Movement.lot, Movement.kind)
-    ).all()
-    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for item_id, lot, kind, qty in rows:
-        out[item_id][lot] += qty if kind == "pick" else -qty
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -133,7 +164,15 @@ def start_screen(s, warehouse) -> dict:
     return {"orders": [o for o in orders if any(ln.staged for ln in o.lines)]}
 
 
-SHIP = tasks.TaskKind("ship", N_("Shipping"), on_scan,
-                      lambda task: _("Scan %(order)s again to ship it", order=task.order.number),
+def step(task: Task) -> str:
+    parcels = to_load(object_session(task), task.order)
+    if parcels:
+        loaded = set((task.state or {}).get("loaded", []))
+        return _("Scan each parcel of %(order)s to load it: %(done)s of %(n)s", order=task.order.number,
+                 done=sum(p.id in loaded for p in parcels), n=len(parcels))
+    return _("Scan %(order)s again to ship it", order=task.order.number)
+
+
+SHIP = tasks.TaskKind("ship", N_("Shipping"), on_scan, step,
                       panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen,
                       qty_field=False)

@@ -704,3 +704,49 @@ def test_an_expired_lot_is_neither_reserved_nor_picked_and_lookup_shows_it_expir
     ledger_is_ok(app)
     settle(page)
     shot(page, "lookup-expired", full_page=False)
+
+
+# ------------------------------------------------------------------ packing
+
+
+def test_two_parcels_packed_for_one_order_with_a_wrong_item_refused_and_the_label_decoded(app, live_server, page, api,
+                                                                                          shot):
+    from app.models import Parcel
+    from scanners import decode_bytes
+
+    db.session.rollback()
+    candidates = [(item.sku, (api_balance(item) or [0])[0]) for item in
+                  db.session.execute(select(Item).order_by(Item.id.desc())).scalars()]
+    skus = [sku for sku, held in candidates if held >= 4 and api(sku)["S"] >= 4][:3]
+    order, _ = order_service.place_order("shop", "PACK-1", "MAIN", [order_service.OrderLineRequest(skus[0], 2),
+                                                                     order_service.OrderLineRequest(skus[1], 1)])
+    pick_by_service(order["id"])
+    sign_in(page, live_server)
+    page.get_by_text("Pack", exact=True).tap()
+    wedge(page, order["number"], wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(f"Parcel 1: scan the items of {order['number']}")
+    wedge(page, unit_code(skus[2]))  # not on the order
+    assert feedback(page) == "error"
+    expect(page.locator("#task-panel .flash.error")).to_contain_text(f"is not on {order['number']}: set it aside.")
+    wedge(page, unit_code(skus[0]))
+    wedge(page, unit_code(skus[0]))
+    page.get_by_role("button", name="Medium box 30×20×15 cm").tap()
+    wedge(page, "1.25 kg")  # the scale types it
+    page.get_by_role("button", name="Close parcel").tap()
+    expect(page.locator("#task-panel .step")).to_have_text(f"Parcel 2: scan the items of {order['number']}")
+    wedge(page, unit_code(skus[1]))
+    wedge(page, "CT-S")
+    wedge(page, "400 g")
+    page.get_by_role("button", name="Close parcel").tap()
+    expect(page.locator("#task-panel .flash")).to_contain_text(f"{order['number']} is packed in 2 parcels")
+    db.session.rollback()
+    parcels = db.session.execute(select(Parcel).order_by(Parcel.seq)).scalars().all()
+    assert [(p.units, p.carton, p.weight_g, p.status) for p in parcels] == [(2, "M", 1250, "closed"),
+                                                                             (1, "S", 400, "closed")]
+    zpl = page.request.get(live_server + f"/tasks/parcels/{parcels[1].id}/label.zpl").text()
+    assert order["number"] in zpl
+    (symbol,) = L.zpl_symbols(zpl)
+    assert [r.text for r in decode_bytes(L.png(symbol))] == ["]C100" + parcels[1].sscc]
+    settle(page)
+    shot(page, "task-pack", full_page=False)
+    ledger_is_ok(app)

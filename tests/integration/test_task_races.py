@@ -376,3 +376,33 @@ def test_two_operators_on_one_replenishment_move_what_one_carries_and_the_other_
     moved = db.session.execute(select(func.coalesce(func.sum(Movement.qty), 0)).where(Movement.kind == "move")).scalar()
     assert moved == 4
     assert check_ledger(db.session) == []
+
+
+def test_four_stations_packing_the_last_unit_of_an_order_at_once_pack_it_once(any_app):
+    from app.models import Order, Parcel, ParcelLine
+    from app.services import packing
+
+    tid, uid = _pick_task(3)
+    for n in range(3):
+        assert engine.handle(tid, task_service.ScanInput(f"pk-pick-{n}", ean_for(1), user_id=uid),
+                             DEFAULT_RULES).outcome == "ok"
+    order = db.session.execute(select(Order)).scalar_one()
+    with UnitOfWork() as uow:
+        pack = packing.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, uid),
+                             uow.session.get(Order, order.id))
+        pid = pack.id
+        uow.commit()
+    assert engine.handle(pid, task_service.ScanInput("pk-two", ean_for(1), qty="2", user_id=uid),
+                         DEFAULT_RULES).outcome == "ok"
+    db.session.remove()
+
+    def last(i):
+        return engine.handle(pid, task_service.ScanInput(f"pk-last-{i}", ean_for(1), user_id=uid), DEFAULT_RULES)
+
+    outcomes = _fire(any_app, 4, last)
+    assert sorted(o.outcome for o in outcomes) == ["error", "error", "error", "ok"], [o.message for o in outcomes]
+    assert all("One too many" in o.message for o in outcomes if o.outcome == "error")
+    db.session.rollback()
+    assert db.session.execute(select(func.sum(ParcelLine.qty))).scalar() == 3
+    assert db.session.execute(select(func.count(Parcel.id))).scalar() == 1
+    assert check_ledger(db.session) == []

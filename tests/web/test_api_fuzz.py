@@ -69,7 +69,7 @@ CODES = st.one_of(
 def test_every_start_screen_and_the_lookup_answer_any_scan_without_a_server_error(app, floor):
     endpoints = ["/lookup", "/tasks/receive", "/tasks/pick", "/tasks/ship", "/tasks/return", "/tasks/count",
                  "/tasks/transfer-out", "/tasks/transfer-in", "/tasks/putaway", "/tasks/damage", "/tasks/inspect",
-                 "/tasks/move", "/tasks/replenish"]
+                 "/tasks/move", "/tasks/replenish", "/tasks/pack"]
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.sampled_from(endpoints), CODES, st.one_of(st.just(""), st.text(max_size=70)),

@@ -116,8 +116,11 @@ def test_the_command_card_prints_every_command_and_each_decodes_back(app):
     page = ann.do("get", "/labels/print?kind=commands&paper=a4&format=sheet")
     assert page.status_code == 200
     printed = re.findall(r'data-label-text="([^"]+)"', page.text)
-    assert printed == [commands.code(c) for c in commands.COMMANDS]
-    for src, text in re.findall(r'<img src="([^"]+)" alt="([^"]+)"', page.text)[:4]:
+    from app.domain.packing import CARTONS
+
+    assert printed == [commands.code(c) for c in commands.COMMANDS] + [f"CT-{c}" for c in CARTONS]
+    for src, text in re.findall(r'<img src="([^"]+)" alt="([^"]+)"', page.text)[:4] + re.findall(
+            r'<img src="([^"]+)" alt="(CT-M)"', page.text):
         png = ann.do("get", src.replace("&amp;", "&"))
         assert png.status_code == 200
         assert [r.text for r in decoder.decode_bytes(png.data)] == [text]

@@ -224,7 +224,7 @@ def test_another_warehouses_exception_cannot_be_resolved(client, site):
 # ------------------------------------------------------------------ GET never writes
 
 
-@pytest.mark.parametrize("path", ["/tasks/damage", "/tasks/inspect", "/tasks/putaway", "/tasks/move", "/tasks/replenish"])
+@pytest.mark.parametrize("path", ["/tasks/damage", "/tasks/inspect", "/tasks/putaway", "/tasks/move", "/tasks/replenish", "/tasks/pack"])
 def test_opening_a_task_start_by_get_creates_nothing(operator, path):
     r = operator.get(path)
     assert r.status_code in (200, 405)

@@ -25,7 +25,8 @@ OPERATOR_ENDPOINTS = {
     "tasks.pick_start", "tasks.pick_begin", "tasks.ship_start", "tasks.ship_begin", "tasks.return_start",
     "tasks.return_begin", "tasks.count_start", "tasks.count_begin", "tasks.transfer_out_start",
     "tasks.transfer_out_begin", "tasks.transfer_in_start", "tasks.transfer_in_begin",
-    "tasks.replenish_start", "tasks.replenish_begin",
+    "tasks.replenish_start", "tasks.replenish_begin", "tasks.pack_start", "tasks.pack_begin", "tasks.parcel_slip",
+    "tasks.parcel_label",
     "static",
 }
 # All that answers without a session or a token: the sign-in screen and its badge scan (which also
