@@ -89,7 +89,8 @@ def _lookup(code: str, warehouse, log):
         except ScanError as exc:
             message = said(exc)
         else:
-            kind = "item" if isinstance(result, lookup_service.ItemView) else "bin" if result else None
+            kind = ("item" if isinstance(result, lookup_service.ItemView)
+                    else "serial" if isinstance(result, lookup_service.SerialView) else "bin" if result else None)
             if result is None:
                 unknown = True
                 message = _("Nothing is known by “%(code)s”. Scan an item barcode, a SKU or a bin label.",

@@ -182,6 +182,8 @@ class Item(db.Model):
     # Tracked by lot / by expiry: a receipt must say which (from a GS1 label, a PO line or the operator).
     lot_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
     expiry_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
+    # Each unit has its serial number: received, picked, packed and shipped by it (services.serials).
+    serial_tracked = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
     # The shelf life a receipt must still have (days to its expiry); a shorter one is warned about
     # (the operator confirms) or refused, as short_shelf says. None: any expiry is received.
     min_shelf_days = db.Column(db.Integer)
@@ -544,6 +546,49 @@ class Task(db.Model):
     @property
     def number(self) -> str:
         return f"T{self.id}"
+
+
+SERIAL_STATUSES = ("in_stock", "packed", "shipped", "scrapped")
+
+
+class Serial(db.Model):
+    """One unit of a serial-tracked item. One row a serial, so a serial is in one place at a time: a
+    bin of a warehouse while in stock (packed: in a parcel as well), nowhere once shipped or scrapped."""
+
+    __tablename__ = "serials"
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    serial = db.Column(db.String(40), nullable=False)
+    status = db.Column(db.String(10), nullable=False, default="in_stock")
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"))
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"), index=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))  # picked for it
+    parcel_id = db.Column(db.Integer, db.ForeignKey("parcels.id"))  # packed into it
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    item = db.relationship(Item)
+    bin = db.relationship(Bin)
+    __table_args__ = (
+        UniqueConstraint("item_id", "serial"),
+        CheckConstraint(f"status IN ({', '.join(repr(x) for x in SERIAL_STATUSES)})", name="status"),
+        CheckConstraint("(status IN ('in_stock', 'packed')) = (bin_id IS NOT NULL)", name="placed"),
+        CheckConstraint("(status = 'packed') = (parcel_id IS NOT NULL)", name="packed"),
+    )
+
+
+class SerialEvent(db.Model):
+    """A serial's history: each movement or packing that moved it, in order."""
+
+    __tablename__ = "serial_events"
+    id = db.Column(db.Integer, primary_key=True)
+    serial_id = db.Column(db.Integer, db.ForeignKey("serials.id"), nullable=False, index=True)
+    kind = db.Column(db.String(20), nullable=False)  # a movement kind, or "pack"
+    bin_id = db.Column(db.Integer, db.ForeignKey("bins.id"))  # where it went (none: it left)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))
+    parcel_id = db.Column(db.Integer, db.ForeignKey("parcels.id"))
+    movement_id = db.Column(db.Integer, db.ForeignKey("movements.id"))
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    bin = db.relationship(Bin)
 
 
 PARCEL_STATUSES = ("open", "closed", "shipped")

@@ -308,6 +308,16 @@ def _opt_str(body: dict, name: str):
     return value
 
 
+def _serials(body: dict):
+    """`serials`: the units' serial numbers, for a serial-tracked item (a list of texts)."""
+    value = body.get("serials")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > 1000 or not all(isinstance(x, str) for x in value):
+        raise d.InputError("serials must be a list of at most 1,000 serial numbers (text)")
+    return value
+
+
 @bp.post("/movements")
 @token_required
 def post_movement():
@@ -337,6 +347,7 @@ def post_movement():
         reason=_opt_str(body, "reason"),
         user_id=user.id,
         device=_device(),
+        serials=_serials(body),
     )
     if kind == "receive" and (body.get("purchase_order") not in (None, "") or not user.has_role("supervisor")):
         # Stock from nothing is what a receipt without a document is: only a supervisor books one.

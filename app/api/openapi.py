@@ -154,6 +154,8 @@ MOVEMENT_IN = {
         "expiry": {"type": "string", "format": "date"},
         "condition": {"enum": ["sellable", "damaged", "returned", "expired"]},
         "reason": {"type": "string", "maxLength": 200},
+        "serials": {"type": "array", "maxItems": 1000, "items": {"type": "string", "minLength": 1, "maxLength": 40},
+                    "description": "A serial-tracked item's units, one serial each (required to receive it)"},
         "purchase_order": {"type": "string", "maxLength": 40,
                            "description": "receive: the purchase order or ASN number the units arrive on"},
     },

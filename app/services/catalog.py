@@ -73,9 +73,9 @@ def _text(row, name, n, errors, limit, required=True):
 # -------------------------------------------------------------------- items
 
 ITEM_COLUMNS = ("sku", "name", "unit", "unit_cost", "barcode", "case_barcode", "case_qty", "lot_tracked",
-                "expiry_tracked", "min_shelf_days", "short_shelf")
+                "expiry_tracked", "min_shelf_days", "short_shelf", "serial_tracked")
 # Columns a row may leave out: an item keeps what it had (a file of the first nine columns changes no flag).
-OPTIONAL_ITEM_COLUMNS = ("lot_tracked", "expiry_tracked", "min_shelf_days", "short_shelf")
+OPTIONAL_ITEM_COLUMNS = ("lot_tracked", "expiry_tracked", "min_shelf_days", "short_shelf", "serial_tracked")
 _YES, _NO = {"1", "yes", "y", "true", "on"}, {"", "0", "no", "n", "false", "off"}
 
 
@@ -142,7 +142,7 @@ def _check_item(s, n, row, seen_codes, seen_skus) -> list[str]:
             errs.append(_("row %(n)s: %(column)s %(code)s already belongs to %(owner)s", n=n, column=col, code=code,
                           owner=owner))
         seen_codes[code] = sku
-    for col in ("lot_tracked", "expiry_tracked"):
+    for col in ("lot_tracked", "expiry_tracked", "serial_tracked"):
         if row.get(col, "").lower() not in _YES | _NO:
             errs.append(_("row %(n)s: %(column)s is yes or no, not %(value)r", n=n, column=col, value=row[col][:20]))
     if row.get("min_shelf_days"):
@@ -166,7 +166,7 @@ def _apply_item(s, row, report: ImportReport) -> Item:
     sku, name = row["sku"], row["name"]
     item = s.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
     cost = Decimal(row["unit_cost"]) if row.get("unit_cost") else None
-    flags = {col: row.get(col, "").lower() in _YES for col in ("lot_tracked", "expiry_tracked") if col in row}
+    flags = {col: row.get(col, "").lower() in _YES for col in ("lot_tracked", "expiry_tracked", "serial_tracked") if col in row}
     shelf = {}
     if "min_shelf_days" in row:
         shelf["min_shelf_days"] = int(row["min_shelf_days"]) if row["min_shelf_days"] else None
@@ -175,13 +175,14 @@ def _apply_item(s, row, report: ImportReport) -> Item:
     if item is None:
         item = Item(sku=sku, name=name, unit=row.get("unit") or "each", unit_cost=cost,
                     lot_tracked=flags.get("lot_tracked", False), expiry_tracked=flags.get("expiry_tracked", False),
+                    serial_tracked=flags.get("serial_tracked", False),
                     min_shelf_days=shelf.get("min_shelf_days"), short_shelf=shelf.get("short_shelf", "warn"))
         s.add(item)
         report.created += 1
         report.change(f"new item {sku}: {name}" + "".join(f", {k.replace('_', ' ')}" for k, v in flags.items() if v))
     else:
         was = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked, item.min_shelf_days,
-               item.short_shelf)
+               item.short_shelf, item.serial_tracked)
         item.name, item.unit = name, row.get("unit") or item.unit
         if cost is not None:
             item.unit_cost = cost
@@ -189,10 +190,11 @@ def _apply_item(s, row, report: ImportReport) -> Item:
             setattr(item, col, value)
         report.updated += 1
         now = (item.name, item.unit, item.unit_cost, item.lot_tracked, item.expiry_tracked, item.min_shelf_days,
-               item.short_shelf)
+               item.short_shelf, item.serial_tracked)
         if now != was:
             report.change(f"{sku}: " + ", ".join(f"{k} {a} → {b}" for k, a, b in zip(
-                ("name", "unit", "unit cost", "lot tracked", "expiry tracked", "minimum shelf days", "short shelf"),
+                ("name", "unit", "unit cost", "lot tracked", "expiry tracked", "minimum shelf days", "short shelf",
+                 "serial tracked"),
                 was, now, strict=True) if a != b))
     s.flush()
     for col, kind in (("barcode", "unit"), ("case_barcode", "case")):
@@ -256,7 +258,8 @@ def items_csv(session) -> Iterator[list]:
         cases = [b for b in item.barcodes if b.kind == "case"]
         # Every row of an item carries its flags and shelf life, so that a row read alone keeps them.
         flags = ["yes" if item.lot_tracked else "no", "yes" if item.expiry_tracked else "no",
-                 item.min_shelf_days if item.min_shelf_days is not None else "", item.short_shelf or "warn"]
+                 item.min_shelf_days if item.min_shelf_days is not None else "", item.short_shelf or "warn",
+                 "yes" if item.serial_tracked else "no"]
         first = [item.sku, item.name, item.unit, item.unit_cost if item.unit_cost is not None else "",
                  units[0].code if units else "", cases[0].code if cases else "", cases[0].pack_qty if cases else "",
                  *flags]

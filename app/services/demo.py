@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import secrets
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -132,6 +133,7 @@ def _items(rng: random.Random) -> list[dict]:
                         "pack": rng.choice([6, 10, 12, 24]),
                         "lots": lots,
                         "life": life,
+                        "serial": family == "Extension cord",  # each cord has its serial number
                         "cost": Decimal(rng.randint(50, 9000)) / 100,
                     }
                 )
@@ -167,7 +169,8 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
                 s.add(Bin(warehouse_id=wh.id, code=bcode, type="storage", walk_order=order))
         specs = _items(rng)
         for spec in specs:
-            item = Item(sku=spec["sku"], name=spec["name"], unit=spec["unit"], unit_cost=spec["cost"])
+            item = Item(sku=spec["sku"], name=spec["name"], unit=spec["unit"], unit_cost=spec["cost"],
+                        serial_tracked=spec["serial"])
             s.add(item)
             s.flush()
             s.add(Barcode(item_id=item.id, code=spec["ean"], kind="unit", pack_qty=1))
@@ -192,6 +195,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
     # Opening stock: received at the dock, put away to a storage bin.
     next_bin = {wh: 0 for wh in storage}
     used: set[tuple[str, str]] = set()  # bins given opening stock
+    serial_no: dict[str, int] = defaultdict(lambda: 1)  # the next serial number of each serial-tracked item
 
     def empty_bin(wh: str) -> str:
         """A storage bin no opening stock went into (the extra lots and reserve stock below)."""
@@ -214,8 +218,13 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
                 if spec["lots"]:
                     expiry = today + timedelta(days=rng.randint(30, spec["life"]))
                     lot = f"L{expiry:%y%m}{rng.randint(10, 99)}"
+                serials = None
+                if spec["serial"]:
+                    first = serial_no[spec["sku"]]
+                    serials = [f"SN{spec['sku'][-4:]}{n:05d}" for n in range(first, first + qty)]
+                    serial_no[spec["sku"]] += qty
                 move(warehouse=wh, kind="receive", sku=spec["sku"], qty=qty, lot=lot, expiry=expiry,
-                     reason="opening stock")
+                     reason="opening stock", serials=serials)
                 move(warehouse=wh, kind="move", sku=spec["sku"], qty=qty, from_bin="DOCK-01", to_bin=bin_code, lot=lot)
                 placed[(wh, spec["sku"])] = (bin_code, qty, lot)
         tick(1)
@@ -238,7 +247,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
     # Pick faces to try: six items get a reserve bin of 40 beside the bin they are picked from, which
     # becomes their pick face; two are at their minimum already (Replenish → Check every pick face
     # now), the others are raised by the pick that takes them to it.
-    undated = [spec for spec in specs if not spec["lots"] and ("MAIN", spec["sku"]) in placed][:6]
+    undated = [spec for spec in specs if not spec["lots"] and not spec["serial"] and ("MAIN", spec["sku"]) in placed][:6]
     faces = []
     for n, spec in enumerate(undated):
         face_bin, held, _lot = placed[("MAIN", spec["sku"])]

@@ -10,8 +10,8 @@ from scanners import DEFAULT_RULES, Rules, Scan, parse
 from scanners.parse import expect
 
 from ..domain.stock import ZERO
-from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Warehouse
-from . import resolve
+from ..models import Balance, Barcode, Bin, BinStock, Item, Lot, Order, Parcel, Serial, Warehouse
+from . import resolve, serials
 
 
 @dataclass
@@ -30,6 +30,18 @@ class BinView:
     contents: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class SerialView:
+    """Where one serial is, and its history."""
+
+    serial: Serial
+    item: Item
+    where: str  # "MAIN A-01-1", or "—" once shipped
+    order: str | None
+    parcel: str | None
+    events: list[dict] = field(default_factory=list)
+
+
 def lookup(session, code: str, warehouse: Warehouse | None, rules: Rules = DEFAULT_RULES):
     """What a code stands for: an ItemView, a BinView or None. Raises ScanError for a code
     that cannot be right (a bad check digit) or that is neither an item nor a bin."""
@@ -45,11 +57,33 @@ def lookup_scan(session, scan: Scan, warehouse: Warehouse | None) -> ItemView | 
     even where it fits the bin pattern; else a bin, this warehouse's first, then any other's."""
     hit = resolve.find_item(session, scan)
     if hit is not None:
+        serial = serials.find(session, hit.item.id, hit.serial) if hit.serial else None
+        if serial is not None:  # a GS1 label with the unit's serial (21)
+            return serial_view(session, serial)
         return item_view(session, hit.item, hit.pack_qty, lot=hit.lot)
     if scan.kind in ("item", "gs1"):
         return None
     here = resolve.find_bin(session, warehouse, scan, in_use=False)
-    return bin_view(session, here) if here is not None else find_bin(session, scan.code, warehouse)
+    found = bin_view(session, here) if here is not None else find_bin(session, scan.code, warehouse)
+    if found is None:
+        named = serials.named(session, scan.raw)
+        if len(named) == 1:  # a serial number on its own (the same serial on two items is asked by GS1 label)
+            return serial_view(session, named[0])
+    return found
+
+
+def serial_view(session, serial: Serial) -> SerialView:
+    def where(bin_id) -> str:
+        b = session.get(Bin, bin_id) if bin_id else None
+        return f"{b.warehouse.code} {b.code}" if b is not None else "—"
+
+    order = session.get(Order, serial.order_id) if serial.order_id else None
+    parcel = session.get(Parcel, serial.parcel_id) if serial.parcel_id else None
+    events = [{"kind": e.kind, "where": where(e.bin_id), "at": e.at,
+               "order": session.get(Order, e.order_id).number if e.order_id else None}
+              for e in serials.history(session, serial)]
+    return SerialView(serial, serial.item, where(serial.bin_id), order.number if order else None,
+                      parcel.sscc if parcel else None, events)
 
 
 def find_bin(session, code: str, warehouse: Warehouse | None) -> BinView | None:

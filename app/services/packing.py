@@ -24,7 +24,7 @@ from scanners import labels
 from ..domain import packing as rules
 from ..i18n import N_, _
 from ..models import Order, Parcel, ParcelLine, Task, utcnow
-from . import resolve, tasks
+from . import resolve, serials, tasks
 from .parcels import find_parcel, packed_lots, parcels_of, staged_lots, unpacked
 from .shipping import find_order
 
@@ -78,10 +78,16 @@ def on_scan(ctx: tasks.Ctx):
         if grams is None:
             raise tasks.TaskError(_("Type the weight with its unit, as 1.25 kg or 850 g."))
         return _weigh(parcel, grams)
+    if inp.action == "cancel" and ctx.state().get("serial_for"):
+        ctx.set_state(serial_for=None)
+        return _("Not packed: nothing booked. Scan the item again.")
     if inp.action in ("close", "close_parcel"):
         return _close(ctx, parcel)
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
+    answer = serials.answered(ctx)
+    if answer is not None:  # the serial number of the unit scanned before
+        return _pack(ctx, parcel, answer[0])
     text = inp.code.strip()
     grams = rules.weight_of(text)
     if grams is not None:  # a USB scale types the weight and Enter, as a scanner does
@@ -104,6 +110,15 @@ def on_scan(ctx: tasks.Ctx):
 def _pack(ctx, parcel: Parcel, hit):
     s, order = ctx.session, ctx.task.order
     qty = ctx.units(hit)
+    serial = None
+    if hit.item.serial_tracked:
+        serials.one_unit(ctx, hit, qty)
+        if not hit.serial:
+            return serials.ask(ctx, hit)
+        serial = serials.find(s, hit.item.id, hit.serial)
+        if serial is None or serial.order_id != order.id or serial.status not in ("in_stock", "packed"):
+            raise tasks.TaskError(_("Serial %(serial)s of %(item)s was not picked for %(order)s.", serial=hit.serial,
+                                    item=hit.item.name, order=order.number))
     staged = staged_lots(s, order).get(hit.item.id, {})
     if not any(q > 0 for q in staged.values()):
         raise tasks.TaskError(_("%(item)s is not on %(order)s: set it aside.", item=hit.item.name, order=order.number))
@@ -124,8 +139,12 @@ def _pack(ctx, parcel: Parcel, hit):
         s.add(line)
         parcel.lines.append(line)
     line.qty += qty
+    if serial is not None:
+        serials.pack(s, serial, parcel.id, ctx.inp.user_id)
     left = unpacked(s, order) - qty
     message = _("Packed %(qty)s × %(item)s into parcel %(n)s.", qty=qty, item=hit.item.name, n=parcel.seq)
+    if serial is not None:
+        message += " " + _("serial %(serial)s", serial=serial.serial)
     if left > 0:
         return message + " · " + _("%(n)s more to pack", n=left)
     return message + " " + _("All packed: choose the carton, weigh it, Close parcel.")

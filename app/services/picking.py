@@ -29,7 +29,7 @@ from ..models import (
     Task,
     TaskLine,
 )
-from . import allocation, replenishing, tasks
+from . import allocation, replenishing, serials, tasks
 from .expiry import expire_due
 from .stock import bin_held, bin_of_type
 from .walk import current_line, report_short, walk, walk_step
@@ -125,6 +125,9 @@ def on_scan(ctx: tasks.Ctx):
     if line.order_line.order.status != "open":
         raise tasks.TaskError(_("%(order)s is %(status)s: nothing booked.", order=line.order_line.order.number, status=line.order_line.order.status))
     held = ctx.state().get("put")
+    if inp.action == "cancel" and ctx.state().get("serial_for"):
+        ctx.set_state(serial_for=None)
+        return _("Not picked: nothing booked. Scan the item again.")
     if inp.action == "cancel" and held:
         ctx.set_state(put=None)
         return _("Not put: nothing booked. Scan the item again.")
@@ -134,6 +137,12 @@ def on_scan(ctx: tasks.Ctx):
         return _short(ctx, line)
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
+    answer = serials.answered(ctx)
+    if answer is not None:  # the serial number of the unit scanned before, on this line
+        hit, pending = answer
+        if pending.get("line") != line.id:
+            raise tasks.TaskError(_("Scan the item again: the list moved on."))
+        return _book(ctx, line, 1, pending.get("pick_lot") or "", "", serials=[hit.serial])
     scan = ctx.parse()
     if ctx.state().get("cluster"):
         return _cluster_scan(ctx, line, scan, held)
@@ -193,6 +202,9 @@ def _cluster_scan(ctx, line: TaskLine, scan, held: dict | None):
     if isinstance(step, (str, tuple)):
         return step
     qty, lot, warning = _take(ctx, line, step)
+    if line.item.serial_tracked:
+        raise tasks.TaskError(_("%(item)s has serial numbers: pick it on a list of its own, not on a cart.",
+                                item=line.item.name))
     ctx.set_state(put={"line": line.id, "qty": qty, "lot": lot, "warning": warning})
     return _("Put %(qty)s × %(item)s into tote %(tote)s (%(order)s), then scan the tote.", qty=qty,
              item=line.item.name, tote=order.tote, order=order.number)
@@ -211,6 +223,11 @@ def _tote_for(session, order: Order, code: str) -> None:
 
 def _pick(ctx, line: TaskLine, hit):
     qty, lot, warning = _take(ctx, line, hit)
+    if line.item.serial_tracked:
+        serials.one_unit(ctx, hit, qty)
+        if not hit.serial:
+            return serials.ask(ctx, hit, line=line.id, pick_lot=lot)
+        return _book(ctx, line, qty, lot, warning, serials=[hit.serial])
     return _book(ctx, line, qty, lot, warning)
 
 
@@ -232,17 +249,20 @@ def _take(ctx, line: TaskLine, hit) -> tuple[int, str, str]:
     return qty, lot, warning
 
 
-def _book(ctx, line: TaskLine, qty: int, lot: str, warning: str, into: str | None = None):
+def _book(ctx, line: TaskLine, qty: int, lot: str, warning: str, into: str | None = None,
+          serials: list[str] | None = None):
     """The pick itself: the units from the line's bin to staging for its order (into a tote, when given)."""
     s = ctx.session
     order_line = line.order_line
     staging = bin_of_type(s, ctx.warehouse, "staging")
-    ctx.move("pick", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=lot or None,
+    ctx.move("pick", line.item, qty, from_bin=line.bin.code, to_bin=staging.code, lot=lot or None, serials=serials,
              doc_type="order", doc_id=order_line.order_id, reason=f"pick {ctx.task.number}")
     line.done += qty
     order_line.picked += qty
     message = _("Picked %(qty)s × %(item)s for %(order)s", qty=qty, item=line.item.name,
                 order=order_line.order.number) + warning
+    if serials:
+        message += " " + _("serial %(serial)s", serial=", ".join(serials))
     refill = replenishing.after_pick(s, ctx.warehouse, line.bin_id, line.item_id, ctx.inp.user_id)
     if refill is not None:
         message += " · " + _("Pick face %(bin)s is low: replenishment %(task)s raised.", bin=line.bin.code,

@@ -18,7 +18,7 @@ from scanners.parse import expect
 from ..domain import tasks as rules
 from ..i18n import N_, _
 from ..models import FloorException, LicencePlate, PurchaseOrder, Task, TaskLine
-from . import resolve, tasks
+from . import resolve, serials, tasks
 from .stock import bin_of_type
 
 
@@ -63,8 +63,14 @@ def on_scan(ctx: tasks.Ctx) -> str:
         return _("No pallet: units are received loose")
     if inp.action == "close":
         return close(ctx)
+    if inp.action == "cancel" and state.get("serial_for"):
+        ctx.set_state(serial_for=None)
+        return _("Not received: nothing booked. Scan the item again.")
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
+    answer = serials.answered(ctx)
+    if answer is not None:  # the serial number of the unit scanned before
+        return _receive(ctx, answer[0])
 
     scan = ctx.parse()
     if scan.kind == "plate":
@@ -128,6 +134,10 @@ def _line_for(task: Task, item_id: int, lot: str | None) -> TaskLine | None:
 def _receive(ctx, hit) -> str:
     s, task, state = ctx.session, ctx.task, ctx.state()
     qty = ctx.units(hit)
+    if hit.item.serial_tracked:
+        serials.one_unit(ctx, hit, qty)
+        if not hit.serial:
+            return serials.ask(ctx, hit)
     line = _line_for(task, hit.item.id, hit.lot)
     po = task.purchase_order
     if line is None:
@@ -166,6 +176,7 @@ def _receive(ctx, hit) -> str:
         "receive", hit.item, qty, lot=lot or None, expiry=expiry, to_bin=to_bin,
         condition="damaged" if damaged else None, doc_type="po" if po else None, doc_id=po.id if po else None,
         reason=f"received on {_doc(task, said=False)}" + (" damaged" if damaged else ""),  # the ledger's words
+        serials=[hit.serial] if hit.serial and hit.item.serial_tracked else None,
     )
     if damaged:
         line.damaged += qty
@@ -177,6 +188,8 @@ def _receive(ctx, hit) -> str:
         _put_on_plate(s, plate, hit.item.id, lot, qty, to_bin.id)
     ctx.set_state(last=line.id)
     what = f"{qty} × {hit.item.name}" + (" " + _("lot %(lot)s", lot=lot) if lot else "")
+    if hit.serial and hit.item.serial_tracked:
+        what += " " + _("serial %(serial)s", serial=hit.serial)
     if damaged:
         where = _("quarantine %(bin)s (damaged)", bin=to_bin.code)
     else:
@@ -283,6 +296,8 @@ __all__ = ["ScanError", "close", "find_po", "on_scan", "start", "summary"]
 
 def step(task: Task) -> str:
     state = task.state or {}
+    if state.get("serial_for"):
+        return _("Scan the serial number")
     if state.get("plate"):
         if state.get("damaged"):
             return _("Damaged: scan the item onto pallet %(plate)s", plate=state["plate"])

@@ -34,6 +34,7 @@ class ItemHit:
     lot: str | None = None
     expiry: object = None
     count: int | None = None
+    serial: str | None = None  # GS1 (21)
 
 
 def remembered(session, key: tuple, load):
@@ -93,7 +94,7 @@ def find_item(session, scan: Scan) -> ItemHit | None:
         barcode = find_barcode(session, scan.gtin)
         if barcode is None:
             return None
-        return ItemHit(barcode.item, barcode.pack_qty, scan.lot, scan.expiry, scan.count)
+        return ItemHit(barcode.item, barcode.pack_qty, scan.lot, scan.expiry, scan.count, scan.serial)
     for text in _texts(scan):
         item, pack_qty = remembered(session, ("text", text), lambda t=text: _exactly(session, t))
         if item is not None:

@@ -32,7 +32,7 @@ from ..models import (
     Warehouse,
     utcnow,
 )
-from . import sql
+from . import serials, sql
 from .resolve import remembered
 from .uow import UnitOfWork
 
@@ -88,6 +88,7 @@ class ItemRef(NamedTuple):
     id: int
     sku: str
     retired: bool = False
+    serial_tracked: bool = False
 
 
 def know(session, warehouse=None, item=None, bins=()) -> None:
@@ -99,7 +100,8 @@ def know(session, warehouse=None, item=None, bins=()) -> None:
     if warehouse is not None:
         names.setdefault(("warehouse", warehouse.code), Ref(warehouse.id, warehouse.code))
     if item is not None:
-        names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku, item.retired_at is not None))
+        names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku, item.retired_at is not None,
+                                                    bool(item.serial_tracked)))
     for b in bins:
         names.setdefault(("bin code", b.warehouse_id, b.code), Ref(b.id, b.code))
 
@@ -122,7 +124,7 @@ def _item_ref(session, sku):
     sku = sku.strip()
     # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
     # from the API, in any GTIN form) is answered by the resolver.
-    query = "SELECT id, sku, retired_at IS NOT NULL AS retired FROM items WHERE "
+    query = "SELECT id, sku, retired_at IS NOT NULL AS retired, serial_tracked FROM items WHERE "
     row = remembered(session, ("sku", sku), lambda: sql.one(session, query + "sku = ?", (sku,)))
     if row is None:
         item = get_item(session, sku)
@@ -350,6 +352,8 @@ class MovementCommand:
     # A count adjustment by a variance found earlier: the bin's quantity at
     # the time of posting plus this, read under the balance's lock.
     adjust_by: int | None = None
+    # The serials of the units moved, for a serial-tracked item (services.serials).
+    serials: list[str] | None = None
 
 
 @dataclass
@@ -553,6 +557,10 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
         take_from_bin(session, from_bin, item, lot, decision.take.condition.value, decision.take.qty)
     if decision.put:
         put_into_bin(session, to_bin, item, lot, decision.put.condition.value, decision.put.qty)
+    if item.serial_tracked:
+        serials.follow(session, kind, decision.qty, item, wh.id, from_bin.id if decision.take else None,
+               to_bin.id if decision.put else None, cmd.serials, cmd.doc_id if cmd.doc_type == "order" else None,
+               movement_id, cmd.user_id)
 
     bins = {b.id: b.code for b in (from_bin, to_bin) if b is not None}
     m = Movement(id=movement_id, **row)  # not added to the session: the row is written above

@@ -750,3 +750,75 @@ def test_two_parcels_packed_for_one_order_with_a_wrong_item_refused_and_the_labe
     settle(page)
     shot(page, "task-pack", full_page=False)
     ledger_is_ok(app)
+
+
+# ------------------------------------------------------------------ serial numbers
+
+
+def test_a_serial_received_picked_packed_shipped_and_looked_up(app, live_server, page, api, shot):
+    """The demo's extension cords have serial numbers: one received by its serial, one picked by its
+    serial for an order, packed, shipped by its parcel's label, and looked up with its history."""
+    from app.models import Bin, Parcel, Serial
+
+    db.session.rollback()
+    cord = db.session.execute(
+        select(Item).join(Serial, Serial.item_id == Item.id).join(Bin, Bin.id == Serial.bin_id)
+        .where(Item.serial_tracked.is_(True), Serial.status == "in_stock", Bin.type == "storage", Bin.warehouse_id == 1)
+        .order_by(Item.id)).scalars().first()
+    assert api(cord.sku)["S"] >= 1
+    sign_in(page, live_server)
+    # Received: the unit, then its serial.
+    page.goto(live_server + "/tasks/receive")
+    page.get_by_role("button", name="Blind receipt (no paperwork)").tap()
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    wedge(page, unit_code(cord.sku))
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the serial number")
+    wedge(page, "SNE2E00001")
+    assert feedback(page) == "ok"
+    expect(page.locator("#task-panel .flash")).to_contain_text("serial SNE2E00001")
+    # Picked: the picker scans which unit leaves.
+    order, _ = order_service.place_order("shop", "SER-E2E", "MAIN", [order_service.OrderLineRequest(cord.sku, 1)])
+    page.goto(live_server + "/tasks/pick")
+    wedge(page, order["number"], wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(re.compile(r"^Go to bin (\S+) and scan it$"))
+    line = current(task_id_of(page))
+    db.session.rollback()
+    serial = db.session.execute(select(Serial.serial).where(Serial.bin_id == line.bin_id, Serial.item_id == cord.id,
+                                                            Serial.status == "in_stock").order_by(Serial.id.desc())
+                                ).scalars().first()
+    wedge(page, line.bin.code)
+    wedge(page, unit_code(cord.sku))
+    expect(page.locator("#task-panel .flash")).to_contain_text("Now scan the serial number of")
+    wedge(page, serial)
+    expect(page.locator("#task-panel .flash")).to_contain_text(f"serial {serial}")
+    # Packed, then shipped by the parcel's label.
+    page.goto(live_server + "/tasks/pack")
+    wedge(page, order["number"], wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(re.compile("^Parcel 1: scan the items of"))
+    wedge(page, unit_code(cord.sku))
+    wedge(page, serial)
+    expect(page.locator("#task-panel .flash")).to_contain_text(f"serial {serial}")
+    wedge(page, "CT-M")
+    wedge(page, "1.8 kg")
+    page.get_by_role("button", name="Close parcel").tap()
+    expect(page.locator("#task-panel .flash")).to_contain_text("is packed in 1 parcels")
+    db.session.rollback()
+    sscc = db.session.execute(select(Parcel.sscc)).scalar_one()
+    page.goto(live_server + "/tasks/ship")
+    wedge(page, "]C100" + sscc, wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text(re.compile("^Scan each parcel of .* to load it: 0 of 1$"))
+    wedge(page, "]C100" + sscc)
+    expect(page.locator("#task-panel .flash")).to_contain_text("units in 1 parcels")
+    # Looked up: nowhere now, and the way it went.
+    page.goto(live_server + "/lookup")
+    wedge(page, serial, wait=False)
+    expect(page.locator("[data-serial-status]")).to_contain_text("shipped")
+    history = page.locator("[data-serial-history] li b").all_inner_texts()
+    assert history[-3:] == ["pick", "pack", "ship"], history
+    db.session.rollback()
+    assert db.session.execute(select(Serial.status).where(Serial.serial == "SNE2E00001")).scalar_one() == "in_stock"
+    assert db.session.execute(select(Bin.code).join(Serial, Serial.bin_id == Bin.id)
+                              .where(Serial.serial == "SNE2E00001")).scalar_one() == "DOCK-01"
+    ledger_is_ok(app)
+    settle(page)
+    shot(page, "lookup-serial", full_page=False)

@@ -44,6 +44,12 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     db.session.rollback()
     assert db.session.execute(select(BinStock.qty).where(BinStock.lot == "LPAST01",
                                                          BinStock.condition == "expired")).scalar_one() == 6
+    # A serial-tracked item to try: extension cords, each received with its serial.
+    from app.models import Serial
+
+    cords = db.session.execute(select(Item).where(Item.serial_tracked.is_(True))).scalars().all()
+    assert cords and all(c.name.startswith("Extension cord") for c in cords)
+    assert db.session.execute(select(func.count(Serial.id)).where(Serial.status == "in_stock")).scalar_one() > 0
     # Pick faces to try: six, two of them (or more, after a damage tag) at their minimum already.
     from app.models import PickFace, Warehouse
     from app.services import replenishing

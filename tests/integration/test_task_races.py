@@ -406,3 +406,57 @@ def test_four_stations_packing_the_last_unit_of_an_order_at_once_pack_it_once(an
     assert db.session.execute(select(func.sum(ParcelLine.qty))).scalar() == 3
     assert db.session.execute(select(func.count(Parcel.id))).scalar() == 1
     assert check_ledger(db.session) == []
+
+
+def test_one_serial_scanned_into_two_parcels_at_once_goes_into_one(any_app):
+    """Two stations on one order's packing, each with a parcel of its own open, scan the same serial's
+    label at once: the serial's guarded update lets one parcel have it; the other is told so."""
+    from sqlalchemy import update as sql_update
+
+    from app.models import Item, Order, Parcel, Serial
+    from app.services import packing
+    from app.services.stock import MovementCommand, apply_movement
+    from scanners import gtin
+
+    make_site()
+    db.session.execute(sql_update(Item).where(Item.sku == "SKU-1").values(serial_tracked=True))
+    db.session.commit()
+    apply_movement(MovementCommand(warehouse="W1", kind="receive", sku="SKU-1", qty=2, to_bin="A-01",
+                                   serials=["SN-1", "SN-2"]))
+    users = [make_user("packer0"), make_user("packer1")]
+    order, _ = order_service.place_order("shop", "ser-race", "W1", [order_service.OrderLineRequest("SKU-1", 2)])
+    with UnitOfWork() as uow:
+        task, _ = picking.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, users[0].id),
+                                [order["id"]])
+        tid = task.id
+        uow.commit()
+    label = "]C101" + gtin.to_gtin14(ean_for(1)) + "21"
+    for n, code in enumerate(("A-01", label + "SN-1", label + "SN-2")):
+        out = engine.handle(tid, task_service.ScanInput(f"ser-pick-{n}", code, user_id=users[0].id), DEFAULT_RULES)
+        assert out.outcome == "ok", out.message
+    pack_ids = []
+    for user in users:  # two packing tasks of the order, as two stations would have after a hand-over
+        with UnitOfWork() as uow:
+            t = task_service.create(uow.session, "pack", uow.session.get(Warehouse, 1), uow.session.get(User, user.id),
+                                    order_id=order["id"])
+            parcel = packing._new_parcel(uow.session, t, user.id)
+            t.state = {"parcel": parcel.id}
+            pack_ids.append(t.id)
+            uow.commit()
+    ids = [u.id for u in users]
+    db.session.remove()
+
+    def scan(i):
+        return engine.handle(pack_ids[i], task_service.ScanInput(f"ser-pack-{i}", label + "SN-1", user_id=ids[i]),
+                             DEFAULT_RULES)
+
+    outcomes = _fire(any_app, 2, scan)
+    assert sorted(o.outcome for o in outcomes) == ["error", "ok"], [o.message for o in outcomes]
+    refused = next(o.message for o in outcomes if o.outcome == "error")
+    assert "SN-1" in refused and ("in a parcel already" in refused or "packed" in refused), refused
+    db.session.rollback()
+    sn1 = db.session.execute(select(Serial).where(Serial.serial == "SN-1")).scalar_one()
+    assert sn1.status == "packed" and sn1.parcel_id is not None
+    assert sum(p.units for p in db.session.execute(select(Parcel)).scalars()) == 1
+    assert db.session.execute(select(Order.status)).scalar_one() == "open"
+    assert check_ledger(db.session) == []

@@ -83,8 +83,8 @@ def test_shelf_life_goes_in_and_out_with_the_items_file_and_a_bad_value_is_named
     assert sue.do("post", "/office/items/import", data={"confirm": "1", "text": text}).status_code == 302
     assert (_item().min_shelf_days, _item().short_shelf) == (45, "refuse")
     exported = sue.do("get", "/office/items.csv").text
-    assert exported.splitlines()[0].endswith(",min_shelf_days,short_shelf")
-    assert any(line.startswith("SKU-1,") and line.endswith(",45,refuse") for line in exported.splitlines())
+    assert exported.splitlines()[0].endswith(",min_shelf_days,short_shelf,serial_tracked")
+    assert any(line.startswith("SKU-1,") and line.endswith(",45,refuse,no") for line in exported.splitlines())
     # A file without the columns keeps what the item had; a bad value names its row.
     assert " 0 new" in upload("sku,name\nSKU-1,Test item 1\n").text
     for bad in ("sku,name,min_shelf_days\nSKU-1,x,-3\n", "sku,name,min_shelf_days\nSKU-1,x,lots\n",
