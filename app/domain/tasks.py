@@ -117,6 +117,15 @@ def allocate(needs: list[Need], slots: list[Slot], today: date | None = None) ->
 # --------------------------------------------------------------------------
 
 
+def short_shelf_life(expiry: date | None, today: date, min_days: int | None) -> int | None:
+    """Days of shelf life left when fewer than an item's minimum at receipt (None: enough, or no rule).
+    An expired lot (fewer than 0 days) is domain.stock.is_expired's business."""
+    if expiry is None or min_days is None:
+        return None
+    left = (expiry - today).days
+    return left if 0 <= left < min_days else None
+
+
 def replenish_need(on_hand: int, min_qty: int, max_qty: int) -> int:
     """Units to bring to a pick face holding `on_hand`: none while it holds more than its
     minimum; at or below it, enough to fill it to its maximum."""

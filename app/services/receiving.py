@@ -207,7 +207,7 @@ def _mind_the_shelf_life(ctx, item, expiry, damaged: bool) -> None:
     if left < 0:
         raise tasks.TaskError(_("%(item)s expired on %(when)s: receive it as damaged (it goes to quarantine), or set "
                                 "it aside for the supervisor.", item=item.name, when=expiry.isoformat()))
-    if item.min_shelf_days is None or left >= item.min_shelf_days:
+    if rules.short_shelf_life(expiry, date.today(), item.min_shelf_days) is None:
         return
     message = _("%(item)s expires on %(when)s: %(left)s days of shelf life left, %(min)s required.", item=item.name,
                 when=expiry.isoformat(), left=left, min=item.min_shelf_days)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
+from ..domain import tasks as task_rules
 from ..i18n import N_
 from ..models import (
     Balance,
@@ -89,6 +90,8 @@ class ItemRef(NamedTuple):
     sku: str
     retired: bool = False
     serial_tracked: bool = False
+    min_shelf_days: int | None = None
+    short_shelf: str = "warn"
 
 
 def know(session, warehouse=None, item=None, bins=()) -> None:
@@ -101,7 +104,7 @@ def know(session, warehouse=None, item=None, bins=()) -> None:
         names.setdefault(("warehouse", warehouse.code), Ref(warehouse.id, warehouse.code))
     if item is not None:
         names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku, item.retired_at is not None,
-                                                    bool(item.serial_tracked)))
+                                                    bool(item.serial_tracked), item.min_shelf_days, item.short_shelf))
     for b in bins:
         names.setdefault(("bin code", b.warehouse_id, b.code), Ref(b.id, b.code))
 
@@ -124,7 +127,7 @@ def _item_ref(session, sku):
     sku = sku.strip()
     # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
     # from the API, in any GTIN form) is answered by the resolver.
-    query = "SELECT id, sku, retired_at IS NOT NULL AS retired, serial_tracked FROM items WHERE "
+    query = "SELECT id, sku, retired_at IS NOT NULL AS retired, serial_tracked, min_shelf_days, short_shelf FROM items WHERE "
     row = remembered(session, ("sku", sku), lambda: sql.one(session, query + "sku = ?", (sku,)))
     if row is None:
         item = get_item(session, sku)
@@ -534,6 +537,12 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
                 cmd.expiry, date.today()):
             raise d.InputError.of(N_("Lot %(lot)s expired on %(date)s: receive it as damaged, not as sellable stock."),
                                   lot=lot or "—", date=cmd.expiry.isoformat())
+        left = task_rules.short_shelf_life(cmd.expiry, date.today(), item.min_shelf_days)
+        if (kind == d.Kind.RECEIVE and decision.put.condition == d.Condition.SELLABLE and left is not None
+                and item.short_shelf == "refuse"):  # the floor warns first where the item says warn
+            raise d.InputError.of(N_("%(sku)s expires on %(date)s: %(left)s days of shelf life left, %(min)s required. "
+                                     "Not received."), sku=item.sku, date=cmd.expiry.isoformat(), left=left,
+                                  min=item.min_shelf_days)
         ensure_lot(session, item, lot, cmd.expiry)
 
     if kind == d.Kind.SHIP:

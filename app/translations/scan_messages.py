@@ -556,4 +556,5 @@ T.update({
     'pack': ('装箱', 'empaquetado'),
     'ship': ('发货', 'envío'),
     "Not in stock": ("不在库存中", "Fuera de stock"),
+    "%(sku)s expires on %(date)s: %(left)s days of shelf life left, %(min)s required. Not received.": ("%(sku)s 将于 %(date)s 到期：保质期仅剩 %(left)s 天，要求 %(min)s 天。未收货。", "%(sku)s caduca el %(date)s: quedan %(left)s días de vida útil, se exigen %(min)s. No recibido."),
 })

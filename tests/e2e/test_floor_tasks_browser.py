@@ -822,3 +822,42 @@ def test_a_serial_received_picked_packed_shipped_and_looked_up(app, live_server,
     ledger_is_ok(app)
     settle(page)
     shot(page, "lookup-serial", full_page=False)
+
+
+def test_moving_a_pallet_moves_everything_on_it(app, live_server, page, api, shot):
+    """A pallet received at the dock (through the receiving task's own scans) is moved whole, by its
+    plate and the target bin: two scans."""
+    from app.models import Bin, LicencePlate
+    from app.services.uow import UnitOfWork
+
+    db.session.rollback()
+    main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
+    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    plate = LicencePlate(code="LP00077001", warehouse_id=main.id, created_by=admin.id)  # as printed from Labels
+    db.session.add(plate)
+    db.session.commit()
+    with UnitOfWork() as uow:
+        from app.services import receiving
+
+        tid = receiving.start(uow.session, uow.session.get(Warehouse, main.id), uow.session.get(User, admin.id), None).id
+        uow.commit()
+    for n, code in enumerate(["LP00077001"] + [unit_code("HEX-0005")] * 3 + [unit_code("HEX-0006")] * 2):
+        out = engine.handle(tid, task_service.ScanInput(f"pallet-{n}", code, user_id=admin.id), DEFAULT_RULES)
+        assert out.outcome == "ok", out.message
+    before = {sku: api(sku)["in"] for sku in ("HEX-0005", "HEX-0006")}
+    target = "F-10-2"
+    sign_in(page, live_server)
+    page.get_by_text("Move stock", exact=True).tap()
+    wedge(page, "LP00077001")
+    expect(page.locator("#task-panel .step")).to_have_text("Scan the bin it goes to")
+    wedge(page, target)
+    assert feedback(page) == "ok"
+    expect(page.locator("#task-panel .flash")).to_contain_text(f"Moved pallet LP00077001 from DOCK-01 to {target}.")
+    for sku, moved in (("HEX-0005", 3), ("HEX-0006", 2)):
+        after = api(sku)["in"]
+        assert after.get(target, 0) == before[sku].get(target, 0) + moved
+        assert after.get("DOCK-01", 0) == before[sku]["DOCK-01"] - moved
+    db.session.rollback()
+    assert db.session.execute(select(Bin.code).join(LicencePlate, LicencePlate.bin_id == Bin.id)
+                              .where(LicencePlate.code == "LP00077001")).scalar_one() == target
+    ledger_is_ok(app)

@@ -92,3 +92,29 @@ def test_shelf_life_goes_in_and_out_with_the_items_file_and_a_bad_value_is_named
         r = upload(bad)
         assert r.status_code == 422 and "row 2:" in r.text, bad
     assert (_item().min_shelf_days, _item().short_shelf) == (45, "refuse")
+
+
+def test_a_receipt_through_the_api_is_refused_a_short_shelf_life_where_the_item_says_refuse(app, client):
+    from sqlalchemy import update
+
+    from app.domain.stock import InputError
+    from app.services.stock import MovementCommand, apply_movement
+
+    make_site()
+    db.session.execute(update(Item).where(Item.sku == "SKU-1").values(min_shelf_days=30, short_shelf="refuse"))
+    db.session.commit()
+    soon = date.today() + timedelta(days=10)
+    try:
+        apply_movement(MovementCommand(warehouse="W1", kind="receive", sku="SKU-1", qty=2, to_bin="DOCK", lot="L9",
+                                       expiry=soon))
+        raise AssertionError("received")
+    except InputError as e:
+        assert "10 days of shelf life left, 30 required. Not received." in e.message
+    assert in_bin("SKU-1", "DOCK") == 0
+    # Where the item says warn, a machine cannot confirm: the API books it, as a person would after Confirm.
+    db.session.execute(update(Item).where(Item.sku == "SKU-1").values(short_shelf="warn"))
+    db.session.commit()
+    apply_movement(MovementCommand(warehouse="W1", kind="receive", sku="SKU-1", qty=2, to_bin="DOCK", lot="L9",
+                                   expiry=soon))
+    assert in_bin("SKU-1", "DOCK") == 2
+    ledger_ok()
