@@ -1,0 +1,132 @@
+"""Planning rules in plain Python: demand from the ledger's reservations, safety stock and reorder
+point, the projected position they are compared with, and how much to order. No Flask, no SQLAlchemy.
+
+    safety stock   SS  = z · √(LT · σd² + d̄² · σLT²)
+    reorder point  ROP = d̄ · LT + SS
+    position       P   = S + open purchase-order quantity + A − backordered   (never on-hand)
+
+with d̄, σd the mean and spread of daily demand (days without sellable stock left out: what did not
+sell then says nothing of demand), LT, σLT the supplier's lead time in days and its spread, and z
+the standard normal quantile of the service level of the item's ABC class.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from statistics import NormalDist, fmean, stdev
+
+from .stock import InputError
+
+
+def N_(text: str) -> str:
+    return text
+
+
+# Service level per ABC class (the classes cycle counting computes): the chance a cycle does not run out.
+SERVICE_LEVELS = {"A": 0.98, "B": 0.95, "C": 0.90}
+
+
+def z_for(level: float) -> float:
+    """The standard normal quantile of a service level (0.95 → 1.645)."""
+    if not 0.5 <= level < 1:
+        raise InputError.of(N_("A service level is from 50 %% to under 100 %% — that was %(level)s."), level=level)
+    return NormalDist().inv_cdf(level)
+
+
+def parse_level(text) -> float:
+    """A service level as a supervisor types it: "95", "95 %", "0.95"."""
+    raw = str(text or "").strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError.of(N_("A service level is a percentage, as 95 — that was %(text)r."), text=str(text)[:20]) from None
+    value = value / 100 if value > 1 else value
+    z_for(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Demand:
+    mean: float  # units a day
+    sd: float
+    days: int  # days the figures stand on
+    left_out: int  # days without sellable stock, not counted
+
+
+def daily_demand(per_day: dict[date, int], window: list[date], stocked_out: set[date] = frozenset()) -> Demand:
+    """Mean and spread of daily demand over `window`, leaving out the days the item had no sellable stock.
+    `per_day` is demand (reservations net of cancellations) by day; a day absent from it sold nothing."""
+    days = [d for d in window if d not in stocked_out]
+    values = [max(0, per_day.get(d, 0)) for d in days]
+    mean = fmean(values) if values else 0.0
+    sd = stdev(values) if len(values) > 1 else 0.0
+    return Demand(mean, sd, len(days), len(window) - len(days))
+
+
+def safety_stock(z: float, lead_days: float, lead_sd: float, demand_mean: float, demand_sd: float) -> float:
+    return z * math.sqrt(lead_days * demand_sd ** 2 + demand_mean ** 2 * lead_sd ** 2)
+
+
+def reorder_point(demand_mean: float, lead_days: float, safety: float) -> float:
+    return demand_mean * lead_days + safety
+
+
+def projected_position(sellable: int, on_order: int, in_transit: int, backordered: int) -> int:
+    """What the item will have to sell: S (already net of every promise) plus what is ordered and what
+    is on its way, less what customers wait for. Each unit once: O, L, T and U are not in S."""
+    return sellable + on_order + in_transit - backordered
+
+
+def economic_order_quantity(annual_demand: float, order_cost: float, holding_cost: float) -> float:
+    """EOQ = √(2 · D · S / H): the order size that balances ordering against holding."""
+    if annual_demand <= 0 or order_cost <= 0 or holding_cost <= 0:
+        return 0.0
+    return math.sqrt(2 * annual_demand * order_cost / holding_cost)
+
+
+def order_quantity(position: float, rop: float, maximum: float | None = None, eoq: float = 0.0, moq: int = 1,
+                   pack: int = 1) -> int:
+    """Units to order: none above the reorder point; at or below it, up to the maximum (else the reorder
+    point plus an economic order quantity), at least the supplier's minimum, in whole packs."""
+    if position > rop:
+        return 0
+    target = maximum if maximum else rop + eoq
+    need = max(0, math.ceil(target - position - 1e-9))
+    if need == 0:
+        need = 1  # at the reorder point with nothing to add: one pack keeps it from running out
+    qty = max(need, moq or 1)
+    pack = max(1, pack or 1)
+    return math.ceil(qty / pack) * pack
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One item in one warehouse, with every input a supervisor needs to see why."""
+
+    demand: Demand
+    service_level: float
+    z: float
+    lead_days: float
+    lead_sd: float
+    safety: float
+    rop: float
+    sellable: int
+    on_order: int
+    in_transit: int
+    backordered: int
+    position: int
+    propose: int
+
+
+def plan(demand: Demand, service_level: float, lead_days: float, lead_sd: float, sellable: int, on_order: int,
+         in_transit: int, backordered: int, moq: int = 1, pack: int = 1, maximum: float | None = None,
+         eoq: float = 0.0) -> Plan:
+    z = z_for(service_level)
+    ss = safety_stock(z, lead_days, lead_sd, demand.mean, demand.sd)
+    rop = reorder_point(demand.mean, lead_days, ss)
+    pos = projected_position(sellable, on_order, in_transit, backordered)
+    qty = order_quantity(pos, rop, maximum, eoq, moq, pack) if demand.mean > 0 or pos < 0 else 0
+    return Plan(demand, service_level, z, lead_days, lead_sd, ss, rop, sellable, on_order, in_transit, backordered,
+                pos, qty)
