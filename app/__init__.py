@@ -97,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .errors import register_errors
     from .floor import bp as floor_bp
     from .office import bp as office_bp
+    from .plan import bp as plan_bp
     from .scanning import bp as scan_bp
     from .tasks import bp as tasks_bp
 
@@ -108,6 +109,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(office_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(control_bp)
+    app.register_blueprint(plan_bp)
     csrf.exempt(api_bp)  # the API authenticates with a bearer token, not a cookie
     register_errors(app)
     from .i18n import init_app as init_languages

@@ -22,7 +22,7 @@ from .services.uow import UnitOfWork
 
 def register_cli(app) -> None:
     for command in (init_db, demo_cmd, create_user, sign_out_everywhere, create_token, list_tokens, revoke_token, import_cmd, check_ledger_cmd, ensure_demo,
-                    release_locks_cmd, expire_lots_cmd):
+                    release_locks_cmd, expire_lots_cmd, plan_cmd):
         app.cli.add_command(command)
 
 
@@ -210,3 +210,29 @@ def release_locks_cmd():
     from .services.locks import release_expired
 
     click.echo(f"{release_expired()} lock(s) ended")
+
+
+@click.command("plan")
+@click.option("--order", "make_orders", is_flag=True, help="Turn every proposal into purchase orders.")
+@with_appcontext
+def plan_cmd(make_orders):
+    """Purchase proposals of every warehouse: items at or below their reorder point (a daily cron job)."""
+    from .models import Warehouse
+    from .services import planning
+
+    with UnitOfWork(write=False) as uow:
+        warehouses = [(w.id, w.code) for w in uow.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()]
+        proposed = {}
+        for wid, code in warehouses:
+            rows = planning.proposals(uow.session, uow.session.get(Warehouse, wid))
+            proposed[wid] = {r.item.id: r.plan.propose for r in rows}
+            for r in rows:
+                p = r.plan
+                click.echo(f"{code}\t{r.item.sku}\t{r.supplier.name if r.supplier else '-'}\tposition {p.position}"
+                           f"\treorder point {p.rop:.1f}\tpropose {p.propose}")
+    total = sum(len(v) for v in proposed.values())
+    click.echo(f"{total} item(s) need ordering")
+    if make_orders:
+        for wid, chosen in proposed.items():
+            for po in planning.order(wid, chosen):
+                click.echo(f"{po['number']} {'created' if po['created'] else 'exists'}")

@@ -140,6 +140,8 @@ class Warehouse(db.Model):
     scan_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
     # Variance thresholds, blind counting and count frequency per ABC class.
     count_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
+    # Planning: the service level per ABC class and the demand window (services.planning).
+    plan_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
     bins = db.relationship("Bin", back_populates="warehouse", order_by="Bin.walk_order")
 
 
@@ -414,12 +416,45 @@ class OrderLine(db.Model):
         return self.reserved - self.staged
 
 
+class Supplier(db.Model):
+    """Who an item is bought from: how long it takes to come (and how much that varies), the least it
+    sells, in what packs, in which currency."""
+
+    __tablename__ = "suppliers"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(120), unique=True, nullable=False)
+    lead_days = db.Column(db.Integer, nullable=False, default=7)
+    lead_sd_days = db.Column(db.Numeric(6, 2), nullable=False, default=0)
+    moq = db.Column(db.Integer, nullable=False, default=1)  # minimum order quantity, units
+    pack = db.Column(db.Integer, nullable=False, default=1)  # orders come in multiples of this
+    currency = db.Column(db.String(3), nullable=False, default="EUR")
+    __table_args__ = (
+        CheckConstraint("lead_days >= 0 AND lead_days <= 365 AND lead_sd_days >= 0 AND moq >= 1 AND pack >= 1",
+                        name="terms"),
+    )
+
+
+class ItemSupplier(db.Model):
+    """An item bought from a supplier, at its cost; the preferred one is the one proposals order from."""
+
+    __tablename__ = "item_suppliers"
+    id = db.Column(db.Integer, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False, index=True)
+    supplier_id = db.Column(db.Integer, db.ForeignKey("suppliers.id"), nullable=False)
+    unit_cost = db.Column(db.Numeric(12, 2))
+    preferred = db.Column(db.Boolean, nullable=False, default=False)
+    item = db.relationship(Item)
+    supplier = db.relationship(Supplier)
+    __table_args__ = (UniqueConstraint("item_id", "supplier_id"),)
+
+
 class PurchaseOrder(db.Model):
     __tablename__ = "purchase_orders"
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(40), unique=True, nullable=False)
     warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), nullable=False)
     supplier = db.Column(db.String(120), nullable=False, default="")
+    supplier_id = db.Column(db.Integer, db.ForeignKey("suppliers.id"))  # the supplier's record, when it has one
     # A purchase order, or an advance ship notice (the supplier's word for what is on the truck).
     kind = db.Column(db.String(8), nullable=False, default="po", server_default="po")
     status = db.Column(db.String(16), nullable=False, default="open")

@@ -30,7 +30,7 @@ from ..models import (
     Warehouse,
 )
 from . import orders as order_service
-from . import replenishing
+from . import replenishing, suppliers
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
 
@@ -261,6 +261,19 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
         main = s.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
         for face_bin, sku, low, high in faces:
             replenishing.set_face(s, main, face_bin, sku, low, high)
+        uow.commit()
+
+    # Suppliers to plan with (Office → Plan): every item bought from one, at its cost.
+    with UnitOfWork() as uow:
+        s = uow.session
+        nordic = suppliers.save(s, {"name": "Nordic Supply AB", "lead_days": "5", "lead_sd_days": "1", "moq": "10",
+                                    "pack": "5", "currency": "EUR"})
+        dated_supplier = suppliers.save(s, {"name": "Hansa Chemicals GmbH", "lead_days": "12", "lead_sd_days": "3",
+                                            "moq": "24", "pack": "12", "currency": "EUR"})
+        for spec in specs:
+            chosen = dated_supplier if spec["lots"] else nordic
+            suppliers.link(s, {"sku": spec["sku"], "supplier": str(chosen.id), "unit_cost": str(spec["cost"]),
+                               "preferred": "1"})
         uow.commit()
 
     stocked = [k for k in placed if k[0] == "MAIN"]

@@ -29,7 +29,7 @@ from ..models import (
     User,
     Warehouse,
 )
-from . import counting
+from . import counting, planning
 from . import tasks as task_service
 from .uow import UnitOfWork
 
@@ -62,7 +62,7 @@ def overview(s, warehouse: Warehouse) -> dict:
         .order_by(Movement.id.desc()).limit(20)
     ).all()
     return dict(
-        warehouse=warehouse, totals=totals, damaged=damaged,
+        warehouse=warehouse, totals=totals, damaged=damaged, to_order=planning.need_ordering(s, warehouse),
         exceptions=task_service.open_exceptions(s, warehouse, limit=10),
         exception_count=task_service.count_open_exceptions(s, warehouse),
         variances=counting.awaiting_approval(s, warehouse),

@@ -50,6 +50,11 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     cords = db.session.execute(select(Item).where(Item.serial_tracked.is_(True))).scalars().all()
     assert cords and all(c.name.startswith("Extension cord") for c in cords)
     assert db.session.execute(select(func.count(Serial.id)).where(Serial.status == "in_stock")).scalar_one() > 0
+    # Suppliers to plan with, and a plan that proposes orders.
+    from app.models import ItemSupplier
+
+    assert db.session.execute(select(func.count(ItemSupplier.id))).scalar_one() == 300
+    assert "item(s) need ordering" in runner.invoke(args=["plan"]).output
     # Pick faces to try: six, two of them (or more, after a damage tag) at their minimum already.
     from app.models import PickFace, Warehouse
     from app.services import replenishing

@@ -1,0 +1,121 @@
+"""Planning screens (supervisors): the plan with its purchase proposals, and the suppliers behind it.
+The figures are services.planning's; the rules domain.planning's; this blueprint only translates HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+
+from .auth import current_warehouse, role_required
+from .domain import stock as d
+from .extensions import db
+from .i18n import N_, _, said
+from .models import Warehouse
+from .services import planning, suppliers
+from .services.uow import UnitOfWork
+
+bp = Blueprint("plan", __name__, url_prefix="/office")
+
+
+def _no_warehouse():
+    return render_template("error.html", status=404, message=_("Choose a warehouse first."), level="error"), 404
+
+
+@bp.get("/plan")
+@role_required("supervisor")
+def plan():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    return _plan_page(warehouse)
+
+
+def _plan_page(warehouse, errors=(), status=200):
+    rows = planning.plan_rows(db.session, warehouse)
+    return render_template("office/plan.html", warehouse=warehouse, rows=rows, settings=planning.settings(warehouse),
+                           to_order=sum(1 for r in rows if r.plan.propose), errors=list(errors)), status
+
+
+@bp.post("/plan/order")
+@role_required("supervisor")
+def plan_order():
+    """The chosen proposals, with their edited quantities, become purchase orders (one a supplier)."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    try:
+        chosen = {d.parse_id(x, "item"): request.form.get(f"qty_{x}", "") for x in request.form.getlist("item")[:500]}
+        if not chosen:
+            raise d.InputError.of(N_("Tick the proposals to order."))
+        made = planning.order(warehouse.id, chosen)
+    except d.DomainError as e:
+        db.session.rollback()
+        return _plan_page(warehouse, [said(e)], 422)
+    new = [po["number"] for po in made if po["created"]]
+    flash(_("Purchase orders %(numbers)s created.", numbers=", ".join(new)) if new
+          else _("Nothing new to order: those items are on order already."))
+    return redirect(url_for("plan.plan"), 303)
+
+
+@bp.post("/plan/settings")
+@role_required("supervisor")
+def plan_settings():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    try:
+        with UnitOfWork() as uow:
+            planning.save_settings(uow.session, uow.session.get(Warehouse, warehouse.id), request.form)
+            uow.commit()
+    except d.DomainError as e:
+        db.session.rollback()
+        return _plan_page(warehouse, [said(e)], 422)
+    flash(_("Service levels saved."))
+    return redirect(url_for("plan.plan"), 303)
+
+
+@bp.get("/plan.csv")
+@role_required("supervisor")
+def plan_csv():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["sku", "name", "abc", "supplier", "demand_per_day", "demand_sd", "days", "days_left_out",
+                "service_level", "z", "lead_days", "lead_sd_days", "safety_stock", "reorder_point", "sellable",
+                "on_order", "in_transit", "backordered", "position", "propose"])
+    for r in planning.plan_rows(db.session, warehouse):
+        p = r.plan
+        w.writerow([r.item.sku, r.item.name, r.abc, r.supplier.name if r.supplier else "", f"{p.demand.mean:.3f}",
+                    f"{p.demand.sd:.3f}", p.demand.days, p.demand.left_out, p.service_level, f"{p.z:.3f}",
+                    p.lead_days, p.lead_sd, f"{p.safety:.1f}", f"{p.rop:.1f}", p.sellable, p.on_order, p.in_transit,
+                    p.backordered, p.position, p.propose])
+    resp = Response(out.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="plan-{warehouse.code}.csv"'
+    return resp
+
+
+@bp.route("/suppliers", methods=["GET", "POST"])
+@role_required("supervisor")
+def suppliers_screen():
+    errors, status = [], 200
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            with UnitOfWork() as uow:
+                if request.form.get("action") == "link":
+                    row = suppliers.link(uow.session, request.form)
+                    message = _("%(sku)s is bought from %(supplier)s.", sku=row.item.sku, supplier=row.supplier.name)
+                else:
+                    row = suppliers.save(uow.session, request.form, request.form.get("id") or None)
+                    message = _("Supplier %(name)s saved.", name=row.name)
+                uow.commit()
+            flash(message)
+            return redirect(url_for("plan.suppliers_screen"), 303)
+        except d.DomainError as e:
+            errors, status = [said(e)], 422
+    return render_template("office/suppliers.html", suppliers=suppliers.all_suppliers(db.session),
+                           links=suppliers.links(db.session), errors=errors, form=request.form), status

@@ -1,0 +1,216 @@
+"""Planning from the ledger: each item's demand, safety stock and reorder point in a warehouse, its
+projected position, and purchase proposals a supervisor turns into purchase orders in one step.
+
+The rules are domain.planning; this module reads what they need: reservations net of cancellations
+per day (the ledger's reserve and unreserve movements), the days the item had no sellable stock
+(the ledger's S after each movement), the buckets, open purchase-order quantities, backorders, the
+ABC classes cycle counting computes, and the item's preferred supplier's terms.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..domain import planning as rules
+from ..domain import stock as d
+from ..i18n import N_
+from ..models import (
+    Balance,
+    Item,
+    ItemSupplier,
+    Movement,
+    Order,
+    OrderLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Supplier,
+    Warehouse,
+)
+from .counting import abc_classes
+from .purchasing import LineRequest, PurchaseOrderRequest, create_purchase_order
+from .uow import UnitOfWork
+
+WINDOW_DAYS = 90
+DEFAULT_LEAD_DAYS = 7
+
+
+def settings(warehouse: Warehouse) -> dict:
+    """The warehouse's service level per ABC class and its demand window, defaults filled in."""
+    saved = warehouse.plan_settings or {}
+    levels = {c: float(saved.get("levels", {}).get(c, v)) for c, v in rules.SERVICE_LEVELS.items()}
+    return {"levels": levels, "window": int(saved.get("window", WINDOW_DAYS))}
+
+
+def save_settings(session, warehouse: Warehouse, form) -> dict:
+    levels = {c: rules.parse_level(form.get(f"level_{c}", "")) for c in rules.SERVICE_LEVELS}
+    window = d.parse_whole(form.get("window", WINDOW_DAYS), "window", 14, 730,
+                           error=d.InputError) if form.get("window") else WINDOW_DAYS
+    warehouse.plan_settings = {"levels": levels, "window": window}
+    return settings(warehouse)
+
+
+@dataclass
+class Row:
+    item: Item
+    abc: str
+    supplier: Supplier | None
+    unit_cost: object
+    plan: rules.Plan
+
+
+def _day(value) -> date:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.date() if isinstance(value, datetime) else value
+
+
+def demand_by_day(session, warehouse_id: int, since: date) -> tuple[dict, dict]:
+    """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand)."""
+    start = datetime.combine(since, datetime.min.time())
+    rows = session.execute(
+        select(Movement.item_id, Movement.created_at, Movement.kind, Movement.qty, Movement.s_after)
+        .where(Movement.warehouse_id == warehouse_id, Movement.created_at >= start)
+        .order_by(Movement.item_id, Movement.id)
+    ).all()
+    demand: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    end_s: dict[int, dict[date, int]] = defaultdict(dict)
+    for item_id, at, kind, qty, s_after in rows:
+        day = _day(at)
+        if kind == "reserve":
+            demand[item_id][day] += qty
+        elif kind == "unreserve":
+            demand[item_id][day] -= qty
+        if s_after is not None:
+            end_s[item_id][day] = s_after
+    before = dict(session.execute(
+        select(Movement.item_id, Movement.s_after).where(
+            Movement.id.in_(select(func.max(Movement.id)).where(Movement.warehouse_id == warehouse_id,
+                                                                Movement.created_at < start)
+                            .group_by(Movement.item_id)))
+    ).all())
+    out: dict[int, set] = {}
+    today = date.today()
+    for item_id in set(end_s) | set(before):
+        s_now, empty = before.get(item_id, 0) or 0, set()
+        day = since
+        while day <= today:
+            s_start = s_now
+            s_now = end_s.get(item_id, {}).get(day, s_now)
+            if s_start <= 0 and s_now <= 0 and demand[item_id].get(day, 0) <= 0:
+                empty.add(day)
+            day += timedelta(days=1)
+        out[item_id] = empty
+    return demand, out
+
+
+def _on_order(session, warehouse_id: int) -> dict[int, int]:
+    return dict(session.execute(
+        select(PurchaseOrderLine.item_id, func.sum(PurchaseOrderLine.expected - PurchaseOrderLine.received))
+        .join(PurchaseOrder).where(PurchaseOrder.warehouse_id == warehouse_id,
+                                   PurchaseOrder.status.in_(("open", "partial")),
+                                   PurchaseOrderLine.expected > PurchaseOrderLine.received)
+        .group_by(PurchaseOrderLine.item_id)).all())
+
+
+def _backordered(session, warehouse_id: int) -> dict[int, int]:
+    return dict(session.execute(
+        select(OrderLine.item_id, func.sum(OrderLine.backordered)).join(Order)
+        .where(Order.warehouse_id == warehouse_id, Order.status == "open", OrderLine.backordered > 0)
+        .group_by(OrderLine.item_id)).all())
+
+
+def _suppliers(session) -> dict[int, tuple[Supplier, object]]:
+    """Each item's supplier to order from (the preferred, else the first linked) and its cost."""
+    chosen: dict[int, tuple[Supplier, object]] = {}
+    rows = session.execute(select(ItemSupplier, Supplier).join(Supplier)
+                           .order_by(ItemSupplier.item_id, ItemSupplier.preferred.desc(), ItemSupplier.id)).all()
+    for link, supplier in rows:
+        chosen.setdefault(link.item_id, (supplier, link.unit_cost))
+    return chosen
+
+
+def plan_rows(session, warehouse: Warehouse, today: date | None = None) -> list[Row]:
+    """Every item stocked, demanded or on order here, with its plan; those to order first."""
+    today = today or date.today()
+    conf = settings(warehouse)
+    since = today - timedelta(days=conf["window"] - 1)
+    window = [since + timedelta(days=n) for n in range(conf["window"])]
+    demand, empty = demand_by_day(session, warehouse.id, since)
+    balances = {b.item_id: b for b in session.execute(select(Balance).where(Balance.warehouse_id == warehouse.id)).scalars()}
+    on_order, backordered = _on_order(session, warehouse.id), _backordered(session, warehouse.id)
+    classes = abc_classes(session, warehouse, today)
+    suppliers = _suppliers(session)
+    ids = set(balances) | set(demand) | set(on_order) | set(backordered)
+    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(ids), Item.retired_at.is_(None))).scalars()} if ids else {}
+    rows = []
+    for item_id, item in items.items():
+        bal = balances.get(item_id)
+        supplier, cost = suppliers.get(item_id, (None, item.unit_cost))
+        abc = classes.get(item_id, "C")
+        p = rules.plan(
+            rules.daily_demand(demand.get(item_id, {}), window, empty.get(item_id, set())),
+            conf["levels"][abc],
+            supplier.lead_days if supplier else DEFAULT_LEAD_DAYS,
+            float(supplier.lead_sd_days) if supplier else 0.0,
+            sellable=bal.s if bal else 0, on_order=int(on_order.get(item_id, 0)), in_transit=bal.a if bal else 0,
+            backordered=int(backordered.get(item_id, 0)),
+            moq=supplier.moq if supplier else 1, pack=supplier.pack if supplier else 1,
+        )
+        rows.append(Row(item, abc, supplier, cost, p))
+    rows.sort(key=lambda r: (r.plan.propose == 0, r.plan.position - r.plan.rop, r.item.sku))
+    return rows
+
+
+def proposals(session, warehouse: Warehouse, today: date | None = None) -> list[Row]:
+    return [r for r in plan_rows(session, warehouse, today) if r.plan.propose > 0]
+
+
+def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) -> list[dict]:
+    """Turn proposals into purchase orders, one a supplier: `chosen` is item id → quantity (edited by
+    the supervisor). Idempotent: an item the plan no longer proposes (it is on order now) is skipped,
+    so sending the same choice twice orders nothing twice. A number says the day, the warehouse and
+    the supplier."""
+    today = today or date.today()
+    with UnitOfWork(write=False) as uow:
+        s = uow.session
+        warehouse = s.get(Warehouse, warehouse_id)
+        code = warehouse.code
+        live = {r.item.id: r for r in proposals(s, warehouse, today)}
+        # Plain values: the documents are written after this read ends.
+        by_supplier: dict[int, dict] = {}
+        for item_id, qty in chosen.items():
+            row = live.get(item_id)
+            if row is None:
+                continue
+            sup = row.supplier
+            entry = by_supplier.setdefault(sup.id if sup else 0, {
+                "name": sup.name if sup else "", "lead": sup.lead_days if sup else DEFAULT_LEAD_DAYS, "lines": []})
+            entry["lines"].append((row.item.sku, d.parse_qty(qty)))
+    made = []
+    for sid, entry in by_supplier.items():
+        prefix = f"PO-{today:%y%m%d}-{code[:12]}-{sid:03d}-"
+        with UnitOfWork(write=False) as uow:
+            n = uow.session.execute(select(func.count(PurchaseOrder.id))
+                                    .where(PurchaseOrder.number.startswith(prefix))).scalar_one() + 1
+        req = PurchaseOrderRequest(number=f"{prefix}{n}", warehouse=code, supplier=entry["name"],
+                                   lines=[LineRequest(sku, qty) for sku, qty in entry["lines"]],
+                                   expected_on=today + timedelta(days=entry["lead"]))
+        po, created = create_purchase_order(req)
+        if created and sid:
+            with UnitOfWork() as uow:
+                uow.session.get(PurchaseOrder, po["id"]).supplier_id = sid
+                uow.commit()
+        made.append({**po, "created": created})
+    return made
+
+
+def need_ordering(session, warehouse: Warehouse) -> int:
+    """How many items are at or below their reorder point here (the overview says so)."""
+    return len(proposals(session, warehouse))
+
+
+__all__ = ["N_", "Row", "need_ordering", "order", "plan_rows", "proposals", "save_settings", "settings"]
