@@ -8,6 +8,8 @@ import io
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from flask_login import current_user
+
 from .auth import current_warehouse, role_required
 from .domain import stock as d
 from .extensions import db
@@ -34,8 +36,28 @@ def plan():
 
 def _plan_page(warehouse, errors=(), status=200):
     rows = planning.plan_rows(db.session, warehouse)
+    moves = [t for t in planning.transfer_proposals(db.session) if warehouse.id in (t.source.id, t.dest.id)]
     return render_template("office/plan.html", warehouse=warehouse, rows=rows, settings=planning.settings(warehouse),
-                           to_order=sum(1 for r in rows if r.plan.propose), errors=list(errors)), status
+                           to_order=sum(1 for r in rows if r.plan.propose), moves=moves,
+                           cover_limit=planning.COVER_LIMIT_DAYS, inf=float("inf"), errors=list(errors)), status
+
+
+@bp.post("/plan/transfer")
+@role_required("supervisor")
+def plan_transfer():
+    """A transfer proposal becomes a planned transfer (its units allocated at the source)."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    f = request.form
+    try:
+        number = planning.plan_transfer(d.parse_id(f.get("source"), "source"), f.get("dest", ""), f.get("sku", ""),
+                                        f.get("qty", ""), current_user.id)
+    except d.DomainError as e:
+        db.session.rollback()
+        return _plan_page(warehouse, [said(e)], 422)
+    flash(_("Transfer %(number)s planned: pick and ship it from Transfer out.", number=number))
+    return redirect(url_for("plan.plan"), 303)
 
 
 @bp.post("/plan/order")

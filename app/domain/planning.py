@@ -101,6 +101,26 @@ def order_quantity(position: float, rop: float, maximum: float | None = None, eo
     return math.ceil(qty / pack) * pack
 
 
+def cover_days(sellable: int, demand_mean: float) -> float:
+    """Days the sellable stock lasts at the mean demand (no demand: for ever)."""
+    if sellable <= 0:
+        return 0.0
+    return math.inf if demand_mean <= 0 else sellable / demand_mean
+
+
+def transfer_quantity(source_sellable: int, source_mean: float, source_rop: float, cover_limit: float,
+                      dest_position: int, dest_rop: float) -> int:
+    """Units to move from a warehouse holding more days of cover than `cover_limit` to one at or below
+    its reorder point: what the destination needs to reach its reorder point, no more than the source
+    holds beyond its limit of cover, and never taking the source down to its own reorder point."""
+    if dest_position > dest_rop or cover_days(source_sellable, source_mean) <= cover_limit:
+        return 0
+    keep = max(source_mean * cover_limit, source_rop)
+    spare = math.floor(source_sellable - keep)
+    need = math.ceil(dest_rop - dest_position) or 1
+    return max(0, min(spare, need))
+
+
 @dataclass(frozen=True)
 class Plan:
     """One item in one warehouse, with every input a supervisor needs to see why."""

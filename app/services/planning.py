@@ -28,8 +28,12 @@ from ..models import (
     PurchaseOrder,
     PurchaseOrderLine,
     Supplier,
+    Transfer,
+    TransferLine,
+    User,
     Warehouse,
 )
+from . import transfers
 from .counting import abc_classes
 from .purchasing import LineRequest, PurchaseOrderRequest, create_purchase_order
 from .uow import UnitOfWork
@@ -116,6 +120,14 @@ def _on_order(session, warehouse_id: int) -> dict[int, int]:
         .group_by(PurchaseOrderLine.item_id)).all())
 
 
+def _coming_by_transfer(session, warehouse_id: int) -> dict[int, int]:
+    """Units planned to come here from another warehouse, not shipped yet (once shipped they are in A)."""
+    return dict(session.execute(
+        select(TransferLine.item_id, func.sum(TransferLine.qty - TransferLine.shipped)).join(Transfer)
+        .where(Transfer.dest_id == warehouse_id, Transfer.status == "planned", TransferLine.qty > TransferLine.shipped)
+        .group_by(TransferLine.item_id)).all())
+
+
 def _backordered(session, warehouse_id: int) -> dict[int, int]:
     return dict(session.execute(
         select(OrderLine.item_id, func.sum(OrderLine.backordered)).join(Order)
@@ -142,6 +154,8 @@ def plan_rows(session, warehouse: Warehouse, today: date | None = None) -> list[
     demand, empty = demand_by_day(session, warehouse.id, since)
     balances = {b.item_id: b for b in session.execute(select(Balance).where(Balance.warehouse_id == warehouse.id)).scalars()}
     on_order, backordered = _on_order(session, warehouse.id), _backordered(session, warehouse.id)
+    for item_id, qty in _coming_by_transfer(session, warehouse.id).items():  # ordered from a warehouse of ours
+        on_order[item_id] = on_order.get(item_id, 0) + qty
     classes = abc_classes(session, warehouse, today)
     suppliers = _suppliers(session)
     ids = set(balances) | set(demand) | set(on_order) | set(backordered)
@@ -206,6 +220,56 @@ def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) 
                 uow.commit()
         made.append({**po, "created": created})
     return made
+
+
+COVER_LIMIT_DAYS = 60
+
+
+@dataclass
+class TransferProposal:
+    item: Item
+    source: Warehouse
+    dest: Warehouse
+    qty: int
+    source_plan: rules.Plan
+    dest_plan: rules.Plan
+    source_cover: float
+
+
+def transfer_proposals(session, today: date | None = None, cover_limit: float = COVER_LIMIT_DAYS) -> list[TransferProposal]:
+    """Where a warehouse holds more days of cover than the limit and another of ours is at or below its
+    reorder point for the same item: move the spare there (before buying more)."""
+    warehouses = list(session.execute(select(Warehouse).order_by(Warehouse.code)).scalars())
+    plans = {w.id: {r.item.id: r for r in plan_rows(session, w, today)} for w in warehouses}
+    out = []
+    for dest in warehouses:
+        for item_id, need in plans[dest.id].items():
+            if need.plan.position > need.plan.rop:
+                continue
+            best = None
+            for source in warehouses:
+                have = plans[source.id].get(item_id) if source.id != dest.id else None
+                if have is None:
+                    continue
+                qty = rules.transfer_quantity(have.plan.sellable, have.plan.demand.mean, have.plan.rop, cover_limit,
+                                              need.plan.position, need.plan.rop)
+                if qty > 0 and (best is None or qty > best.qty):
+                    best = TransferProposal(need.item, source, dest, qty, have.plan, need.plan,
+                                            rules.cover_days(have.plan.sellable, have.plan.demand.mean))
+            if best is not None:
+                out.append(best)
+    return out
+
+
+def plan_transfer(source_id: int, dest_code: str, sku: str, qty, user_id: int) -> str:
+    """One transfer proposal turned into a planned transfer (its units allocated at the source); its number."""
+    with UnitOfWork() as uow:
+        s = uow.session
+        tr = transfers.plan(s, s.get(Warehouse, source_id), dest_code, s.get(User, user_id), [(sku, qty)],
+                               note="proposed by the plan")
+        number = tr.number
+        uow.commit()
+    return number
 
 
 def need_ordering(session, warehouse: Warehouse) -> int:

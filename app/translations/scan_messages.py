@@ -610,4 +610,10 @@ T.update({
     "z %(z)s": ("z %(z)s", "z %(z)s"),
     "reorder": ("补货", "reponer"),
     "Reorder points and purchase proposals; suppliers": ("再订货点与采购建议；供应商", "Puntos de pedido y propuestas de compra; proveedores"),
+    '%(source)s: %(s)s sellable, %(cover)s days of cover; %(dest)s: position %(pos)s, reorder point %(rop)s': ('%(source)s：可售 %(s)s，可覆盖 %(cover)s 天；%(dest)s：预计库存 %(pos)s，再订货点 %(rop)s', '%(source)s: %(s)s vendibles, %(cover)s días de cobertura; %(dest)s: posición %(pos)s, punto de pedido %(rop)s'),
+    'Before buying more: a warehouse of ours with more than %(days)s days of cover gives its spare to one at or below its reorder point.': ('先调拨再采购：覆盖天数超过 %(days)s 天的仓库把多余库存调给处于或低于再订货点的仓库。', 'Antes de comprar más: un almacén nuestro con más de %(days)s días de cobertura da lo que le sobra a otro en su punto de pedido o por debajo.'),
+    'Plan the transfer': ('计划调拨', 'Planificar el traslado'),
+    'Purchase proposals': ('采购建议', 'Propuestas de compra'),
+    'Transfer %(number)s planned: pick and ship it from Transfer out.': ('调拨 %(number)s 已计划：请在“调出”中拣货发运。', 'Traslado %(number)s planificado: recójalo y envíelo desde Traslado de salida.'),
+    'Transfer proposals': ('调拨建议', 'Propuestas de traslado'),
 })

@@ -88,13 +88,16 @@ def contents(bin_code):
 
 
 def quiet_bin(exclude):
-    """A storage bin with no reserved item, one of which (one lot, at least 6 units) the count finds 3 short."""
+    """A storage bin with no reserved item, one of which (one lot, at least 6 units) the count finds 3 short;
+    after the excluded bins on the walk, so that a count of them all starts with those."""
     db.session.rollback()
     reserved = set(db.session.execute(select(OrderLine.item_id).where(OrderLine.reserved > 0)).scalars())
+    after = max(db.session.execute(select(Bin.walk_order).where(Bin.code.in_(exclude), Bin.warehouse.has(code="MAIN"))
+                                   ).scalars(), default=-1)
     rows = db.session.execute(
         select(Bin.code, BinStock.item_id, func.count(), func.sum(BinStock.qty))
         .join(Bin, Bin.id == BinStock.bin_id)
-        .where(Bin.type == "storage", Bin.warehouse.has(code="MAIN"), BinStock.qty > 0)
+        .where(Bin.type == "storage", Bin.warehouse.has(code="MAIN"), BinStock.qty > 0, Bin.walk_order > after)
         .group_by(Bin.code, BinStock.item_id).order_by(Bin.code)
     ).all()
     per_bin = {}

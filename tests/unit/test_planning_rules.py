@@ -72,3 +72,15 @@ def test_the_projected_position_never_counts_a_unit_twice(i, o, u, lock, v, t, a
     # Every unit counted is sellable on hand (or virtual), ordered or on its way — each once.
     assert position <= (i - u + v) + on_order + a - backordered
     assert position <= s + on_order + a
+
+
+def test_a_transfer_moves_spare_cover_to_where_it_is_short():
+    from app.domain.planning import cover_days, transfer_quantity
+
+    assert cover_days(120, 2) == 60 and cover_days(5, 0) == float("inf") and cover_days(0, 3) == 0
+    # Source: 300 at 2 a day is 150 days of cover, limit 60 keeps 120; the destination is 18 below its ROP.
+    assert transfer_quantity(300, 2, 20, 60, dest_position=12, dest_rop=30) == 18
+    assert transfer_quantity(130, 2, 20, 60, dest_position=0, dest_rop=30) == 10  # only 10 spare
+    assert transfer_quantity(100, 2, 20, 60, dest_position=0, dest_rop=30) == 0  # 50 days: not over the limit
+    assert transfer_quantity(300, 2, 20, 60, dest_position=40, dest_rop=30) == 0  # the destination is fine
+    assert transfer_quantity(40, 0, 0, 60, dest_position=-3, dest_rop=0) == 3  # dead stock here, backorders there

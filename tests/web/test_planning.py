@@ -117,3 +117,28 @@ def test_the_daily_command_lists_the_proposals_and_orders_them(app, sue):
     out = runner.invoke(args=["plan", "--order"])
     assert "created" in out.output
     assert "0 item(s) need ordering" in runner.invoke(args=["plan"]).output
+
+
+def test_spare_cover_in_one_warehouse_is_proposed_as_a_transfer_and_planned_in_one_step(app, sue):
+    from app.models import Transfer
+
+    sold_over_days(10, 2)  # W1 sells 2 a day and runs low
+    receive("SKU-1", 200, warehouse="W2", to_bin="A-01")  # W2 holds 200 and sells none
+    page = sue.do("get", "/office/plan").text
+    assert 'data-transfer-proposal="SKU-1"' in page, page[-1500:]
+    proposal = page[page.index('data-transfer-proposal="SKU-1"'):]
+    assert "W2 → W1" in proposal and "∞ days of cover" in proposal
+    qty = proposal.split('name="qty" value="')[1].split('"')[0]
+    source = proposal.split('name="source" value="')[1].split('"')[0]
+    r = sue.do("post", "/office/plan/transfer", data={"source": source, "dest": "W1", "sku": "SKU-1", "qty": qty})
+    assert r.status_code == 303, r.text[-500:]
+    db.session.rollback()
+    tr = db.session.execute(select(Transfer)).scalar_one()
+    assert (tr.source.code, tr.dest.code, [(ln.item.sku, ln.qty) for ln in tr.lines]) == ("W2", "W1", [("SKU-1", int(qty))])
+    # Planned, it counts as coming: W1 is proposed neither the transfer again nor a purchase of those units.
+    page = sue.do("get", "/office/plan").text
+    assert 'data-transfer-proposal="SKU-1"' not in page
+    r = sue.do("post", "/office/plan/transfer", data={"source": source, "dest": "W1", "sku": "SKU-1", "qty": "999999"})
+    assert r.status_code == 422  # more than W2 can allocate: said, nothing planned
+    db.session.rollback()
+    assert len(db.session.execute(select(Transfer)).scalars().all()) == 1
