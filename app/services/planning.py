@@ -186,8 +186,7 @@ def proposals(session, warehouse: Warehouse, today: date | None = None) -> list[
 def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) -> list[dict]:
     """Turn proposals into purchase orders, one a supplier: `chosen` is item id → quantity (edited by
     the supervisor). Idempotent: an item the plan no longer proposes (it is on order now) is skipped,
-    so sending the same choice twice orders nothing twice. A number says the day, the warehouse and
-    the supplier."""
+    so sending the same choice twice orders nothing twice."""
     today = today or date.today()
     with UnitOfWork(write=False) as uow:
         s = uow.session
@@ -206,14 +205,21 @@ def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) 
             entry["lines"].append((row.item.sku, d.parse_qty(qty)))
     made = []
     for sid, entry in by_supplier.items():
-        prefix = f"PO-{today:%y%m%d}-{code[:12]}-{sid:03d}-"
+        # Numbered as the scanners' PO pattern expects (PO-2026-0042): the year's next number.
+        prefix = f"PO-{today:%Y}-"
         with UnitOfWork(write=False) as uow:
-            n = uow.session.execute(select(func.count(PurchaseOrder.id))
-                                    .where(PurchaseOrder.number.startswith(prefix))).scalar_one() + 1
-        req = PurchaseOrderRequest(number=f"{prefix}{n}", warehouse=code, supplier=entry["name"],
-                                   lines=[LineRequest(sku, qty) for sku, qty in entry["lines"]],
-                                   expected_on=today + timedelta(days=entry["lead"]))
-        po, created = create_purchase_order(req)
+            taken = [n for n in uow.session.execute(select(PurchaseOrder.number)
+                                                    .where(PurchaseOrder.number.startswith(prefix))).scalars()
+                     if n[len(prefix):].isdigit()]
+        seq = max((int(n[len(prefix):]) for n in taken), default=0)
+        for _attempt in range(5):  # another supervisor took the number meanwhile: the next one
+            seq += 1
+            req = PurchaseOrderRequest(number=f"{prefix}{seq:04d}", warehouse=code, supplier=entry["name"],
+                                       lines=[LineRequest(sku, qty) for sku, qty in entry["lines"]],
+                                       expected_on=today + timedelta(days=entry["lead"]))
+            po, created = create_purchase_order(req)
+            if created:
+                break
         if created and sid:
             with UnitOfWork() as uow:
                 uow.session.get(PurchaseOrder, po["id"]).supplier_id = sid

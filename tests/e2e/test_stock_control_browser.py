@@ -300,3 +300,38 @@ def _artifact(name):
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
 
+
+
+def test_the_plan_turns_a_proposal_into_a_purchase_order_that_is_received_on_the_floor(app, live_server, page,
+                                                                                       supervisor, stock, shot):
+    """The supervisor orders one proposal of the demo's plan; the operator receives that PO by scans."""
+    from app.models import PurchaseOrder
+
+    supervisor.goto(live_server + "/office/plan")
+    expect(supervisor.locator("h1")).to_have_text("Plan of MAIN")
+    proposed = [r.get_attribute("data-sku") for r in supervisor.locator("tr.missing").all()]
+    db.session.rollback()
+    plain = set(db.session.execute(select(Item.sku).where(Item.sku.in_(proposed), Item.serial_tracked.is_(False))).scalars())
+    sku = next(x for x in proposed if x in plain)  # received by a plain scan and a quantity
+    # Untick every proposal but that one, and order 12 of it.
+    for row in supervisor.locator("tr.missing").all():
+        if row.get_attribute("data-sku") != sku:
+            row.locator("input[name=item]").uncheck()
+    supervisor.locator(f"tr[data-sku='{sku}'] input[name^=qty_]").fill("12")
+    shot(supervisor, "plan", full_page=False)
+    supervisor.get_by_role("button", name="Order the ticked proposals").click()
+    expect(supervisor.locator(".flash.info")).to_contain_text("Purchase orders PO-")
+    db.session.rollback()
+    po = db.session.execute(select(PurchaseOrder).order_by(PurchaseOrder.id.desc())).scalars().first()
+    assert [(ln.item.sku, ln.expected) for ln in po.lines] == [(sku, 12)] and po.supplier
+    number = po.number
+    before = stock(sku)
+    sign_in(page, live_server)
+    page.goto(live_server + "/tasks/receive")
+    wedge(page, number, wait=False)
+    expect(page.locator("#task-panel .step")).to_have_text("Scan an item")
+    with_qty(page, 12, unit_code(sku))
+    expect(page.locator("#task-panel .flash")).to_contain_text("12 of 12")
+    after = stock(sku)
+    assert after["I"] == before["I"] + 12
+    ledger_is_ok(app)

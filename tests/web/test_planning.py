@@ -4,7 +4,7 @@ step (twice orders nothing twice), each figure shown with its inputs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -35,10 +35,10 @@ def sue(app):
 def sold_over_days(days: int, per_day: int, sku="SKU-1"):
     """`days` days of demand: an order a day, its reservation dated that day (as if the days had passed)."""
     receive(sku, days * per_day + 2, to_bin="A-01")
-    first = datetime.utcnow() - timedelta(days=days - 1)
+    first = datetime.combine(date.today() - timedelta(days=days - 1), datetime.min.time()) + timedelta(hours=1)
     orders = [place(f"D{n}", [(sku, per_day)]) for n in range(days)]
     db.session.rollback()
-    db.session.execute(update(Movement).where(Movement.kind == "receive").values(created_at=first - timedelta(hours=1)))
+    db.session.execute(update(Movement).where(Movement.kind == "receive").values(created_at=first - timedelta(minutes=30)))
     for n, order in enumerate(orders):  # the last one today
         db.session.execute(update(Movement).where(Movement.doc_type == "order", Movement.doc_id == order["id"])
                            .values(created_at=first + timedelta(days=n)))
@@ -81,6 +81,9 @@ def test_an_item_selling_down_is_proposed_with_every_input_and_ordered_once(app,
     assert r.status_code == 303
     db.session.rollback()
     po = db.session.execute(select(PurchaseOrder)).scalar_one()
+    from scanners import parse
+
+    assert parse(po.number).kind == "po", po.number  # a number the receiving screen's scanner reads as a PO
     assert (po.supplier, po.supplier_id, [(ln.item.sku, ln.expected) for ln in po.lines]) == (
         "Acme", db.session.execute(select(Supplier.id)).scalar_one(), [("SKU-1", 15)])
     # Sent again (a double tap, a second supervisor): the item is on order now, nothing is ordered twice.
