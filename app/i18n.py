@@ -125,6 +125,8 @@ SHOWN_VALUES = (
     N_("cancelled staged"), N_("unplaced pick"), N_("no reserve"),
     # stock conditions, as a refusal names them; bin types
     N_("sellable"), N_("returned"),
+    # loss reasons the ledger writes that are no chosen label (services.losses)
+    N_("scrapped returned"), N_("scrapped sellable"),
     # serial statuses and what a serial's history names (services.serials)
     N_("in stock"), N_("packed"), N_("scrapped"), N_("receive"), N_("move"), N_("pick"), N_("pack"), N_("ship"),
     N_("storage"), N_("dock"), N_("staging"), N_("quarantine"), N_("returns"),

@@ -11,11 +11,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from .auth import current_warehouse, role_required
+from .domain import inputs
 from .domain import stock as d
 from .extensions import db
 from .i18n import N_, _, said
 from .models import Warehouse
-from .services import planning, suppliers
+from .services import losses, planning, suppliers
 from .services.uow import UnitOfWork
 
 bp = Blueprint("plan", __name__, url_prefix="/office")
@@ -111,10 +112,10 @@ def plan_csv():
                 "on_order", "in_transit", "backordered", "position", "propose"])
     for r in planning.plan_rows(db.session, warehouse):
         p = r.plan
-        w.writerow([r.item.sku, r.item.name, r.abc, r.supplier.name if r.supplier else "", f"{p.demand.mean:.3f}",
+        w.writerow([inputs.safe_cell(v) for v in [r.item.sku, r.item.name, r.abc, r.supplier.name if r.supplier else "", f"{p.demand.mean:.3f}",
                     f"{p.demand.sd:.3f}", p.demand.days, p.demand.left_out, p.service_level, f"{p.z:.3f}",
                     p.lead_days, p.lead_sd, f"{p.safety:.1f}", f"{p.rop:.1f}", p.sellable, p.on_order, p.in_transit,
-                    p.backordered, p.position, p.propose])
+                    p.backordered, p.position, p.propose]])
     resp = Response(out.getvalue(), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="plan-{warehouse.code}.csv"'
     return resp
@@ -141,3 +142,38 @@ def suppliers_screen():
             errors, status = [said(e)], 422
     return render_template("office/suppliers.html", suppliers=suppliers.all_suppliers(db.session),
                            links=suppliers.links(db.session), errors=errors, form=request.form), status
+
+
+@bp.get("/losses")
+@role_required("supervisor")
+def losses_screen():
+    """Losses and returns of the last weeks: by reason, zone, item and week, counts, returns and outcomes."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    try:
+        weeks = d.parse_whole(request.args.get("weeks", losses.WEEKS), "weeks", 1, 104)
+    except d.InputError as e:
+        return render_template("error.html", status=422, message=said(e), level="error"), 422
+    return render_template("office/losses.html", warehouse=warehouse, weeks=weeks,
+                           report=losses.report(db.session, warehouse, weeks))
+
+
+@bp.get("/losses.csv")
+@role_required("supervisor")
+def losses_csv():
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    try:
+        weeks = d.parse_whole(request.args.get("weeks", losses.WEEKS), "weeks", 1, 104)
+    except d.InputError as e:
+        return render_template("error.html", status=422, message=said(e), level="error"), 422
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["day", "week", "kind", "reason", "zone", "bin", "sku", "name", "units", "value"])
+    for row in losses.report(db.session, warehouse, weeks).rows:
+        w.writerow([inputs.safe_cell(v) for v in row])
+    resp = Response(out.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="losses-{warehouse.code}.csv"'
+    return resp

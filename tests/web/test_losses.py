@@ -1,0 +1,57 @@
+"""Losses and returns from the ledger (issue 21): damage, expiry and scrap by reason, zone, item and
+week, in units and at cost; counts found missing or extra; returns by item, channel and reason with
+what became of them and each item's return rate."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Bin, Item, Warehouse
+from app.services import losses
+from tests.builders import make_site, move, receive
+from tests.web.test_floor_tasks import place
+from tests.web.test_stock_control import Person
+
+
+def test_losses_and_returns_are_added_up_by_reason_zone_item_week_and_channel(app):
+    make_site()
+    db.session.execute(update(Item).where(Item.sku == "SKU-1").values(unit_cost=Decimal("2.50")))
+    db.session.execute(update(Bin).where(Bin.code == "A-01").values(zone="COLD"))
+    db.session.commit()
+    receive("SKU-1", 20, to_bin="A-01")
+    move("damage", qty=3, from_bin="A-01", reason="damage: Broken")
+    move("damage", qty=1, from_bin="A-01", reason="damage: Wet")
+    move("scrap", qty=3, from_bin="A-01", condition="damaged")  # written off when damaged: not counted twice
+    move("adjust", qty=14, to_bin="A-01")  # counted 14 where 16 were: 2 missing
+    order = place("RET-1", [("SKU-1", 4)])
+    from app.services.stock import MovementCommand, apply_movement
+
+    for kind, extra in (("pick", {"from_bin": "A-01", "to_bin": "STAGE"}), ("ship", {"from_bin": "STAGE"})):
+        apply_movement(MovementCommand(warehouse="W1", kind=kind, sku="SKU-1", qty=4, doc_type="order",
+                                       doc_id=order["id"], **extra))
+    apply_movement(MovementCommand(warehouse="W1", kind="return_receive", sku="SKU-1", qty=2, to_bin="RET",
+                                   doc_type="order", doc_id=order["id"], reason="return: Defective"))
+    move("restore", qty=1, from_bin="RET", condition="returned")
+    move("scrap", qty=1, from_bin="RET", condition="returned", reason="return inspected: scrapped")
+    db.session.rollback()
+    report = losses.report(db.session, db.session.get(Warehouse, 1))
+    assert {k: (t.units, t.value) for k, t in report.by_reason.items()} == {
+        "Broken": (3, Decimal("7.50")), "Wet": (1, Decimal("2.50")), "scrapped returned": (1, Decimal("2.50"))}
+    assert report.by_zone["COLD"].units == 4 and report.by_item["SKU-1"].units == 5
+    assert report.total.value == Decimal("12.50") and sum(t.units for t in report.by_week.values()) == 5
+    assert report.counted_missing["SKU-1"].units == 2 and report.counted_missing["SKU-1"].value == Decimal("5.00")
+    assert {k: t.units for k, t in report.returns.items()} == {("SKU-1", "shop", "Defective"): 2}
+    assert report.outcomes["SKU-1"] == {"restored": 1, "scrapped": 1}
+    assert report.return_rate("SKU-1") == 0.5  # 2 back of 4 shipped
+    sue = Person(app, "sue", role="supervisor")
+    page = sue.do("get", "/office/losses").text
+    assert 'data-loss-total="5"' in page and 'data-key="Broken"' in page and 'data-return="SKU-1"' in page
+    assert ">50.0%<" in page
+    csv_text = sue.do("get", "/office/losses.csv").text
+    assert csv_text.splitlines()[0] == "day,week,kind,reason,zone,bin,sku,name,units,value"
+    assert len(csv_text.splitlines()) == 1 + 3
+    assert sue.do("get", "/office/losses?weeks=abc").status_code == 422
+    assert Person(app, "ann").do("get", "/office/losses").status_code == 403
