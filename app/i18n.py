@@ -125,6 +125,8 @@ SHOWN_VALUES = (
     N_("cancelled staged"), N_("unplaced pick"), N_("no reserve"),
     # stock conditions, as a refusal names them; bin types
     N_("sellable"), N_("returned"),
+    # stock age bands and what to do with a slow mover (domain.planning)
+    N_("0–30"), N_("31–90"), N_("91–180"), N_("over 180"), N_("transfer"), N_("return to supplier"), N_("clearance"),
     # loss reasons the ledger writes that are no chosen label (services.losses)
     N_("scrapped returned"), N_("scrapped sellable"),
     # serial statuses and what a serial's history names (services.serials)

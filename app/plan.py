@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from .auth import current_warehouse, role_required
 from .domain import inputs
+from .domain import planning as plan_rules
 from .domain import stock as d
 from .extensions import db
 from .i18n import N_, _, said
@@ -177,3 +178,17 @@ def losses_csv():
     resp = Response(out.getvalue(), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="losses-{warehouse.code}.csv"'
     return resp
+
+
+@bp.get("/ageing")
+@role_required("supervisor")
+def ageing_screen():
+    """Stock by age (first in, first out) and the slow movers, each with what to do about it."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    rows, totals = planning.ageing(db.session, warehouse)
+    return render_template("office/ageing.html", warehouse=warehouse, rows=rows, totals=totals,
+                           bands=[label for label, _lo, _hi in plan_rules.AGE_BANDS],
+                           slow_days=plan_rules.SLOW_NO_DEMAND_DAYS, cover_days=plan_rules.SLOW_COVER_DAYS,
+                           inf=float("inf"))

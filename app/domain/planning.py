@@ -121,6 +121,45 @@ def transfer_quantity(source_sellable: int, source_mean: float, source_rop: floa
     return max(0, min(spare, need))
 
 
+AGE_BANDS = (("0–30", 0, 30), ("31–90", 31, 90), ("91–180", 91, 180), ("over 180", 181, None))
+
+
+def age_layers(receipts: list[tuple[date, int]], on_hand: int, today: date) -> dict[str, int]:
+    """On-hand units by age, first in first out: what is left is what came in last, so the units on
+    hand are taken from the newest receipts back; units older than every receipt known are the oldest."""
+    out = {label: 0 for label, _lo, _hi in AGE_BANDS}
+    left = max(0, on_hand)
+    for day, qty in sorted(receipts, key=lambda r: r[0], reverse=True):
+        if left <= 0:
+            break
+        take = min(left, max(0, qty))
+        age = (today - day).days
+        label = next(lb for lb, lo, hi in AGE_BANDS if age >= lo and (hi is None or age <= hi))
+        out[label] += take
+        left -= take
+    out[AGE_BANDS[-1][0]] += left
+    return out
+
+
+SLOW_NO_DEMAND_DAYS = 60
+SLOW_COVER_DAYS = 180
+
+
+def slow_mover(on_hand: int, days_since_demand: int | None, cover: float) -> bool:
+    """Stock nobody has asked for in 60 days, or more than 180 days of it at today's demand."""
+    if on_hand <= 0:
+        return False
+    return days_since_demand is None or days_since_demand > SLOW_NO_DEMAND_DAYS or cover > SLOW_COVER_DAYS
+
+
+def slow_action(sells_elsewhere: bool, has_supplier: bool) -> str:
+    """What to do with a slow mover: move it to where it sells; else return it to its supplier; else
+    clear it (a clearance lock released in batches)."""
+    if sells_elsewhere:
+        return "transfer"
+    return "return to supplier" if has_supplier else "clearance"
+
+
 @dataclass(frozen=True)
 class Plan:
     """One item in one warehouse, with every input a supervisor needs to see why."""

@@ -284,3 +284,69 @@ def need_ordering(session, warehouse: Warehouse) -> int:
 
 
 __all__ = ["N_", "Row", "need_ordering", "order", "plan_rows", "proposals", "save_settings", "settings"]
+
+
+# --------------------------------------------------------------------------
+# Ageing and slow movers
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Aged:
+    item: Item
+    on_hand: int
+    layers: dict
+    days_since_demand: int | None
+    cover: float
+    slow: bool
+    action: str | None
+    value: object
+
+
+RECEIPT_KINDS = ("receive", "transfer_receive", "return_receive")
+
+
+def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[list[Aged], dict]:
+    """Every item on hand here by age (first in, first out over its receipts), whether it moves slowly
+    and what to do with it; and the warehouse's units and value per age band."""
+    today = today or date.today()
+    balances = {b.item_id: b for b in session.execute(
+        select(Balance).where(Balance.warehouse_id == warehouse.id, Balance.i > 0)).scalars()}
+    if not balances:
+        return [], {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
+    receipts: dict[int, list] = defaultdict(list)
+    for item_id, at, qty in session.execute(
+            select(Movement.item_id, Movement.created_at, Movement.qty)
+            .where(Movement.warehouse_id == warehouse.id, Movement.kind.in_(RECEIPT_KINDS),
+                   Movement.item_id.in_(list(balances)))):
+        receipts[item_id].append((_day(at), qty))
+    last_demand = dict(session.execute(
+        select(Movement.item_id, func.max(Movement.created_at))
+        .where(Movement.warehouse_id == warehouse.id, Movement.kind == "reserve", Movement.item_id.in_(list(balances)))
+        .group_by(Movement.item_id)).all())
+    plans = {r.item.id: r for r in plan_rows(session, warehouse, today)}
+    selling_elsewhere = set()
+    for other in session.execute(select(Warehouse).where(Warehouse.id != warehouse.id)).scalars():
+        selling_elsewhere |= {r.item.id for r in plan_rows(session, other, today) if r.plan.demand.mean > 0}
+    has_supplier = set(session.execute(select(ItemSupplier.item_id)).scalars())
+    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(list(balances)))).scalars()}
+    totals = {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
+    out = []
+    for item_id, bal in balances.items():
+        item = items[item_id]
+        layers = rules.age_layers(receipts.get(item_id, []), bal.i, today)
+        seen = last_demand.get(item_id)
+        since = (today - _day(seen)).days if seen else None
+        row = plans.get(item_id)
+        mean = row.plan.demand.mean if row else 0.0
+        cover = rules.cover_days(bal.s, mean)
+        slow = rules.slow_mover(bal.i, since, cover)
+        cost = item.unit_cost or 0
+        for label, units in layers.items():
+            totals[label]["units"] += units
+            totals[label]["value"] += units * cost
+        out.append(Aged(item, bal.i, layers, since, cover, slow,
+                        rules.slow_action(item_id in selling_elsewhere, item_id in has_supplier) if slow else None,
+                        bal.i * cost))
+    out.sort(key=lambda a: (not a.slow, -(a.layers[rules.AGE_BANDS[-1][0]]), a.item.sku))
+    return out, totals

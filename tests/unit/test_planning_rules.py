@@ -84,3 +84,17 @@ def test_a_transfer_moves_spare_cover_to_where_it_is_short():
     assert transfer_quantity(100, 2, 20, 60, dest_position=0, dest_rop=30) == 0  # 50 days: not over the limit
     assert transfer_quantity(300, 2, 20, 60, dest_position=40, dest_rop=30) == 0  # the destination is fine
     assert transfer_quantity(40, 0, 0, 60, dest_position=-3, dest_rop=0) == 3  # dead stock here, backorders there
+
+
+def test_stock_ages_first_in_first_out_and_slow_movers_get_an_action():
+    from app.domain.planning import age_layers, slow_action, slow_mover
+
+    today = date(2026, 12, 1)
+    receipts = [(today - timedelta(days=200), 10), (today - timedelta(days=100), 10), (today - timedelta(days=10), 5)]
+    # 12 on hand: the newest 5 (10 days), then 7 of the 100-day receipt; the oldest receipt is gone.
+    assert age_layers(receipts, 12, today) == {"0–30": 5, "31–90": 0, "91–180": 7, "over 180": 0}
+    assert age_layers(receipts, 30, today) == {"0–30": 5, "31–90": 0, "91–180": 10, "over 180": 15}  # 5 of unknown age
+    assert slow_mover(10, None, 0) and slow_mover(10, 61, 5) and slow_mover(10, 3, 200)
+    assert not slow_mover(10, 3, 20) and not slow_mover(0, None, 0)
+    assert slow_action(True, True) == "transfer" and slow_action(False, True) == "return to supplier"
+    assert slow_action(False, False) == "clearance"

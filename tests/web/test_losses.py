@@ -55,3 +55,29 @@ def test_losses_and_returns_are_added_up_by_reason_zone_item_week_and_channel(ap
     assert len(csv_text.splitlines()) == 1 + 3
     assert sue.do("get", "/office/losses?weeks=abc").status_code == 422
     assert Person(app, "ann").do("get", "/office/losses").status_code == 403
+
+
+def test_stock_ages_by_its_receipts_and_a_slow_mover_is_named_with_what_to_do(app):
+    from datetime import datetime, timedelta
+
+    from app.models import Movement
+    from app.services import planning
+
+    make_site()
+    receive("SKU-1", 10, to_bin="A-01")  # long ago, never asked for
+    receive("SKU-2", 8, to_bin="A-02")  # sold today
+    db.session.rollback()
+    old = datetime.utcnow() - timedelta(days=200)
+    db.session.execute(update(Movement).where(Movement.kind == "receive", Movement.qty == 10).values(created_at=old))
+    db.session.commit()
+    place("AGE-1", [("SKU-2", 1)])
+    db.session.rollback()
+    rows, totals = planning.ageing(db.session, db.session.get(Warehouse, 1))
+    by_sku = {a.item.sku: a for a in rows}
+    assert by_sku["SKU-1"].layers["over 180"] == 10 and by_sku["SKU-1"].slow
+    assert by_sku["SKU-1"].action == "clearance" and by_sku["SKU-1"].days_since_demand is None
+    assert by_sku["SKU-2"].layers["0–30"] == 8 and not by_sku["SKU-2"].slow
+    assert totals["over 180"]["units"] == 10 and totals["0–30"]["units"] == 8
+    page = Person(app, "sue", role="supervisor").do("get", "/office/ageing").text
+    row = page[page.index('data-sku="SKU-1"'):]
+    assert 'data-action="clearance"' in row[:row.index("</tr>")] and "never" in row[:row.index("</tr>")]
