@@ -34,7 +34,9 @@ bp = Blueprint("catalog", __name__, url_prefix="/office")
 
 
 
-def _csv(rows, filename: str) -> Response:
+def csv_download(rows, filename: str) -> Response:
+    """Rows (the header first) streamed as a CSV file to download; each office export goes through it."""
+
     def lines():
         out = io.StringIO()
         writer = csv.writer(out)
@@ -142,7 +144,7 @@ def items_import():
 @bp.route("/items.csv")
 @role_required("supervisor")
 def items_csv():
-    return _csv(catalog.items_csv(db.session), "items.csv")
+    return csv_download(catalog.items_csv(db.session), "items.csv")
 
 
 # ------------------------------------------------------------ bins
@@ -249,7 +251,7 @@ def bins_csv():
     warehouse = current_warehouse()
     if warehouse is None:
         return render_template("error.html", status=404, message=_("Choose a warehouse first."), level="error"), 404
-    return _csv(catalog.bins_csv(db.session, warehouse), f"bins-{warehouse.code}.csv")
+    return csv_download(catalog.bins_csv(db.session, warehouse), f"bins-{warehouse.code}.csv")
 
 
 # ------------------------------------------------------------ warehouses
@@ -281,7 +283,7 @@ def warehouses_import():
 @bp.route("/warehouses.csv")
 @role_required("admin")
 def warehouses_csv():
-    return _csv(catalog.warehouses_csv(db.session), "warehouses.csv")
+    return csv_download(catalog.warehouses_csv(db.session), "warehouses.csv")
 
 
 # ------------------------------------------------------------ users (admin; listed on the Access screen)
@@ -299,10 +301,10 @@ def users_import():
 @bp.route("/users.csv")
 @role_required("admin")
 def users_csv():
-    return _csv(access.users_csv(db.session), "users.csv")
+    return csv_download(access.users_csv(db.session), "users.csv")
 
 
 @bp.route("/tokens.csv")
 @role_required("admin")
 def tokens_csv():
-    return _csv(access.tokens_csv(db.session), "api-tokens.csv")
+    return csv_download(access.tokens_csv(db.session), "api-tokens.csv")

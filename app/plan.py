@@ -3,15 +3,12 @@ The figures are services.planning's; the rules domain.planning's; this blueprint
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from flask_login import current_user
 
 from .auth import current_warehouse, role_required
-from .domain import inputs
+from .catalog import csv_download
 from .domain import planning as plan_rules
 from .domain import stock as d
 from .extensions import db
@@ -106,20 +103,7 @@ def plan_csv():
     warehouse = current_warehouse()
     if warehouse is None:
         return _no_warehouse()
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["sku", "name", "abc", "supplier", "demand_per_day", "demand_sd", "days", "days_left_out",
-                "service_level", "z", "lead_days", "lead_sd_days", "safety_stock", "reorder_point", "sellable",
-                "on_order", "in_transit", "backordered", "position", "propose"])
-    for r in planning.plan_rows(db.session, warehouse):
-        p = r.plan
-        w.writerow([inputs.safe_cell(v) for v in [r.item.sku, r.item.name, r.abc, r.supplier.name if r.supplier else "", f"{p.demand.mean:.3f}",
-                    f"{p.demand.sd:.3f}", p.demand.days, p.demand.left_out, p.service_level, f"{p.z:.3f}",
-                    p.lead_days, p.lead_sd, f"{p.safety:.1f}", f"{p.rop:.1f}", p.sellable, p.on_order, p.in_transit,
-                    p.backordered, p.position, p.propose]])
-    resp = Response(out.getvalue(), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="plan-{warehouse.code}.csv"'
-    return resp
+    return csv_download(planning.csv_rows(db.session, warehouse), f"plan-{warehouse.code}.csv")
 
 
 @bp.route("/suppliers", methods=["GET", "POST"])
@@ -145,6 +129,14 @@ def suppliers_screen():
                            links=suppliers.links(db.session), errors=errors, form=request.form), status
 
 
+def _weeks():
+    """The report's span in weeks from the query (1 to 104), or the page that says it is wrong."""
+    try:
+        return d.parse_whole(request.args.get("weeks", losses.WEEKS), "weeks", 1, 104)
+    except d.InputError as e:
+        return render_template("error.html", status=422, message=said(e), level="error"), 422
+
+
 @bp.get("/losses")
 @role_required("supervisor")
 def losses_screen():
@@ -152,10 +144,9 @@ def losses_screen():
     warehouse = current_warehouse()
     if warehouse is None:
         return _no_warehouse()
-    try:
-        weeks = d.parse_whole(request.args.get("weeks", losses.WEEKS), "weeks", 1, 104)
-    except d.InputError as e:
-        return render_template("error.html", status=422, message=said(e), level="error"), 422
+    weeks = _weeks()
+    if not isinstance(weeks, int):
+        return weeks
     return render_template("office/losses.html", warehouse=warehouse, weeks=weeks,
                            report=losses.report(db.session, warehouse, weeks))
 
@@ -166,18 +157,10 @@ def losses_csv():
     warehouse = current_warehouse()
     if warehouse is None:
         return _no_warehouse()
-    try:
-        weeks = d.parse_whole(request.args.get("weeks", losses.WEEKS), "weeks", 1, 104)
-    except d.InputError as e:
-        return render_template("error.html", status=422, message=said(e), level="error"), 422
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["day", "week", "kind", "reason", "zone", "bin", "sku", "name", "units", "value"])
-    for row in losses.report(db.session, warehouse, weeks).rows:
-        w.writerow([inputs.safe_cell(v) for v in row])
-    resp = Response(out.getvalue(), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="losses-{warehouse.code}.csv"'
-    return resp
+    weeks = _weeks()
+    if not isinstance(weeks, int):
+        return weeks
+    return csv_download(losses.csv_rows(losses.report(db.session, warehouse, weeks)), f"losses-{warehouse.code}.csv")
 
 
 @bp.get("/ageing")

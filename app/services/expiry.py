@@ -48,6 +48,11 @@ def due(session, warehouse_id: int | None = None, item_ids=None, today: date | N
     return session.execute(q).all()
 
 
+def reason(lot: str, expiry: date) -> str:
+    """What the ledger says of an expire movement."""
+    return f"lot {lot} expired {expiry.isoformat()}"
+
+
 def lot_expiry(session, item_id: int, lot: str) -> date | None:
     if not lot:
         return None
@@ -69,7 +74,7 @@ def expire_due(session, warehouse: Warehouse, item_ids=None, today: date | None 
     for n, r in enumerate(due(session, warehouse.id, item_ids, today, bin_id, lot)):
         result = apply_in(session, MovementCommand(
             warehouse=warehouse.code, kind=d.Kind.EXPIRE.value, sku=r.sku, qty=r.qty, from_bin=r.code, lot=r.lot,
-            reason=f"lot {r.lot} expired {r.expiry.isoformat()}", user_id=user_id, device=device,
+            reason=reason(r.lot, r.expiry), user_id=user_id, device=device,
             scan_id=None if scan_id is None else f"{scan_id[:58]}.x{n}"))
         booked.append(result.movement)
     return booked

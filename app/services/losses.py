@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from ..domain import inputs
 from ..models import Bin, Item, Movement, Order, Warehouse
 
 LOSS_KINDS = ("damage", "expire", "scrap")
@@ -112,3 +113,13 @@ def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None
             out.rows.append((day.isoformat(), week, r.kind, reason, zone, r.from_code or r.to_code or "", r.sku, r.name, r.qty,
                              Decimal(r.qty) * Decimal(r.unit_cost or 0)))
     return out
+
+
+CSV_COLUMNS = ("day", "week", "kind", "reason", "zone", "bin", "sku", "name", "units", "value")
+
+
+def csv_rows(report: Report):
+    """Every loss movement of the report as CSV rows, the header first."""
+    yield list(CSV_COLUMNS)
+    for row in report.rows:
+        yield [inputs.safe_cell(v) for v in row]

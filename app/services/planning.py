@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from ..domain import inputs
 from ..domain import planning as rules
 from ..domain import stock as d
 from ..i18n import N_
@@ -276,6 +277,23 @@ def plan_transfer(source_id: int, dest_code: str, sku: str, qty, user_id: int) -
         number = tr.number
         uow.commit()
     return number
+
+
+PLAN_COLUMNS = ("sku", "name", "abc", "supplier", "demand_per_day", "demand_sd", "days", "days_left_out",
+                "service_level", "z", "lead_days", "lead_sd_days", "safety_stock", "reorder_point", "sellable",
+                "on_order", "in_transit", "backordered", "position", "propose")
+
+
+def csv_rows(session, warehouse: Warehouse):
+    """The plan as CSV rows, the header first: every figure with its inputs."""
+    yield list(PLAN_COLUMNS)
+    for r in plan_rows(session, warehouse):
+        p = r.plan
+        yield [inputs.safe_cell(v) for v in (
+            r.item.sku, r.item.name, r.abc, r.supplier.name if r.supplier else "", f"{p.demand.mean:.3f}",
+            f"{p.demand.sd:.3f}", p.demand.days, p.demand.left_out, p.service_level, f"{p.z:.3f}", p.lead_days,
+            p.lead_sd, f"{p.safety:.1f}", f"{p.rop:.1f}", p.sellable, p.on_order, p.in_transit, p.backordered,
+            p.position, p.propose)]
 
 
 def need_ordering(session, warehouse: Warehouse) -> int:

@@ -12,6 +12,7 @@ from ..i18n import _
 from ..models import Task, TaskLine, utcnow
 from . import resolve, tasks
 from .expiry import lot_expiry
+from .expiry import reason as expiry_reason
 from .stock import bin_held
 
 
@@ -43,7 +44,7 @@ def walk(ctx: tasks.Ctx, line: TaskLine, scan):
         held = bin_held(ctx.session, line.bin_id, line.item_id, lot, "sellable")
         if held:
             ctx.move("expire", line.item, held, from_bin=line.bin.code, lot=lot,
-                     reason=f"lot {lot} expired {expiry.isoformat()}")
+                     reason=expiry_reason(lot, expiry))
         return "warn", _("Lot %(lot)s expired on %(date)s: not picked. It is booked as expired in %(bin)s: set it "
                          "aside, and tap Short if no other lot is here.", lot=lot, date=expiry.isoformat(),
                          bin=line.bin.code)
