@@ -384,6 +384,40 @@
 
   // Keyboard wedge -----------------------------------------------------------------------------
 
+  // A run of keys is a scanner's when it has a few keys at scanner speed on average: one slow key
+  // (a busy handheld, a browser stalled for a moment) does not make a burst a person's, and a
+  // thumb never averages 35 ms. A gap as long as the pause that ends a scan begins a new run; so
+  // does any slow key before the run is a burst (a person's digit, then the trigger pulled).
+  var BURST_MS = 35;
+  var BURST_KEYS = 3;
+
+  function KeyRun(pauseMs) {
+    this.pauseMs = pauseMs;
+    this.keys = [];
+  }
+
+  // Adds a key; says whether it began a new run (the one before it is then gone).
+  KeyRun.prototype.add = function (ch, at) {
+    var n = this.keys.length;
+    var gap = n ? at - this.keys[n - 1].at : Infinity;
+    var fresh = gap >= this.pauseMs || (gap >= BURST_MS && !this.burst());
+    if (fresh) this.keys = [];
+    this.keys.push({ ch: ch, at: at });
+    return fresh;
+  };
+
+  KeyRun.prototype.burst = function () {
+    var n = this.keys.length;
+    if (n < BURST_KEYS) return false;
+    return (this.keys[n - 1].at - this.keys[0].at) / (n - 1) < BURST_MS;
+  };
+
+  KeyRun.prototype.text = function () {
+    return this.keys.map(function (k) { return k.ch; }).join("");
+  };
+
+  KeyRun.prototype.clear = function () { this.keys = []; };
+
   function Wedge(form, queue) {
     this.form = form;
     this.field = form.querySelector("[data-scan-field]");
@@ -394,7 +428,7 @@
     this.pauseMs = parseInt(form.getAttribute("data-pause-ms") || "80", 10);
     this.maxLen = parseInt(form.getAttribute("data-max-len") || "200", 10);
     this.lastKey = 0;
-    this.fastKeys = 0;
+    this.run = new KeyRun(this.pauseMs);
     this.timer = null;
     var self = this;
     this.field.addEventListener("keydown", function (e) { self.keydown(e); });
@@ -414,8 +448,7 @@
       }
       this.refusing = false;
     }
-    if (this.lastKey && now - this.lastKey < 35) this.fastKeys++;
-    else if (e.key && e.key.length === 1) this.fastKeys = 0;
+    if (e.key && e.key.length === 1) this.run.add(e.key, now);
     this.lastKey = now;
     if (e.key === "Enter" || e.key === "Tab") {
       e.preventDefault();
@@ -437,7 +470,7 @@
     var self = this;
     clearTimeout(this.timer);
     // Only a burst of scanner-speed keys ends on a pause; a person typing presses Enter.
-    if (this.fastKeys < 3) return;
+    if (!this.run.burst()) return;
     this.timer = setTimeout(function () { self.finish("pause"); }, this.pauseMs);
   };
 
@@ -452,7 +485,7 @@
     clearTimeout(this.timer);
     var text = this.clean(this.field.value);
     this.field.value = "";
-    this.fastKeys = 0;
+    this.run.clear();
     if (!text) return;
     if (this.tooLong(text, how)) return;
     this.queue.add(text, "wedge:" + how);
@@ -481,13 +514,10 @@
   // while the cursor is in this box is still a scan: the burst goes to the queue (with the quantity
   // the person typed, for that scan), and never into the box. The box takes digits only.
 
-  var BURST_MS = 35;  // keys closer than this come from a scanner, not a thumb
-  var BURST_KEYS = 3;
-
   function QtyBox(field, wedge) {
     this.field = field;
     this.wedge = wedge;
-    this.run = [];  // the keys of the current run of fast keys
+    this.run = new KeyRun(wedge.pauseMs);  // the keys of the current run
     this.before = "";  // what the person had typed before the run began
     this.timer = null;
     var self = this;
@@ -498,19 +528,11 @@
     });
   }
 
-  // A run of keys is a scanner's when it has a few keys at scanner speed on average: one slow key
-  // (a busy handheld) does not make a burst a person's, and a thumb never averages 35 ms.
-  QtyBox.prototype.burst = function () {
-    var n = this.run.length;
-    if (n < BURST_KEYS) return false;
-    return (this.run[n - 1].at - this.run[0].at) / (n - 1) < BURST_MS;
-  };
-
   QtyBox.prototype.finish = function (how) {
     clearTimeout(this.timer);
-    var text = this.run.map(function (k) { return k.ch; }).join("");
-    var wasBurst = this.burst();
-    this.run = [];
+    var text = this.run.text();
+    var wasBurst = this.run.burst();
+    this.run.clear();
     if (!wasBurst) return false;
     this.field.value = this.before;  // the burst never stays in the box
     this.wedge.send(text, "qty-" + how);  // reads the box (the person's quantity) for this scan
@@ -527,22 +549,22 @@
       return;
     }
     if (!e.key || e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) return;
-    var last = this.run.length ? this.run[this.run.length - 1].at : -1e9;
-    // A new run begins after a pause as long as the one that ends a scan.
-    if (now - last >= this.wedge.pauseMs) {
-      if (this.burst()) this.finish("pause");
-      this.run = [];
+    // A new run begins after a pause as long as the one that ends a scan (the timer has sent
+    // a burst before it by then).
+    var previous = this.run.burst() ? this.run.text() : "";
+    if (this.run.add(e.key, now)) {
+      if (previous) this.wedge.send(previous, "qty-pause");
       this.before = this.field.value;
     }
-    this.run.push({ ch: e.key, at: now });
-    if (this.burst() || !/[0-9]/.test(e.key)) {
+    var burst = this.run.burst();
+    if (burst || !/[0-9]/.test(e.key)) {
       // A scanner's burst (or a letter) is kept out of the box; what it held before comes back.
       e.preventDefault();
-      if (this.burst()) this.field.value = this.before;
+      if (burst) this.field.value = this.before;
     }
     clearTimeout(this.timer);
     // A scanner that sends no Enter ends its burst with a pause, as in the scan field.
-    this.timer = setTimeout(function () { if (self.burst()) self.finish("pause"); }, this.wedge.pauseMs);
+    this.timer = setTimeout(function () { self.finish("pause"); }, this.wedge.pauseMs);
   };
 
   // Camera ---------------------------------------------------------------------------------------
