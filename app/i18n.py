@@ -51,6 +51,7 @@ def init_app(app) -> None:
     app.add_template_filter(qty)
     app.add_template_filter(pct)
     app.add_template_filter(money)
+    app.add_template_filter(money_e4)
 
 
 def qty(value) -> str:
@@ -79,6 +80,13 @@ def money(amount) -> str:
     if amount is None or amount == "":
         return "—"
     return format_decimal(amount, "#,##0.00") if has_request_context() else f"{amount:.2f}"
+
+
+def money_e4(e4) -> str:
+    """An amount kept in ten-thousandths (domain.valuation), shown as money."""
+    from decimal import Decimal
+
+    return "—" if e4 is None else money(Decimal(e4) / 10_000)
 
 
 def _(text: str, **values) -> str:

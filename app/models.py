@@ -283,6 +283,9 @@ class Balance(db.Model):
     v = db.Column(db.Integer, nullable=False, default=0)
     t = db.Column(db.Integer, nullable=False, default=0)
     a = db.Column(db.Integer, nullable=False, default=0)
+    # What I + A are worth at moving-average cost, in ten-thousandths (domain.valuation): the sum of
+    # the movements' value_e4 here, kept in the same guarded update as the buckets.
+    value_e4 = db.Column(db.BigInteger, nullable=False, default=0, server_default="0")
     warehouse = db.relationship(Warehouse)
     item = db.relationship(Item)
     __table_args__ = (
@@ -324,6 +327,11 @@ class Movement(db.Model):
     # Only a transfer shipment touches a second warehouse: A there grows.
     dest_warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"))
     dest_d_a = db.Column(db.Integer, nullable=False, default=0)
+    # The value this movement moved at the warehouse (e4, domain.valuation; a transfer shipment's
+    # destination gains exactly -value_e4), and the unit cost it came in at (a receipt's cost, or the
+    # standard cost of units into an empty pool) or, going out, the average it met.
+    value_e4 = db.Column(db.BigInteger, nullable=False, default=0, server_default="0")
+    unit_cost_e4 = db.Column(db.BigInteger)
     # The buckets right after this movement, as returned to the client, so
     # that a resent scan gets its original answer.
     after = db.Column(db.Text, nullable=False, default="{}")
@@ -472,6 +480,7 @@ class PurchaseOrderLine(db.Model):
     item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
     expected = db.Column(db.Integer, nullable=False)
     received = db.Column(db.Integer, nullable=False, default=0)
+    unit_cost = db.Column(db.Numeric(12, 4))  # what the supplier charges a unit: the receipt's cost
     lot = db.Column(db.String(40))
     expiry = db.Column(db.Date)
     purchase_order = db.relationship(PurchaseOrder, back_populates="lines")

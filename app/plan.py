@@ -3,6 +3,8 @@ The figures are services.planning's; the rules domain.planning's; this blueprint
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from flask_login import current_user
@@ -12,9 +14,9 @@ from .catalog import csv_download
 from .domain import planning as plan_rules
 from .domain import stock as d
 from .extensions import db
-from .i18n import N_, _, said
+from .i18n import N_, _, money, said
 from .models import Warehouse
-from .services import losses, planning, suppliers
+from .services import charts, losses, planning, purchasing, suppliers, valuation
 from .services.uow import UnitOfWork
 
 bp = Blueprint("plan", __name__, url_prefix="/office")
@@ -39,6 +41,30 @@ def _plan_page(warehouse, errors=(), status=200):
     return render_template("office/plan.html", warehouse=warehouse, rows=rows, settings=planning.settings(warehouse),
                            to_order=sum(1 for r in rows if r.plan.propose), moves=moves,
                            cover_limit=planning.COVER_LIMIT_DAYS, inf=float("inf"), errors=list(errors)), status
+
+
+@bp.get("/plan/item/<int:item_id>")
+@role_required("supervisor")
+def plan_item(item_id: int):
+    """One item's plan with its inputs, and a chart of its days: sellable stock and demand against the
+    reorder point and the safety stock."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    row = next((r for r in planning.plan_rows(db.session, warehouse) if r.item.id == item_id), None)
+    if row is None:
+        return render_template("error.html", status=404, message=_("That item has no plan here: nothing stocked, "
+                                                                    "asked for or on order."), level="error"), 404
+    conf = planning.settings(warehouse)
+    days = planning.item_history(db.session, warehouse.id, item_id,
+                                 date.today() - timedelta(days=conf["window"] - 1))
+    chart = charts.line_chart(
+        [{"label": _("Sellable at the day's end"), "css": "ira", "values": [s for _d, _q, s in days]},
+         {"label": _("Demand that day"), "css": "demand", "values": [q for _d, q, _s in days]}],
+        [day.strftime("%d %b") for day, _q, _s in days],
+        refs=[{"label": _("Reorder point"), "css": "rop", "value": row.plan.rop},
+              {"label": _("Safety stock"), "css": "ss", "value": row.plan.safety}])
+    return render_template("office/plan-item.html", warehouse=warehouse, row=row, chart=chart, window=conf["window"])
 
 
 @bp.post("/plan/transfer")
@@ -147,8 +173,11 @@ def losses_screen():
     weeks = _weeks()
     if not isinstance(weeks, int):
         return weeks
-    return render_template("office/losses.html", warehouse=warehouse, weeks=weeks,
-                           report=losses.report(db.session, warehouse, weeks))
+    report = losses.report(db.session, warehouse, weeks)
+    chart = charts.bar_chart([{"label": _(reason), "value": float(t.value), "css": "loss",
+                               "text": f"{money(t.value)} · {t.units}"}
+                              for reason, t in sorted(report.by_reason.items(), key=lambda kv: -kv[1].value)])
+    return render_template("office/losses.html", warehouse=warehouse, weeks=weeks, report=report, chart=chart)
 
 
 @bp.get("/losses.csv")
@@ -171,7 +200,34 @@ def ageing_screen():
     if warehouse is None:
         return _no_warehouse()
     rows, totals = planning.ageing(db.session, warehouse)
-    return render_template("office/ageing.html", warehouse=warehouse, rows=rows, totals=totals,
+    bands = [label for label, _lo, _hi in plan_rules.AGE_BANDS]
+    chart = charts.bar_chart([{"label": _(b), "value": float(totals[b]["value"]), "css": "age",
+                               "text": f"{money(totals[b]['value'])} · {totals[b]['units']}"} for b in bands])
+    return render_template("office/ageing.html", warehouse=warehouse, rows=rows, totals=totals, chart=chart,
                            bands=[label for label, _lo, _hi in plan_rules.AGE_BANDS],
                            slow_days=plan_rules.SLOW_NO_DEMAND_DAYS, cover_days=plan_rules.SLOW_COVER_DAYS,
                            inf=float("inf"))
+
+
+@bp.get("/valuation")
+@role_required("supervisor")
+def valuation_screen():
+    """Stock value at moving-average cost, now or at the close of a past day; its trend, cost of goods
+    shipped and turnover over the period."""
+    warehouse = current_warehouse()
+    if warehouse is None:
+        return _no_warehouse()
+    try:
+        day = purchasing.parse_date(request.args.get("as_of") or None, "as_of")
+        days = d.parse_whole(request.args.get("days", valuation.PERIOD_DAYS), "days", 7, 730)
+    except d.InputError as e:
+        return render_template("error.html", status=422, message=said(e), level="error"), 422
+    shown = valuation.as_of(db.session, warehouse, day) if day else valuation.now(db.session, warehouse)
+    if request.args.get("format") == "csv":
+        return csv_download(valuation.csv_rows(shown), f"valuation-{warehouse.code}.csv")
+    turn = valuation.turnover(db.session, warehouse, days)
+    chart = charts.line_chart([{"label": _("Stock value"), "css": "ira",
+                                "values": [float(value) / 10_000 for _day, value in turn.series]}],
+                              [day_.strftime("%d %b") for day_, _value in turn.series])
+    return render_template("office/valuation.html", warehouse=warehouse, shown=shown, turn=turn, chart=chart,
+                           as_of=day, buckets=valuation.VALUED_BUCKETS)

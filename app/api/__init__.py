@@ -348,7 +348,10 @@ def post_movement():
         user_id=user.id,
         device=_device(),
         serials=_serials(body),
+        unit_cost=body.get("unit_cost"),
     )
+    if body.get("unit_cost") is not None and kind != "receive":
+        raise d.InputError("unit_cost is what a received unit cost: only a receive names it")
     if kind == "receive" and (body.get("purchase_order") not in (None, "") or not user.has_role("supervisor")):
         # Stock from nothing is what a receipt without a document is: only a supervisor books one.
         try:
@@ -377,7 +380,8 @@ def create_purchase_order():
     for n, line in enumerate(lines, 1):
         if not isinstance(line, dict):
             raise d.InputError(f"Line {n} must be an object with sku and qty")
-        parsed.append(purchasing.LineRequest(line.get("sku"), line.get("qty"), line.get("lot"), line.get("expiry")))
+        parsed.append(purchasing.LineRequest(line.get("sku"), line.get("qty"), line.get("lot"), line.get("expiry"),
+                                             line.get("unit_cost")))
     req = purchasing.PurchaseOrderRequest(
         number=body.get("number"),
         warehouse=body.get("warehouse"),

@@ -158,6 +158,8 @@ MOVEMENT_IN = {
                     "description": "A serial-tracked item's units, one serial each (required to receive it)"},
         "purchase_order": {"type": "string", "maxLength": 40,
                            "description": "receive: the purchase order or ASN number the units arrive on"},
+        "unit_cost": {"type": ["string", "number"], "description": (
+            "receive: what one unit cost (moving-average valuation); default the PO line's, else the item's")},
     },
 }
 
@@ -179,6 +181,8 @@ MOVEMENT_OUT = {
                 "from_bin": {"type": ["string", "null"]},
                 "to_bin": {"type": ["string", "null"]},
                 "deltas": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "unit_cost": {"type": ["string", "null"], "description": "the unit cost it moved at, 4 decimals"},
+                "value": {"type": ["string", "null"], "description": "the stock value it moved at this warehouse"},
             },
         },
         "balance": {"type": "object", "required": list(BUCKET_PROPS), "properties": BUCKET_PROPS},
@@ -246,6 +250,8 @@ PO_LINE_IN = {
         "qty": {"type": "integer", "minimum": 1, "maximum": MAX_QTY, "description": "Units expected"},
         "lot": {"type": ["string", "null"], "maxLength": 40},
         "expiry": {"type": ["string", "null"], "format": "date"},
+        "unit_cost": {"type": ["string", "number", "null"],
+                      "description": "What one unit costs (0 to 100,000,000, 4 decimals): its receipt's cost"},
     },
 }
 
@@ -285,6 +291,7 @@ PURCHASE_ORDER = {
                     "received": {"type": "integer"},
                     "lot": {"type": ["string", "null"]},
                     "expiry": {"type": ["string", "null"], "format": "date"},
+                    "unit_cost": {"type": ["string", "null"]},
                 },
             },
         },

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import func, select
 
 from ..domain import stock as d
+from ..domain import valuation as v
 from ..models import Balance, Bin, BinStock, Item, Movement, Order, OrderLine, Warehouse
 
 BATCH = 5000
@@ -59,8 +60,11 @@ def check_ledger(session, progress: Callable[[int], None] | None = None) -> list
         Movement.dest_warehouse_id,
         Movement.dest_d_a,
         Movement.s_after,
+        Movement.value_e4,
+        Movement.unit_cost_e4,
         *(getattr(Movement, f"d_{b}") for b in d.BUCKETS),
     ).order_by(Movement.id)
+    pools: dict[tuple[int, int], v.Pool] = defaultdict(v.Pool)
     done = 0
     for row in _stream(session, stmt):
         key = (row.warehouse_id, row.item_id)
@@ -86,9 +90,17 @@ def check_ledger(session, progress: Callable[[int], None] | None = None) -> list
             problems.append(f"movement {row.id}: leaves warehouse {row.warehouse_id} item {row.item_id} at {after}")
         if after.s != row.s_after:
             problems.append(f"movement {row.id}: records S after as {row.s_after}, replay gives {after.s}")
+        # Its value, as the valuation rules give it from the units it met and the cost it names.
+        dq = deltas.i + deltas.a
+        value = v.flow(pools[key], dq, row.unit_cost_e4, receipt=row.kind == d.Kind.RECEIVE.value)
+        if value != row.value_e4:
+            problems.append(f"movement {row.id} ({row.kind}): stored value {v.from_e4(row.value_e4)} but moving-average "
+                            f"cost gives {v.from_e4(value)}")
+        pools[key] = pools[key] + (dq, row.value_e4)
         if row.dest_warehouse_id is not None:
             dest_key = (row.dest_warehouse_id, row.item_id)
             balances[dest_key] = balances[dest_key] + d.Buckets(a=row.dest_d_a)
+            pools[dest_key] = pools[dest_key] + (row.dest_d_a, -row.value_e4)
         if row.from_bin_id is not None:
             bkey = (row.from_bin_id, row.item_id, row.lot or "", row.from_condition)
             bins[bkey] -= row.qty
@@ -107,10 +119,14 @@ def check_ledger(session, progress: Callable[[int], None] | None = None) -> list
     # Stored balances against the replay.
     seen = set()
     # Labelled b_*: a result row has a .t attribute of its own (its tuple).
-    stmt = select(Balance.warehouse_id, Balance.item_id, *(getattr(Balance, b).label(f"b_{b}") for b in d.BUCKETS))
+    stmt = select(Balance.warehouse_id, Balance.item_id, Balance.value_e4,
+                  *(getattr(Balance, b).label(f"b_{b}") for b in d.BUCKETS))
     for bal in _stream(session, stmt):
         key = (bal.warehouse_id, bal.item_id)
         seen.add(key)
+        if bal.value_e4 != pools.get(key, v.Pool()).value:
+            problems.append(f"balance {names.where(key)}: stored value {v.from_e4(bal.value_e4)}, ledger gives "
+                            f"{v.from_e4(pools.get(key, v.Pool()).value)}")
         stored = d.Buckets(*(getattr(bal, f"b_{b}") for b in d.BUCKETS))
         if stored != balances.get(key, d.ZERO):
             problems.append(

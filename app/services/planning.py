@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ..domain import inputs
 from ..domain import planning as rules
+from ..domain import valuation
 from ..domain import stock as d
 from ..i18n import N_
 from ..models import (
@@ -112,6 +113,32 @@ def demand_by_day(session, warehouse_id: int, since: date) -> tuple[dict, dict]:
     return demand, out
 
 
+def item_history(session, warehouse_id: int, item_id: int, since: date, today: date | None = None) -> list[tuple]:
+    """One item's days from `since`: (day, net units reserved that day, sellable S at the day's end)."""
+    today = today or date.today()
+    start = datetime.combine(since, datetime.min.time())
+    rows = session.execute(
+        select(Movement.created_at, Movement.kind, Movement.qty, Movement.s_after)
+        .where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id, Movement.created_at >= start)
+        .order_by(Movement.id)).all()
+    s_end = session.execute(
+        select(Movement.s_after).where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id,
+                                       Movement.created_at < start)
+        .order_by(Movement.id.desc()).limit(1)).scalar() or 0
+    demand: dict[date, int] = defaultdict(int)
+    ends: dict[date, int] = {}
+    for at, kind, qty, s_after in rows:
+        day = _day(at)
+        demand[day] += qty if kind == "reserve" else -qty if kind == "unreserve" else 0
+        ends[day] = s_after
+    out, day = [], since
+    while day <= today:
+        s_end = ends.get(day, s_end)
+        out.append((day, demand.get(day, 0), s_end))
+        day += timedelta(days=1)
+    return out
+
+
 def _on_order(session, warehouse_id: int) -> dict[int, int]:
     return dict(session.execute(
         select(PurchaseOrderLine.item_id, func.sum(PurchaseOrderLine.expected - PurchaseOrderLine.received))
@@ -203,7 +230,7 @@ def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) 
             sup = row.supplier
             entry = by_supplier.setdefault(sup.id if sup else 0, {
                 "name": sup.name if sup else "", "lead": sup.lead_days if sup else DEFAULT_LEAD_DAYS, "lines": []})
-            entry["lines"].append((row.item.sku, d.parse_qty(qty)))
+            entry["lines"].append((row.item.sku, d.parse_qty(qty), row.unit_cost))
     made = []
     for sid, entry in by_supplier.items():
         # Numbered as the scanners' PO pattern expects (PO-2026-0042): the year's next number.
@@ -216,7 +243,7 @@ def order(warehouse_id: int, chosen: dict[int, int], today: date | None = None) 
         for _attempt in range(5):  # another supervisor took the number meanwhile: the next one
             seq += 1
             req = PurchaseOrderRequest(number=f"{prefix}{seq:04d}", warehouse=code, supplier=entry["name"],
-                                       lines=[LineRequest(sku, qty) for sku, qty in entry["lines"]],
+                                       lines=[LineRequest(sku, qty, unit_cost=cost) for sku, qty, cost in entry["lines"]],
                                        expected_on=today + timedelta(days=entry["lead"]))
             po, created = create_purchase_order(req)
             if created:
@@ -359,7 +386,9 @@ def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[li
         mean = row.plan.demand.mean if row else 0.0
         cover = rules.cover_days(bal.s, mean)
         slow = rules.slow_mover(bal.i, since, cover)
-        cost = item.unit_cost or 0
+        # At moving-average cost (domain.valuation); the item's standard cost where nothing is valued yet.
+        avg = valuation.Pool(bal.i + bal.a, bal.value_e4).avg_e4 if bal.value_e4 else None
+        cost = valuation.from_e4(avg) if avg is not None else (item.unit_cost or 0)
         for label, units in layers.items():
             totals[label]["units"] += units
             totals[label]["value"] += units * cost

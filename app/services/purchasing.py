@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ class LineRequest:
     qty: object
     lot: object = None
     expiry: object = None
+    unit_cost: object = None  # what the supplier charges a unit: the receipt's cost (valuation)
 
 
 @dataclass
@@ -55,6 +57,21 @@ def parse_date(value, name: str) -> date | None:
         raise d.InputError(f"{name} must be a date like 2027-03-31, not {value[:20]!r}") from None
 
 
+def _unit_cost(value) -> Decimal | None:
+    """A PO line's unit cost: an amount from 0 to a hundred million, at most 4 decimals; or none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise d.InputError("unit_cost must be an amount, like 12.50")
+    try:
+        cost = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise d.InputError(f"unit_cost must be an amount, like 12.50, not {str(value)[:20]!r}") from None
+    if not cost.is_finite() or not 0 <= cost <= 100_000_000 or cost != cost.quantize(Decimal("0.0001")):
+        raise d.InputError("unit_cost must be between 0 and 100,000,000, with at most 4 decimals")
+    return cost
+
+
 def po_dict(po: PurchaseOrder) -> dict:
     return {
         "id": po.id,
@@ -72,6 +89,7 @@ def po_dict(po: PurchaseOrder) -> dict:
                 "received": ln.received,
                 "lot": ln.lot,
                 "expiry": ln.expiry.isoformat() if ln.expiry else None,
+                "unit_cost": f"{ln.unit_cost:.4f}" if ln.unit_cost is not None else None,
             }
             for ln in po.lines
         ],
@@ -101,9 +119,10 @@ def _checked(req: PurchaseOrderRequest):
             expiry = parse_date(line.expiry, "expiry")
             if not isinstance(line.sku, str) or not line.sku.strip():
                 raise d.InputError.of(N_("sku is required"))
+            cost = _unit_cost(line.unit_cost)
         except d.InputError as e:
             raise type(e)(f"Line {n}: {e.message}") from None
-        lines.append((line.sku.strip(), qty, lot or None, expiry))
+        lines.append((line.sku.strip(), qty, lot or None, expiry, cost))
     return number, kind, supplier, expected_on, lines
 
 
@@ -120,13 +139,13 @@ def create_purchase_order(req: PurchaseOrderRequest, uow: UnitOfWork | None = No
                            expected_on=expected_on)
         s.add(po)
         s.flush()
-        for n, (sku, qty, lot, expiry) in enumerate(lines, 1):
+        for n, (sku, qty, lot, expiry, cost) in enumerate(lines, 1):
             try:
                 item = get_item(s, sku)
             except NotFound as e:
                 raise NotFound(f"Line {n}: {e.message}") from None
             s.add(PurchaseOrderLine(purchase_order_id=po.id, line_no=n, item_id=item.id, expected=qty, lot=lot,
-                                    expiry=expiry))
+                                    expiry=expiry, unit_cost=cost))
         s.flush()
         s.refresh(po)
         result = po_dict(po)
@@ -171,7 +190,8 @@ def import_csv(text: str) -> CsvResult:
             number=number, warehouse=row.get("warehouse"), lines=[], kind=row.get("kind") or "po",
             supplier=row.get("supplier", ""), expected_on=row.get("expected_on") or None,
         ))
-        doc.lines.append(LineRequest(row.get("sku"), row.get("qty"), row.get("lot") or None, row.get("expiry") or None))
+        doc.lines.append(LineRequest(row.get("sku"), row.get("qty"), row.get("lot") or None, row.get("expiry") or None,
+                                     row.get("unit_cost") or None))
     for number, doc in docs.items():
         try:
             _checked(doc)
@@ -258,6 +278,8 @@ def receive_against(number, cmd, allow_over: bool = False):
         cmd.kind, cmd.doc_type, cmd.doc_id = "receive", "po", po.id
         cmd.lot = cmd.lot if cmd.lot is not None else line.lot
         cmd.expiry = cmd.expiry or line.expiry
+        if cmd.unit_cost is None:
+            cmd.unit_cost = line.unit_cost
         cmd.reason = cmd.reason or f"received on {po.number}"
         result = stock_service.apply_in(s, cmd)
         line.received += qty

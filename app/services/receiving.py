@@ -177,6 +177,7 @@ def _receive(ctx, hit) -> str:
         condition="damaged" if damaged else None, doc_type="po" if po else None, doc_id=po.id if po else None,
         reason=f"received on {_doc(task, said=False)}" + (" damaged" if damaged else ""),  # the ledger's words
         serials=[hit.serial] if hit.serial and hit.item.serial_tracked else None,
+        unit_cost=line.po_line.unit_cost if line.po_line is not None else None,
     )
     if damaged:
         line.damaged += qty

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ..domain import counting as count_rules
 from ..domain import inputs
 from ..domain import stock as d
-from ..i18n import N_
+from ..i18n import N_, _
 from ..models import (
     Balance,
     Bin,
@@ -29,7 +29,7 @@ from ..models import (
     User,
     Warehouse,
 )
-from . import counting, planning
+from . import charts, counting, planning
 from . import tasks as task_service
 from .uow import UnitOfWork
 
@@ -84,29 +84,14 @@ def kpi_page(s, warehouse: Warehouse) -> dict:
                 kpis=counting.warehouse_kpis(s, warehouse), lines=lines, kpi_line=counting.kpi_line)
 
 
-def kpi_chart(points, width: int = 640, height: int = 240) -> dict:
-    """Coordinates of an SVG line chart of the three KPIs per session (percent, 0 to 100)."""
-    left, right, top, bottom = 44, 12, 12, 36
-    w, h = width - left - right, height - top - bottom
-    n = len(points)
-
-    def x(i):
-        return left + (w * i / (n - 1) if n > 1 else w / 2)
-
-    def y(v):
-        return top + h - h * max(0.0, min(1.0, v))
-
-    series = []
-    for key, label, css in (("ira", "Record accuracy", "ira"), ("type_rate", "SKU type difference rate", "type"),
-                            ("qty_rate", "SKU quantity difference rate", "qty")):
-        pts = [(x(i), y(getattr(k, key)), getattr(k, key), cs.number) for i, (cs, k) in enumerate(points)
-               if getattr(k, key) is not None]
-        series.append({"label": label, "css": css, "points": pts,
-                       "path": " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)})
-    grid = [{"y": y(v / 100), "label": f"{v}%"} for v in (0, 25, 50, 75, 100)]
-    labels = [{"x": x(i), "label": cs.number[-4:]} for i, (cs, _) in enumerate(points)]
-    return {"width": width, "height": height, "series": series, "grid": grid, "labels": labels,
-            "left": left, "right": width - right, "bottom": top + h, "empty": n == 0}
+def kpi_chart(points) -> dict:
+    """The SVG line chart (services.charts) of the three KPIs per session, in percent."""
+    series = [{"label": _(label), "css": css, "values": [getattr(k, key) for _cs, k in points]}
+              for key, label, css in (("ira", N_("Record accuracy"), "ira"),
+                                      ("type_rate", N_("SKU type difference rate"), "type"),
+                                      ("qty_rate", N_("SKU quantity difference rate"), "qty"))]
+    return charts.line_chart(series, [cs.number[-4:] for cs, _k in points], fmt="percent", top=1.0,
+                             label_every=1)
 
 
 LEDGER_PAGE = 100

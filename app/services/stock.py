@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
 from ..domain import tasks as task_rules
+from ..domain import valuation as v
 from ..i18n import N_
 from ..models import (
     Balance,
@@ -92,6 +93,7 @@ class ItemRef(NamedTuple):
     serial_tracked: bool = False
     min_shelf_days: int | None = None
     short_shelf: str = "warn"
+    unit_cost: object = None
 
 
 def know(session, warehouse=None, item=None, bins=()) -> None:
@@ -104,7 +106,8 @@ def know(session, warehouse=None, item=None, bins=()) -> None:
         names.setdefault(("warehouse", warehouse.code), Ref(warehouse.id, warehouse.code))
     if item is not None:
         names.setdefault(("sku", item.sku), ItemRef(item.id, item.sku, item.retired_at is not None,
-                                                    bool(item.serial_tracked), item.min_shelf_days, item.short_shelf))
+                                                    bool(item.serial_tracked), item.min_shelf_days, item.short_shelf,
+                                                    item.unit_cost))
     for b in bins:
         names.setdefault(("bin code", b.warehouse_id, b.code), Ref(b.id, b.code))
 
@@ -127,7 +130,8 @@ def _item_ref(session, sku):
     sku = sku.strip()
     # The floor always names the item by its SKU: one plain statement. Anything else (a barcode
     # from the API, in any GTIN form) is answered by the resolver.
-    query = "SELECT id, sku, retired_at IS NOT NULL AS retired, serial_tracked, min_shelf_days, short_shelf FROM items WHERE "
+    query = ("SELECT id, sku, retired_at IS NOT NULL AS retired, serial_tracked, min_shelf_days, short_shelf, unit_cost "
+             "FROM items WHERE ")
     row = remembered(session, ("sku", sku), lambda: sql.one(session, query + "sku = ?", (sku,)))
     if row is None:
         item = get_item(session, sku)
@@ -193,7 +197,13 @@ def _forget(session, *classes) -> None:
 
 def lock_balance(session, warehouse_id: int, item_id: int) -> d.Buckets:
     """The buckets of (warehouse, item), locked until commit; a new pair starts at zero."""
-    read = f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE warehouse_id = ? AND item_id = ?" + sql.for_update(session)
+    return lock_pool(session, warehouse_id, item_id)[0]
+
+
+def lock_pool(session, warehouse_id: int, item_id: int) -> tuple[d.Buckets, v.Pool]:
+    """The buckets of (warehouse, item) and what its units are worth (I + A, value), locked until commit."""
+    read = (f"SELECT {_BALANCE_COLUMNS}, value_e4 FROM balances WHERE warehouse_id = ? AND item_id = ?"
+            + sql.for_update(session))
     row = sql.one(session, read, (warehouse_id, item_id))
     if row is None:
         sql.run(
@@ -203,18 +213,20 @@ def lock_balance(session, warehouse_id: int, item_id: int) -> d.Buckets:
             (warehouse_id, item_id),
         )
         row = sql.one(session, read, (warehouse_id, item_id))
-    return d.Buckets(*row)
+    buckets = d.Buckets(*row[:-1])
+    return buckets, v.Pool(buckets.i + buckets.a, row[-1] or 0)
 
 
-def add_to_balance(session, warehouse_id: int, item_id: int, deltas: d.Buckets) -> None:
-    if not deltas:
+def add_to_balance(session, warehouse_id: int, item_id: int, deltas: d.Buckets, value_e4: int = 0) -> None:
+    if not deltas and not value_e4:
         return
     # Relative update: the database adds, and its CHECKs refuse a negative.
     changed = [b for b in d.BUCKETS if getattr(deltas, b)]
+    sets = [f"{b} = {b} + ?" for b in changed] + (["value_e4 = value_e4 + ?"] if value_e4 else [])
     sql.run(
         session,
-        "UPDATE balances SET " + ", ".join(f"{b} = {b} + ?" for b in changed) + " WHERE warehouse_id = ? AND item_id = ?",
-        (*(getattr(deltas, b) for b in changed), warehouse_id, item_id),
+        "UPDATE balances SET " + ", ".join(sets) + " WHERE warehouse_id = ? AND item_id = ?",
+        (*(getattr(deltas, b) for b in changed), *([value_e4] if value_e4 else []), warehouse_id, item_id),
     )
     _forget(session, Balance)
 
@@ -357,6 +369,8 @@ class MovementCommand:
     adjust_by: int | None = None
     # The serials of the units moved, for a serial-tracked item (services.serials).
     serials: list[str] | None = None
+    # What a received unit cost (a PO line's price); without it, the item's standard cost.
+    unit_cost: object = None
 
 
 @dataclass
@@ -380,10 +394,17 @@ def movement_dict(m: Movement, warehouse_code: str, sku: str, bins: dict[int, st
         "from_condition": m.from_condition,
         "to_bin": bins.get(m.to_bin_id),
         "to_condition": m.to_condition,
-        "deltas": {b.upper(): v for b, v in m.deltas().as_dict().items() if v},
+        "deltas": {b.upper(): n for b, n in m.deltas().as_dict().items() if n},
+        "unit_cost": _money(m.unit_cost_e4),
+        "value": _money(m.value_e4) if m.value_e4 else None,
         "reason": m.reason,
         "created_at": m.created_at.isoformat(timespec="seconds") + "Z" if m.created_at else None,
     }
+
+
+def _money(e4: int | None) -> str | None:
+    """An amount for the API: text, so no binary fraction creeps in (12.5 is "12.5000")."""
+    return None if e4 is None else f"{v.from_e4(e4):.4f}"
 
 
 def _replayed(session, scan_id: str) -> MovementResult | None:
@@ -489,7 +510,7 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     # Locks in a fixed order (warehouse id), so two transfers cannot deadlock.
     if dest is not None and dest.id < wh.id:
         lock_balance(session, dest.id, item.id)
-    balance = lock_balance(session, wh.id, item.id)
+    balance, pool = lock_pool(session, wh.id, item.id)
     if dest is not None and dest.id > wh.id:
         lock_balance(session, dest.id, item.id)
 
@@ -552,16 +573,17 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     if decision.released.o:
         flagged = release_reservations(session, wh.id, item.id, decision.released.o)
 
+    value_e4, cost_e4 = _valued(kind, decision.deltas, pool, cmd.unit_cost, item.unit_cost)
     row = movement_row(
         decision, after, warehouse_id=wh.id, item_id=item.id, lot=lot, scan_id=scan_id,
         from_bin_id=from_bin.id if from_bin else None, to_bin_id=to_bin.id if to_bin else None,
         dest_warehouse_id=dest.id if dest else None, doc_type=cmd.doc_type, doc_id=cmd.doc_id, reason=reason,
-        user_id=cmd.user_id, device=device,
+        user_id=cmd.user_id, device=device, value_e4=value_e4, unit_cost_e4=cost_e4,
     )
     movement_id = write_movement(session, row)
-    add_to_balance(session, wh.id, item.id, decision.deltas)
-    if dest is not None:
-        add_to_balance(session, dest.id, item.id, decision.dest_deltas)
+    add_to_balance(session, wh.id, item.id, decision.deltas, value_e4)
+    if dest is not None:  # the units' value travels with them, to the last ten-thousandth
+        add_to_balance(session, dest.id, item.id, decision.dest_deltas, -value_e4)
     if decision.take:
         take_from_bin(session, from_bin, item, lot, decision.take.condition.value, decision.take.qty)
     if decision.put:
@@ -576,19 +598,43 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     return MovementResult(movement_dict(m, wh.code, item.sku, bins), after.as_dict(upper=True), flagged_orders=flagged)
 
 
+MAX_UNIT_COST_E4 = 100_000_000 * v.E4  # a hundred million a unit: beyond it, a typo
+
+
+def _valued(kind: d.Kind, deltas: d.Buckets, pool: v.Pool, unit_cost, standard_cost) -> tuple[int, int | None]:
+    """The value a movement moves (e4) and the unit cost it names: a receipt's own cost (its PO line's,
+    else the item's standard cost); units into an empty pool at the standard cost; else the average."""
+    dq = deltas.i + deltas.a
+    if not dq:
+        return 0, None
+    receipt = kind == d.Kind.RECEIVE
+    try:
+        given = v.to_e4(unit_cost) if receipt else None
+    except ValueError:
+        raise d.InputError("unit_cost must be an amount of money, like 12.50") from None
+    if given is not None and not 0 <= given <= MAX_UNIT_COST_E4:
+        raise d.InputError(f"unit_cost must be between 0 and {MAX_UNIT_COST_E4 // v.E4:,}")
+    cost = given if given is not None else (v.to_e4(standard_cost) or 0)
+    value = v.flow(pool, dq, cost, receipt=receipt)
+    named = cost if dq > 0 and (receipt or pool.qty <= 0) else v.unit_cost_of(dq, value)
+    return value, named
+
+
 # --------------------------------------------------------------------------
 # The ledger writer: every movement row of the app is made and written here
 # --------------------------------------------------------------------------
 
 _MOVEMENT_COLUMNS = ("scan_id", "kind", "warehouse_id", "item_id", "lot", "qty", "from_bin_id", "from_condition",
                      "to_bin_id", "to_condition", "dest_warehouse_id", "dest_d_a", "after", "s_after", "doc_type",
-                     "doc_id", "reason", "user_id", "device", *(f"d_{b}" for b in d.BUCKETS), "created_at")
+                     "doc_id", "reason", "user_id", "device", *(f"d_{b}" for b in d.BUCKETS), "created_at",
+                     "value_e4", "unit_cost_e4")
 
 
 def movement_row(decision: d.Decision, after: d.Buckets, *, warehouse_id: int, item_id: int, lot: str = "",
                  scan_id: str | None = None, from_bin_id: int | None = None, to_bin_id: int | None = None,
                  dest_warehouse_id: int | None = None, doc_type: str | None = None, doc_id: int | None = None,
-                 reason: str | None = None, user_id: int | None = None, device: str | None = None) -> dict:
+                 reason: str | None = None, user_id: int | None = None, device: str | None = None,
+                 value_e4: int = 0, unit_cost_e4: int | None = None) -> dict:
     """The ledger row of a decision of the stock rules: its deltas, its bins and the buckets after it."""
     return {
         "scan_id": scan_id,
@@ -610,8 +656,10 @@ def movement_row(decision: d.Decision, after: d.Buckets, *, warehouse_id: int, i
         "reason": reason,
         "user_id": user_id,
         "device": device,
-        **{f"d_{b}": v for b, v in decision.deltas.as_dict().items()},
+        **{f"d_{b}": n for b, n in decision.deltas.as_dict().items()},
         "created_at": utcnow(),
+        "value_e4": value_e4,
+        "unit_cost_e4": unit_cost_e4,
     }
 
 

@@ -335,3 +335,10 @@ def test_the_plan_turns_a_proposal_into_a_purchase_order_that_is_received_on_the
     after = stock(sku)
     assert after["I"] == before["I"] + 12
     ledger_is_ok(app)
+    # The receipt is valued at its PO line's cost; the valuation and its chart show it.
+    supervisor.goto(live_server + "/office/valuation")
+    expect(supervisor.locator(f"tr[data-sku='{sku}']")).to_be_visible()
+    expect(supervisor.locator("#value-chart svg polyline")).to_have_count(1)
+    shot(supervisor, "valuation", full_page=False)
+    supervisor.goto(live_server + "/office/losses")
+    shot(supervisor, "losses", full_page=False)

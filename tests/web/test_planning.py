@@ -145,3 +145,18 @@ def test_spare_cover_in_one_warehouse_is_proposed_as_a_transfer_and_planned_in_o
     assert r.status_code == 422  # more than W2 can allocate: said, nothing planned
     db.session.rollback()
     assert len(db.session.execute(select(Transfer)).scalars().all()) == 1
+
+
+def test_an_items_plan_page_draws_its_days_against_its_reorder_point_and_the_po_carries_its_cost(app, sue):
+    sold_over_days(20, 2)
+    db.session.rollback()
+    item = db.session.execute(select(Item).where(Item.sku == "SKU-1")).scalar_one()
+    page = sue.do("get", f"/office/plan/item/{item.id}").text
+    assert 'id="demand-chart"' in page and page.count("<polyline") == 2 and page.count('class="ref ') == 2
+    assert "ROP = d̄·LT + SS" in page and 'data-mean>2.00<' in page
+    assert sue.do("get", "/office/plan/item/999999").status_code == 404
+    assert sue.do("get", "/office/plan").text.count(f"/office/plan/item/{item.id}") == 1
+    sue.do("post", "/office/plan/order", data={"item": [str(item.id)], f"qty_{item.id}": "15"})
+    db.session.rollback()
+    line = db.session.execute(select(PurchaseOrder)).scalar_one().lines[0]
+    assert float(line.unit_cost) == 2.5  # the supplier's cost: what the receipt will be valued at

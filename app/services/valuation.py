@@ -1,0 +1,191 @@
+"""Stock value, cost of goods shipped and turnover, read from the balances and the ledger (issue 21).
+
+The writer (services.stock) keeps each balance's value at moving-average cost (domain.valuation) in the
+same update as its buckets, and each movement's value beside its deltas. So:
+- the value now is the balances' (per warehouse, item and bucket: the bucket's units at the average);
+- the value on a past day is the value now less what the movements since then moved: only the
+  ledger's rows after that day are read (by their date index), never the whole ledger;
+- the cost of goods shipped is what the shipments moved out; turnover is that over the average of
+  the daily closing values.
+Read only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from ..domain import stock as d
+from ..domain import valuation as v
+from ..models import Balance, Item, Movement, Warehouse
+
+VALUED_BUCKETS = ("s", "o", "u", "l", "t", "a")  # where I + A sits (I = S + O + U + L + T - V); V is no stock
+PERIOD_DAYS = 90
+
+
+@dataclass
+class ItemValue:
+    item: Item
+    qty: int  # I + A
+    value_e4: int
+    buckets: dict  # bucket letter -> units
+
+    @property
+    def avg_e4(self) -> int | None:
+        return v.Pool(self.qty, self.value_e4).avg_e4
+
+    def bucket_value(self, b: str) -> int:
+        """The bucket's units at the average (V, supply not yet here, is worth nothing)."""
+        avg = self.avg_e4
+        return self.buckets.get(b, 0) * avg if avg is not None else 0
+
+
+@dataclass
+class Valuation:
+    warehouse: Warehouse
+    as_of: date | None
+    items: list[ItemValue] = field(default_factory=list)
+
+    @property
+    def total_e4(self) -> int:
+        return sum(r.value_e4 for r in self.items)
+
+    def by_bucket(self) -> dict[str, int]:
+        out = dict.fromkeys(VALUED_BUCKETS, 0)
+        for r in self.items:
+            for b in VALUED_BUCKETS:
+                out[b] += r.bucket_value(b)
+        return out
+
+
+def now(session, warehouse: Warehouse) -> Valuation:
+    """Every item of the warehouse with units (I + A) or value, at moving-average cost, dearest first."""
+    rows = session.execute(
+        select(Balance, Item).join(Item, Item.id == Balance.item_id)
+        .where(Balance.warehouse_id == warehouse.id, (Balance.i + Balance.a > 0) | (Balance.value_e4 != 0))
+    ).all()
+    items = [ItemValue(item, bal.i + bal.a, bal.value_e4, {b: getattr(bal, b) for b in (*VALUED_BUCKETS, "v")})
+             for bal, item in rows]
+    items.sort(key=lambda r: (-r.value_e4, r.item.sku))
+    return Valuation(warehouse, None, items)
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min)
+
+
+def _moved_since(session, warehouse_id: int, since: datetime) -> dict[int, tuple[int, int]]:
+    """Per item: (units, value) that the movements at or after `since` moved at this warehouse,
+    a transfer's arrival in transit included."""
+    moved: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    here = session.execute(
+        select(Movement.item_id, func.sum(Movement.d_i + Movement.d_a), func.sum(Movement.value_e4))
+        .where(Movement.warehouse_id == warehouse_id, Movement.created_at >= since)
+        .group_by(Movement.item_id))
+    for item_id, units, value in here:
+        moved[item_id][0] += int(units or 0)
+        moved[item_id][1] += int(value or 0)
+    arriving = session.execute(
+        select(Movement.item_id, func.sum(Movement.dest_d_a), func.sum(Movement.value_e4))
+        .where(Movement.dest_warehouse_id == warehouse_id, Movement.created_at >= since)
+        .group_by(Movement.item_id))
+    for item_id, units, value in arriving:
+        moved[item_id][0] += int(units or 0)
+        moved[item_id][1] -= int(value or 0)
+    return {k: (q, val) for k, (q, val) in moved.items()}
+
+
+def as_of(session, warehouse: Warehouse, day: date) -> Valuation:
+    """The value at the close of `day`: today's less what the movements since moved (units and value)."""
+    current = {r.item.id: r for r in now(session, warehouse).items}
+    moved = _moved_since(session, warehouse.id, _end_of(day))
+    ids = set(current) | set(moved)
+    missing = ids - set(current)
+    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(missing))).scalars()} if missing else {}
+    out = []
+    for item_id in ids:
+        qty_now, value_now = (current[item_id].qty, current[item_id].value_e4) if item_id in current else (0, 0)
+        dq, dv = moved.get(item_id, (0, 0))
+        qty, value = qty_now - dq, value_now - dv
+        if qty or value:
+            item = current[item_id].item if item_id in current else items[item_id]
+            out.append(ItemValue(item, qty, value, {}))
+    out.sort(key=lambda r: (-r.value_e4, r.item.sku))
+    return Valuation(warehouse, day, out)
+
+
+def daily_values(session, warehouse: Warehouse, days: int, today: date | None = None) -> list[tuple[date, int]]:
+    """The stock value at the close of each of the last `days` days, oldest first (today's is now)."""
+    today = today or date.today()
+    first = today - timedelta(days=days - 1)
+    total = sum(r.value_e4 for r in now(session, warehouse).items)
+    by_day: dict[date, int] = defaultdict(int)
+    day_of = func.date(Movement.created_at)
+    for day, value in session.execute(
+            select(day_of, func.sum(Movement.value_e4))
+            .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= _end_of(first - timedelta(days=1)))
+            .group_by(day_of)):
+        by_day[_as_date(day)] += int(value or 0)
+    for day, value in session.execute(
+            select(day_of, func.sum(Movement.value_e4))
+            .where(Movement.dest_warehouse_id == warehouse.id,
+                   Movement.created_at >= _end_of(first - timedelta(days=1)))
+            .group_by(day_of)):
+        by_day[_as_date(day)] -= int(value or 0)
+    # Walk back from now: the close of a day is the next day's close less that next day's movements.
+    closes = []
+    value = total
+    for n in range(days):
+        day = today - timedelta(days=n)
+        closes.append((day, value))
+        value -= by_day.get(day, 0)
+    closes.reverse()
+    return closes
+
+
+def _as_date(value) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def cogs(session, warehouse: Warehouse, since: datetime, until: datetime | None = None) -> int:
+    """The cost of goods shipped (e4) from `since` (to `until`): what the shipments moved out."""
+    q = select(func.coalesce(func.sum(Movement.value_e4), 0)).where(
+        Movement.warehouse_id == warehouse.id, Movement.kind == d.Kind.SHIP.value, Movement.created_at >= since)
+    if until is not None:
+        q = q.where(Movement.created_at < until)
+    return -int(session.execute(q).scalar_one())
+
+
+@dataclass
+class Turnover:
+    days: int
+    cogs_e4: int
+    average_e4: int
+    ratio: object  # Decimal or None
+    series: list  # (day, value e4)
+
+    @property
+    def annual(self):
+        return None if self.ratio is None else (self.ratio * 365 / self.days).quantize(self.ratio)
+
+
+def turnover(session, warehouse: Warehouse, days: int = PERIOD_DAYS, today: date | None = None) -> Turnover:
+    today = today or date.today()
+    series = daily_values(session, warehouse, days, today)
+    shipped = cogs(session, warehouse, datetime.combine(today - timedelta(days=days - 1), time.min))
+    average = v.average_value([val for _day, val in series])
+    return Turnover(days, shipped, average, v.turnover(shipped, average), series)
+
+
+def csv_rows(valuation: Valuation):
+    yield ["warehouse", "as_of", "sku", "name", "units", "avg_cost", "value"]
+    stamp = valuation.as_of.isoformat() if valuation.as_of else "now"
+    for r in valuation.items:
+        avg = r.avg_e4
+        yield [valuation.warehouse.code, stamp, r.item.sku, r.item.name, r.qty,
+               f"{v.from_e4(avg):.4f}" if avg is not None else "", f"{v.from_e4(r.value_e4):.2f}"]
