@@ -39,13 +39,20 @@ def init_db():
     click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 
+HISTORY_OPTION = click.option(
+    "--history-days", type=click.IntRange(0, 365), default=demo.HISTORY_DAYS, show_default=True,
+    envvar="WH_DEMO_DAYS", help="days of trade the demo site is given (orders shipped, stock bought again); 0 for a "
+                                "quicker demo with no past")
+
+
 @click.command("demo")
 @with_appcontext
-def demo_cmd():
-    """Load the demo site (2 warehouses, 300 items, stock, orders, a purchase order)."""
+@HISTORY_OPTION
+def demo_cmd(history_days):
+    """Load the demo site (2 warehouses, 300 items, half a year of trade, stock, orders, a purchase order)."""
     _migrate()
     with click.progressbar(length=demo.DEMO_STEPS, label="Loading demo site") as bar:
-        result = demo.load_demo(progress=bar.update)
+        result = demo.load_demo(progress=bar.update, history_days=history_days)
     if not result["loaded"]:
         click.echo("The database already holds warehouses; demo data not loaded.")
         return
@@ -69,7 +76,8 @@ def _show_accounts(passwords: dict[str, str]) -> None:
 
 @click.command("ensure-demo", hidden=True)
 @with_appcontext
-def ensure_demo():
+@HISTORY_OPTION
+def ensure_demo(history_days):
     """Migrate, and load the demo site if the database is empty (used by make run)."""
     _migrate()
     if "warehouses" in inspect(db.engine).get_table_names():
@@ -80,7 +88,7 @@ def ensure_demo():
                                                if os.path.exists(kept) else ""))
                 return
     with click.progressbar(length=demo.DEMO_STEPS, label="Loading demo site") as bar:
-        result = demo.load_demo(progress=bar.update)
+        result = demo.load_demo(progress=bar.update, history_days=history_days)
     _show_accounts(result.get("passwords") or {})
 
 

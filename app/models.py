@@ -17,6 +17,7 @@ from sqlalchemy import (
     event,
     false,
     inspect,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, object_session
@@ -354,6 +355,8 @@ class Movement(db.Model):
             "d_s = d_i - d_o - d_u - d_l + d_v - d_t", name="identity"
         ),  # a movement can never break S = I - O - U - L + V - T
         Index("ix_movements_stock", "warehouse_id", "item_id", "id"),
+        Index("ix_movements_dest", "dest_warehouse_id", "created_at", sqlite_where=text("dest_warehouse_id IS NOT NULL"),
+              postgresql_where=text("dest_warehouse_id IS NOT NULL")),
     )
 
     def deltas(self):

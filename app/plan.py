@@ -37,7 +37,8 @@ def plan():
 
 def _plan_page(warehouse, errors=(), status=200):
     rows = planning.plan_rows(db.session, warehouse)
-    moves = [t for t in planning.transfer_proposals(db.session) if warehouse.id in (t.source.id, t.dest.id)]
+    moves = [t for t in planning.transfer_proposals(db.session, known={warehouse.id: rows})
+             if warehouse.id in (t.source.id, t.dest.id)]
     return render_template("office/plan.html", warehouse=warehouse, rows=rows, settings=planning.settings(warehouse),
                            to_order=sum(1 for r in rows if r.plan.propose), moves=moves,
                            cover_limit=planning.COVER_LIMIT_DAYS, inf=float("inf"), errors=list(errors)), status
@@ -51,7 +52,7 @@ def plan_item(item_id: int):
     warehouse = current_warehouse()
     if warehouse is None:
         return _no_warehouse()
-    row = next((r for r in planning.plan_rows(db.session, warehouse) if r.item.id == item_id), None)
+    row = next(iter(planning.plan_rows(db.session, warehouse, item_id=item_id)), None)
     if row is None:
         return render_template("error.html", status=404, message=_("That item has no plan here: nothing stocked, "
                                                                     "asked for or on order."), level="error"), 404

@@ -18,7 +18,11 @@ entering the app to the response leaving it):
   ledger_page   the supervisor's ledger screen, first page and a page deep in the past
   ledger_sku    the ledger filtered to one item
   kpis          the KPI screen
-and check-ledger as a separate process (its wall time and peak memory).
+  plan, plan_item, plan_csv, valuation (now, 90 days ago, a year's trend), ageing, losses (8 and
+                52 weeks): the planning and analytics screens over the whole ledger
+and check-ledger and `flask plan` as separate processes (wall time; check-ledger's peak memory).
+Receipts are valued at a cost around their item's, everything else at the average it meets, as
+the writer does (domain.valuation), so check-ledger checks the values too.
 Prints one JSON summary.
 """
 
@@ -36,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +58,7 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
 
     from app import create_app
     from app.domain import stock as d
+    from app.domain import valuation as v
     from app.extensions import db
     from app.models import Balance, Bin, BinStock, Item, Movement, User, Warehouse
 
@@ -67,8 +72,11 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
         bins = {b.code: b.id for b in s.execute(select(Bin).where(Bin.warehouse_id == main.id)).scalars()}
         storage = [c for c in bins if re.fullmatch(r"[A-F]-\d\d-\d", c)]
         items = s.execute(select(Item.id).order_by(Item.id).limit(250)).scalars().all()
-        balances = {row.item_id: d.Buckets(row.i, row.s, row.o, row.u, row.l, row.v, row.t, row.a)
-                    for row in s.execute(select(Balance).where(Balance.warehouse_id == main.id)).scalars()}
+        balances, pools = {}, {}
+        for row in s.execute(select(Balance).where(Balance.warehouse_id == main.id)).scalars():
+            balances[row.item_id] = d.Buckets(row.i, row.s, row.o, row.u, row.l, row.v, row.t, row.a)
+            pools[row.item_id] = v.Pool(row.i + row.a, row.value_e4)
+        costs = {i: v.to_e4(c) or 10_000 for i, c in s.execute(select(Item.id, Item.unit_cost))}
         stock: dict[tuple[int, int, str, str], int] = {}
         for row in s.execute(select(BinStock).join(Bin).where(Bin.warehouse_id == main.id)).scalars():
             stock[(row.bin_id, row.item_id, row.lot, row.condition)] = row.qty
@@ -90,6 +98,11 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
             deltas = d.decide(before, req).deltas
             after = before + deltas
             balances[item] = after
+            # Valued as the writer values it: a receipt at a cost around the item's, the rest at the average.
+            pool = pools.get(item, v.Pool())
+            cost = costs[item] * rng.randint(90, 110) // 100 if kind == d.Kind.RECEIVE else None
+            value = v.flow(pool, deltas.i + deltas.a, cost, receipt=kind == d.Kind.RECEIVE)
+            pools[item] = pool + (deltas.i + deltas.a, value)
             if frm:
                 stock[(frm, item, "", from_cond or "sellable")] -= qty
             if to:
@@ -103,6 +116,7 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
                 **{f"d_{b}": getattr(deltas, b) for b in d.BUCKETS},
                 "dest_warehouse_id": None, "dest_d_a": 0, "after": json.dumps(after.as_dict(upper=True)),
                 "s_after": after.s, "user_id": users[n % len(users)], "device": "bench", "created_at": when,
+                "value_e4": value, "unit_cost_e4": cost,
             })
             n += 1
             if len(rows) >= BATCH:
@@ -132,7 +146,7 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
         # Balances and bins as the replay leaves them.
         with db.engine.begin() as conn:
             for item, b in balances.items():
-                values = {k: getattr(b, k) for k in d.BUCKETS}
+                values = {**{k: getattr(b, k) for k in d.BUCKETS}, "value_e4": pools.get(item, v.Pool()).value}
                 res = conn.execute(update(Balance).where(Balance.warehouse_id == main.id, Balance.item_id == item)
                                    .values(**values))
                 if res.rowcount == 0:
@@ -162,8 +176,10 @@ def timed(client, method: str, path: str, repeat: int, make=dict) -> dict:
         kwargs = make()
         t0 = time.perf_counter()
         r = client.open(path, method=method, **kwargs)
+        r.get_data()  # a streamed answer (a CSV) is timed to its last byte
         times.append((time.perf_counter() - t0) * 1000)
         status = r.status_code
+        r.close()
         if status >= 400 and status != 404:
             raise SystemExit(f"{method} {path} gave {status}: {r.get_data(as_text=True)[:300]}")
     times.sort()
@@ -183,6 +199,12 @@ def measure(url: str, instance: Path, repeat: int) -> dict:
     app = create_app({"WTF_CSRF_ENABLED": False})
     out = {}
     with app.app_context():
+        # The demo's passwords are made at random for each site: the bench signs in with its own.
+        from app.models import User
+
+        for name in ("picker", "super"):
+            db.session.execute(select(User).where(User.username == name)).scalar_one().set_password(name)
+        db.session.commit()
         ean = db.session.execute(select(Barcode.code).where(Barcode.kind == "unit").order_by(Barcode.id)).scalars().first()
         sku = db.session.execute(select(Item.sku).order_by(Item.id)).scalars().first()
         mid = db.session.execute(select(Movement.id).order_by(Movement.id.desc())).scalars().first() // 2
@@ -201,8 +223,26 @@ def measure(url: str, instance: Path, repeat: int) -> dict:
     out["ledger_page_deep"] = timed(boss, "GET", f"/office/ledger?before={mid}", repeat)
     out["ledger_sku"] = timed(boss, "GET", f"/office/ledger?sku={sku}", repeat)
     out["kpis"] = timed(boss, "GET", "/office/kpis", max(5, repeat // 3))
+    # The planning and analytics screens (issue 21), each over the whole year of movements.
+    few = max(5, repeat // 3)
+    with app.app_context():
+        item_id = db.session.execute(select(Item.id).order_by(Item.id)).scalars().first()
+        db.session.remove()
+    past = (date.today() - timedelta(days=90)).isoformat()
+    for name, path in (("plan", "/office/plan"), ("plan_item", f"/office/plan/item/{item_id}"),
+                       ("valuation", "/office/valuation"), ("valuation_past", f"/office/valuation?as_of={past}"),
+                       ("valuation_year", "/office/valuation?days=365"), ("ageing", "/office/ageing"),
+                       ("losses", "/office/losses"), ("losses_year", "/office/losses?weeks=52"),
+                       ("plan_csv", "/office/plan.csv")):
+        out[name] = timed(boss, "GET", path, few)
     with app.app_context():
         db.engine.dispose()
+    t0 = time.monotonic()
+    plan = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "plan"], cwd=ROOT,
+                          env={**os.environ, "DATABASE_URL": url, "WH_INSTANCE_PATH": str(instance)},
+                          capture_output=True, text=True)
+    out["flask_plan"] = {"seconds": round(time.monotonic() - t0, 1), "exit": plan.returncode,
+                         "result": (plan.stdout.strip().splitlines() or [plan.stderr[-300:]])[-1][:200]}
 
     t0 = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -16,21 +16,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..domain import gtin
 from ..models import (
     Barcode,
     Bin,
+    BinStock,
     Item,
     Lot,
+    Movement,
+    Order,
     PurchaseOrder,
     PurchaseOrderLine,
     User,
     Warehouse,
 )
 from . import orders as order_service
-from . import replenishing, suppliers
+from . import purchasing, replenishing, suppliers
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
 
@@ -140,8 +143,13 @@ def _items(rng: random.Random) -> list[dict]:
     return items
 
 
+HISTORY_DAYS = 180  # days of trade the demo site is given (flask demo --history-days)
+DAMAGE_WORDS = ("damage: Broken", "damage: Wet", "damage: Wrong item in bin")
+RETURN_WORDS = ("return: Defective", "return: Not wanted", "return: Arrived damaged")
+
+
 def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
-              passwords: dict[str, str] | None = None) -> dict:
+              passwords: dict[str, str] | None = None, history_days: int | None = None) -> dict:
     """The demo site, if the database has no warehouse yet. `passwords` (user name to password)
     defaults to new random ones; the result names them, to be shown once."""
     passwords = dict(passwords or {name: new_password() for name, _ in DEMO_USERS})
@@ -229,6 +237,12 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
                 placed[(wh, spec["sku"])] = (bin_code, qty, lot)
         tick(1)
 
+    # Half a year of trade (its suppliers first: the plan orders from them).
+    _suppliers(specs)
+    days = HISTORY_DAYS if history_days is None else history_days
+    traded = {sp["sku"] for sp in _sales_history(rng, today, admin_id, specs, placed, days)} if days else set()
+    tick(1)
+
     # Expiry to try: a short-dated lot (picked first: FEFO), a lot whose date passed overnight (booked
     # expired on first touch, never reserved or picked), and coffee, which must have 90 days of shelf
     # life left at receipt (a shorter one is warned about).
@@ -263,20 +277,7 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
             replenishing.set_face(s, main, face_bin, sku, low, high)
         uow.commit()
 
-    # Suppliers to plan with (Office → Plan): every item bought from one, at its cost.
-    with UnitOfWork() as uow:
-        s = uow.session
-        nordic = suppliers.save(s, {"name": "Nordic Supply AB", "lead_days": "5", "lead_sd_days": "1", "moq": "10",
-                                    "pack": "5", "currency": "EUR"})
-        dated_supplier = suppliers.save(s, {"name": "Hansa Chemicals GmbH", "lead_days": "12", "lead_sd_days": "3",
-                                            "moq": "24", "pack": "12", "currency": "EUR"})
-        for spec in specs:
-            chosen = dated_supplier if spec["lots"] else nordic
-            suppliers.link(s, {"sku": spec["sku"], "supplier": str(chosen.id), "unit_cost": str(spec["cost"]),
-                               "preferred": "1"})
-        uow.commit()
-
-    stocked = [k for k in placed if k[0] == "MAIN"]
+    stocked = [k for k in placed if k[0] == "MAIN" and k[1] not in traded]  # the traded run low: left as they are
     rng.shuffle(stocked)
     # Damaged in place, and damaged moved to quarantine.
     for wh, sku in stocked[:12]:
@@ -334,7 +335,125 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
     return {"loaded": True, "items": len(specs), "users": [u for u, _ in DEMO_USERS], "passwords": made}
 
 
-DEMO_STEPS = 300 + 5
+def _suppliers(specs: list[dict]) -> None:
+    """Suppliers to plan with (Office → Plan): every item bought from one, at its cost."""
+    with UnitOfWork() as uow:
+        s = uow.session
+        nordic = suppliers.save(s, {"name": "Nordic Supply AB", "lead_days": "5", "lead_sd_days": "1", "moq": "10",
+                                    "pack": "5", "currency": "EUR"})
+        dated_supplier = suppliers.save(s, {"name": "Hansa Chemicals GmbH", "lead_days": "12", "lead_sd_days": "3",
+                                            "moq": "24", "pack": "12", "currency": "EUR"})
+        for spec in specs:
+            chosen = dated_supplier if spec["lots"] else nordic
+            suppliers.link(s, {"sku": spec["sku"], "supplier": str(chosen.id), "unit_cost": str(spec["cost"]),
+                               "preferred": "1"})
+        uow.commit()
+
+
+def _sales_history(rng: random.Random, today: date, admin_id: int, specs: list[dict], placed: dict,
+                   days: int = 180) -> list[dict]:
+    """Half a year of trade at MAIN, made through the app's own services and dated back day by day, so
+    the plan has demand to stand on (and proposes what runs low), stock has an age, the valuation a
+    trend and the loss report its weeks. Returns the sellers' specs.
+
+    The opening stock is dated 200 days back. Then, most days, an order from a channel for a few of
+    the sellers, picked to staging and shipped; a seller whose bin runs low is bought again on a
+    purchase order (at a cost within 8 % of its usual one) and put away, except the four fast ones
+    in the last six weeks, which are left to run down to their reorder points; now and then a unit
+    is damaged and scrapped, or comes back from a customer and is inspected.
+    """
+    def move(**kw):
+        return apply_movement(MovementCommand(user_id=admin_id, device="demo", warehouse="MAIN", **kw))
+
+    def last_ids():
+        with UnitOfWork(write=False) as uow:
+            s = uow.session
+            return tuple(s.execute(select(func.coalesce(func.max(m.id), 0))).scalar_one()
+                         for m in (Movement, Order, PurchaseOrder))
+
+    def date_back(since: tuple, day: date) -> None:
+        when = datetime.combine(day, datetime.min.time()) + timedelta(hours=9)
+        with UnitOfWork() as uow:
+            s = uow.session
+            for model, after in zip((Movement, Order, PurchaseOrder), since):
+                s.execute(update(model).where(model.id > after).values(created_at=when))
+            if day < today - timedelta(days=days):
+                s.execute(update(BinStock).values(since=when))
+            uow.commit()
+
+    date_back((0, 0, 0), today - timedelta(days=days + 20))
+    sellers = [sp for sp in specs if not sp["lots"] and not sp["serial"] and ("MAIN", sp["sku"]) in placed][6:22]
+    # One fast seller that EAST holds too and does not sell: the plan proposes moving it to MAIN.
+    sellers.sort(key=lambda sp: ("EAST", sp["sku"]) not in placed)
+    rate = {sp["sku"]: (2.5 if n < 4 else rng.choice((0.3, 0.5, 0.8, 1.0))) for n, sp in enumerate(sellers)}
+    fast = {sp["sku"] for sp in sellers[:4]}
+    held = {sp["sku"]: placed[("MAIN", sp["sku"])][1] for sp in sellers}
+    bins = {sp["sku"]: placed[("MAIN", sp["sku"])][0] for sp in sellers}
+    cost = {sp["sku"]: Decimal(str(sp["cost"])) for sp in sellers}
+    channels = ("shop", "amazon", "ebay", "shopify")
+    po_no = order_no = 0
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        since = last_ids()
+        # Orders come on about half the days (a small seller's shop), for about two days' demand each.
+        wanted = [(sku, max(1, round(rng.expovariate(1 / (2 * rate[sku]))))) for sku in rate
+                  if rng.random() < min(0.5, rate[sku])] if rng.random() < 0.55 else []
+        lines = [(sku, min(q, held[sku])) for sku, q in wanted[:3] if held[sku] > 0]
+        if lines:
+            order_no += 1
+            channel = channels[order_no % 4]
+            try:
+                order, _created = order_service.place_order(
+                    channel, f"{channel.upper()}-H{order_no:05d}", "MAIN",
+                    [order_service.OrderLineRequest(sku, q) for sku, q in lines], user_id=admin_id, device="demo")
+            except order_service.OrderShort:
+                lines = []
+            for sku, q in lines:
+                move(kind="pick", sku=sku, qty=q, from_bin=bins[sku], to_bin="STAGE-01", doc_type="order", doc_id=order["id"])
+                move(kind="ship", sku=sku, qty=q, from_bin="STAGE-01", doc_type="order", doc_id=order["id"])
+                held[sku] -= q
+            if lines:
+                with UnitOfWork() as uow:  # all of it shipped, as the shipping task would close it
+                    uow.session.get(Order, order["id"]).status = "shipped"
+                    uow.commit()
+            if back % 29 == 0 and lines:
+                sku, _q = lines[0]
+                move(kind="return_receive", sku=sku, qty=1, to_bin="RET-01", doc_type="order", doc_id=order["id"],
+                     reason=rng.choice(RETURN_WORDS))
+                if rng.random() < 0.5:
+                    move(kind="restore", sku=sku, qty=1, from_bin="RET-01", condition="returned",
+                         reason="return inspected: restored")
+                else:
+                    move(kind="scrap", sku=sku, qty=1, from_bin="RET-01", condition="returned",
+                         reason="return inspected: scrapped")
+        if back % 11 == 0:
+            sku = rng.choice([s for s in held if held[s] > 1] or [None])
+            if sku:
+                move(kind="damage", sku=sku, qty=1, from_bin=bins[sku], reason=rng.choice(DAMAGE_WORDS))
+                move(kind="scrap", sku=sku, qty=1, from_bin=bins[sku], condition="damaged", reason="written off")
+                held[sku] -= 1
+        for sku in held:
+            if held[sku] >= 6 * max(1, rate[sku]) or (sku in fast and back <= 40):
+                continue
+            po_no += 1
+            qty = int(rate[sku] * rng.randint(20, 30)) + 10
+            price = (cost[sku] * Decimal(rng.randint(92, 108)) / 100).quantize(Decimal("0.01"))
+            number = f"PO-{day:%Y}-{5000 + po_no:04d}"
+            purchasing.create_purchase_order(purchasing.PurchaseOrderRequest(
+                number=number, warehouse="MAIN", supplier="Nordic Supply AB",
+                lines=[purchasing.LineRequest(sku, qty, unit_cost=price)]))
+            purchasing.receive_against(number, MovementCommand(warehouse="MAIN", kind="receive", sku=sku, qty=qty,
+                                                               user_id=admin_id, device="demo"))
+            move(kind="move", sku=sku, qty=qty, from_bin="DOCK-01", to_bin=bins[sku])
+            held[sku] += qty
+        date_back(since, day)
+    for sp in sellers:
+        bin_code, _qty, lot = placed[("MAIN", sp["sku"])]
+        placed[("MAIN", sp["sku"])] = (bin_code, held[sp["sku"]], lot)
+    return sellers
+
+
+DEMO_STEPS = 300 + 6
 
 
 def _count_history(rng: random.Random, today: date) -> None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..domain import inputs
 from ..domain import planning as rules
@@ -74,42 +74,43 @@ def _day(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def demand_by_day(session, warehouse_id: int, since: date) -> tuple[dict, dict]:
-    """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand)."""
+def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None = None) -> tuple[dict, dict]:
+    """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand).
+
+    One aggregate over the window's movements (per item and day: net reservations and the change
+    of S), never its rows: S at the window's start is today's S less the window's changes, and each
+    day's end follows from it."""
     start = datetime.combine(since, datetime.min.time())
-    rows = session.execute(
-        select(Movement.item_id, Movement.created_at, Movement.kind, Movement.qty, Movement.s_after)
-        .where(Movement.warehouse_id == warehouse_id, Movement.created_at >= start)
-        .order_by(Movement.item_id, Movement.id)
-    ).all()
+    day_of = func.date(Movement.created_at)
+    net = func.sum(case((Movement.kind == "reserve", Movement.qty), (Movement.kind == "unreserve", -Movement.qty),
+                        else_=0))
+    where = [Movement.warehouse_id == warehouse_id, Movement.created_at >= start]
+    if item_id is not None:
+        where.append(Movement.item_id == item_id)
+    rows = session.execute(select(Movement.item_id, day_of, net, func.sum(Movement.d_s)).where(*where)
+                           .group_by(Movement.item_id, day_of)).all()
     demand: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    end_s: dict[int, dict[date, int]] = defaultdict(dict)
-    for item_id, at, kind, qty, s_after in rows:
-        day = _day(at)
-        if kind == "reserve":
-            demand[item_id][day] += qty
-        elif kind == "unreserve":
-            demand[item_id][day] -= qty
-        if s_after is not None:
-            end_s[item_id][day] = s_after
-    before = dict(session.execute(
-        select(Movement.item_id, Movement.s_after).where(
-            Movement.id.in_(select(func.max(Movement.id)).where(Movement.warehouse_id == warehouse_id,
-                                                                Movement.created_at < start)
-                            .group_by(Movement.item_id)))
-    ).all())
+    moved: dict[int, dict[date, int]] = defaultdict(dict)
+    for item, day, units, ds in rows:
+        day = _day(day)
+        if units:
+            demand[item][day] += int(units)
+        moved[item][day] = int(ds or 0)
+    bal_where = [Balance.warehouse_id == warehouse_id] + ([Balance.item_id == item_id] if item_id is not None else [])
+    s_now = dict(session.execute(select(Balance.item_id, Balance.s).where(*bal_where)).all())
     out: dict[int, set] = {}
     today = date.today()
-    for item_id in set(end_s) | set(before):
-        s_now, empty = before.get(item_id, 0) or 0, set()
+    for item in set(moved) | set(s_now):
+        changes = moved.get(item, {})
+        s_end, empty = (s_now.get(item, 0) or 0) - sum(changes.values()), set()
         day = since
         while day <= today:
-            s_start = s_now
-            s_now = end_s.get(item_id, {}).get(day, s_now)
-            if s_start <= 0 and s_now <= 0 and demand[item_id].get(day, 0) <= 0:
+            s_start = s_end
+            s_end += changes.get(day, 0)
+            if s_start <= 0 and s_end <= 0 and demand[item].get(day, 0) <= 0:
                 empty.add(day)
             day += timedelta(days=1)
-        out[item_id] = empty
+        out[item] = empty
     return demand, out
 
 
@@ -117,24 +118,21 @@ def item_history(session, warehouse_id: int, item_id: int, since: date, today: d
     """One item's days from `since`: (day, net units reserved that day, sellable S at the day's end)."""
     today = today or date.today()
     start = datetime.combine(since, datetime.min.time())
-    rows = session.execute(
-        select(Movement.created_at, Movement.kind, Movement.qty, Movement.s_after)
-        .where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id, Movement.created_at >= start)
-        .order_by(Movement.id)).all()
-    s_end = session.execute(
-        select(Movement.s_after).where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id,
-                                       Movement.created_at < start)
-        .order_by(Movement.id.desc()).limit(1)).scalar() or 0
-    demand: dict[date, int] = defaultdict(int)
-    ends: dict[date, int] = {}
-    for at, kind, qty, s_after in rows:
-        day = _day(at)
-        demand[day] += qty if kind == "reserve" else -qty if kind == "unreserve" else 0
-        ends[day] = s_after
+    day_of = func.date(Movement.created_at)
+    net = func.sum(case((Movement.kind == "reserve", Movement.qty), (Movement.kind == "unreserve", -Movement.qty),
+                        else_=0))
+    rows = session.execute(select(day_of, net, func.sum(Movement.d_s))
+                           .where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id,
+                                  Movement.created_at >= start).group_by(day_of)).all()
+    by_day = {_day(day): (int(units or 0), int(ds or 0)) for day, units, ds in rows}
+    s_now = session.execute(select(Balance.s).where(Balance.warehouse_id == warehouse_id,
+                                                    Balance.item_id == item_id)).scalar() or 0
+    s_end = s_now - sum(ds for _u, ds in by_day.values())
     out, day = [], since
     while day <= today:
-        s_end = ends.get(day, s_end)
-        out.append((day, demand.get(day, 0), s_end))
+        units, ds = by_day.get(day, (0, 0))
+        s_end += ds
+        out.append((day, units, s_end))
         day += timedelta(days=1)
     return out
 
@@ -173,20 +171,25 @@ def _suppliers(session) -> dict[int, tuple[Supplier, object]]:
     return chosen
 
 
-def plan_rows(session, warehouse: Warehouse, today: date | None = None) -> list[Row]:
-    """Every item stocked, demanded or on order here, with its plan; those to order first."""
+def plan_rows(session, warehouse: Warehouse, today: date | None = None, item_id: int | None = None) -> list[Row]:
+    """Every item stocked, demanded or on order here, with its plan; those to order first. With
+    `item_id`, that item's row alone (its ABC class still among all the warehouse's items)."""
     today = today or date.today()
     conf = settings(warehouse)
     since = today - timedelta(days=conf["window"] - 1)
     window = [since + timedelta(days=n) for n in range(conf["window"])]
-    demand, empty = demand_by_day(session, warehouse.id, since)
-    balances = {b.item_id: b for b in session.execute(select(Balance).where(Balance.warehouse_id == warehouse.id)).scalars()}
+    demand, empty = demand_by_day(session, warehouse.id, since, item_id)
+    only = [Balance.item_id == item_id] if item_id is not None else []
+    balances = {b.item_id: b for b in session.execute(select(Balance).where(Balance.warehouse_id == warehouse.id,
+                                                                           *only)).scalars()}
     on_order, backordered = _on_order(session, warehouse.id), _backordered(session, warehouse.id)
     for item_id, qty in _coming_by_transfer(session, warehouse.id).items():  # ordered from a warehouse of ours
         on_order[item_id] = on_order.get(item_id, 0) + qty
     classes = abc_classes(session, warehouse, today)
     suppliers = _suppliers(session)
     ids = set(balances) | set(demand) | set(on_order) | set(backordered)
+    if item_id is not None:
+        ids &= {item_id}
     items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(ids), Item.retired_at.is_(None))).scalars()} if ids else {}
     rows = []
     for item_id, item in items.items():
@@ -270,11 +273,15 @@ class TransferProposal:
     source_cover: float
 
 
-def transfer_proposals(session, today: date | None = None, cover_limit: float = COVER_LIMIT_DAYS) -> list[TransferProposal]:
+def transfer_proposals(session, today: date | None = None, cover_limit: float = COVER_LIMIT_DAYS,
+                       known: dict[int, list[Row]] | None = None) -> list[TransferProposal]:
     """Where a warehouse holds more days of cover than the limit and another of ours is at or below its
-    reorder point for the same item: move the spare there (before buying more)."""
+    reorder point for the same item: move the spare there (before buying more). `known`: the plan rows
+    of a warehouse the caller has already (so a screen works each warehouse's plan out once)."""
     warehouses = list(session.execute(select(Warehouse).order_by(Warehouse.code)).scalars())
-    plans = {w.id: {r.item.id: r for r in plan_rows(session, w, today)} for w in warehouses}
+    known = known or {}
+    plans = {w.id: {r.item.id: r for r in (known[w.id] if w.id in known else plan_rows(session, w, today))}
+             for w in warehouses}
     out = []
     for dest in warehouses:
         for item_id, need in plans[dest.id].items():
@@ -360,11 +367,12 @@ def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[li
     if not balances:
         return [], {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
     receipts: dict[int, list] = defaultdict(list)
+    day_of = func.date(Movement.created_at)  # a day's receipts are one layer: summed by the database
     for item_id, at, qty in session.execute(
-            select(Movement.item_id, Movement.created_at, Movement.qty)
+            select(Movement.item_id, day_of, func.sum(Movement.qty))
             .where(Movement.warehouse_id == warehouse.id, Movement.kind.in_(RECEIPT_KINDS),
-                   Movement.item_id.in_(list(balances)))):
-        receipts[item_id].append((_day(at), qty))
+                   Movement.item_id.in_(list(balances))).group_by(Movement.item_id, day_of)):
+        receipts[item_id].append((_day(at), int(qty)))
     last_demand = dict(session.execute(
         select(Movement.item_id, func.max(Movement.created_at))
         .where(Movement.warehouse_id == warehouse.id, Movement.kind == "reserve", Movement.item_id.in_(list(balances)))

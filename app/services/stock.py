@@ -605,8 +605,8 @@ def _valued(kind: d.Kind, deltas: d.Buckets, pool: v.Pool, unit_cost, standard_c
     """The value a movement moves (e4) and the unit cost it names: a receipt's own cost (its PO line's,
     else the item's standard cost); units into an empty pool at the standard cost; else the average."""
     dq = deltas.i + deltas.a
-    if not dq:
-        return 0, None
+    if not dq:  # no unit comes or goes (damage, a lock, a reservation): it names the average it met
+        return 0, pool.avg_e4
     receipt = kind == d.Kind.RECEIVE
     try:
         given = v.to_e4(unit_cost) if receipt else None

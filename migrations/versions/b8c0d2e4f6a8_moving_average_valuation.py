@@ -25,6 +25,10 @@ def upgrade():
         batch.add_column(sa.Column('unit_cost_e4', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('purchase_order_lines') as batch:
         batch.add_column(sa.Column('unit_cost', sa.Numeric(precision=12, scale=4), nullable=True))
+    # The few movements that send stock to another warehouse, found without reading the ledger.
+    op.create_index('ix_movements_dest', 'movements', ['dest_warehouse_id', 'created_at'],
+                    sqlite_where=sa.text('dest_warehouse_id IS NOT NULL'),
+                    postgresql_where=sa.text('dest_warehouse_id IS NOT NULL'))
     _value_the_ledger(op.get_bind())
 
 
@@ -55,6 +59,7 @@ def _value_the_ledger(conn):
 
 
 def downgrade():
+    op.drop_index('ix_movements_dest', table_name='movements')
     with op.batch_alter_table('purchase_order_lines') as batch:
         batch.drop_column('unit_cost')
     with op.batch_alter_table('movements') as batch:

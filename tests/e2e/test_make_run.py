@@ -54,7 +54,8 @@ def test_make_run_serves_the_demo_site(tmp_path):
 def test_make_run_with_https_serves_tls_with_a_certificate_for_this_machine(tmp_path):
     port = free_port()
     instance = tmp_path / "instance"
-    env = {**os.environ, "PORT": str(port), "WORKERS": "1", "HTTPS": "1",
+    # The quicker demo (no half year of trade): this test is about TLS; the one above loads it all.
+    env = {**os.environ, "PORT": str(port), "WORKERS": "1", "HTTPS": "1", "WH_DEMO_DAYS": "0",
            "DATABASE_URL": f"sqlite:///{tmp_path}/run.db", "WH_INSTANCE_PATH": str(instance)}
     proc = subprocess.Popen(["make", "run", "HTTPS=1"], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -32,7 +32,8 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     sums = db.session.execute(select(func.sum(Balance.o), func.sum(Balance.u), func.sum(Balance.l),
                                      func.sum(Balance.v), func.sum(Balance.t), func.sum(Balance.a))).one()
     assert all(v > 0 for v in sums), sums  # stock in every bucket
-    assert db.session.execute(select(PurchaseOrder.status)).scalar_one() == "open"
+    statuses = dict(db.session.execute(select(PurchaseOrder.number, PurchaseOrder.status)).all())
+    assert statuses.pop("PO-2026-0001") == "open" and statuses and set(statuses.values()) == {"received"}
     # Expiry to try: a short-dated lot, and a lot past its date that the daily command books expired.
     from datetime import date, timedelta
 
@@ -62,13 +63,30 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     assert db.session.execute(select(func.count(PickFace.id))).scalar_one() == 6
     main = db.session.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
     assert sum(f["low"] for f in replenishing.faces(db.session, main)) >= 2
+    # Half a year of trade, made through the services: old stock, demand, purchases, losses, a plan.
+    from datetime import datetime
+
+    from app.services import losses, planning, valuation
+
+    first = db.session.execute(select(func.min(Movement.created_at))).scalar_one()
+    assert (datetime.now() - first).days >= 180
+    shipped_days = db.session.execute(select(func.count(func.distinct(func.date(Movement.created_at))))
+                                      .where(Movement.kind == "ship")).scalar_one()
+    assert shipped_days >= 60
+    assert any(r.plan.propose for r in planning.plan_rows(db.session, main))
+    assert any(t.dest.code == "MAIN" for t in planning.transfer_proposals(db.session))
+    aged, _totals = planning.ageing(db.session, main)
+    assert any(a.slow for a in aged) and not all(a.slow for a in aged)
+    report = losses.report(db.session, main, 26)
+    assert len(report.by_week) >= 8 and report.total.value > 0
+    assert valuation.turnover(db.session, main, 90).ratio > 0
     check = runner.invoke(args=["check-ledger"])
     assert check.exit_code == 0 and check.output.strip().endswith("ok")
     assert "already holds" in runner.invoke(args=["demo"]).output
 
 
 def test_check_ledger_prints_each_difference_and_exits_1(runner):
-    runner.invoke(args=["demo"])
+    runner.invoke(args=["demo", "--history-days", "0"])  # the quicker demo: no half year of trade
     db.session.execute(Balance.__table__.update().where(Balance.id == 1).values(i=Balance.i + 1, s=Balance.s + 1))
     db.session.commit()
     result = runner.invoke(args=["check-ledger"])
@@ -174,7 +192,7 @@ def test_the_demo_accounts_get_random_passwords_printed_once_and_kept_for_this_u
 
     from app.services import demo as demo_service
 
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--history-days", "0"])
     assert result.exit_code == 0, result.output
     kept = Path(app.instance_path) / demo_service.ACCOUNTS_FILE
     assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600

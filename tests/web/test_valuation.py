@@ -188,3 +188,20 @@ def test_any_sequence_of_movements_replays_to_the_stored_values(app, steps):
             move("transfer_receive", qty=n, warehouse="W2", to_bin="DOCK")
     db.session.rollback()
     assert check_ledger(db.session) == []
+
+
+def test_losses_are_valued_at_the_average_cost_they_met(app):
+    from app.services import losses
+
+    make_site()
+    db.session.execute(update(Item).where(Item.sku == "SKU-1").values(unit_cost=Decimal("9.99")))
+    db.session.commit()
+    receive("SKU-1", 10, unit_cost="2.00")
+    receive("SKU-1", 10, unit_cost="4.00")
+    move("damage", qty=2, from_bin="A-01", reason="damage: Broken")  # at 3.00, not at the item's 9.99
+    move("adjust", qty=17, to_bin="A-01")  # one found missing, at 3.00
+    db.session.rollback()
+    report = losses.report(db.session, db.session.get(Warehouse, 1))
+    assert report.by_reason["Broken"].value == Decimal("6.00")
+    assert report.counted_missing["SKU-1"].value == Decimal("3.00")
+    ledger_ok()
