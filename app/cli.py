@@ -226,8 +226,9 @@ def release_locks_cmd():
 def plan_cmd(make_orders):
     """Purchase proposals of every warehouse: items at or below their reorder point (a daily cron job)."""
     from .models import Warehouse
-    from .services import planning
+    from .services import ledger_days, planning
 
+    ledger_days.fill_all()  # the days closed since the last run, summed once (the screens read them too)
     with UnitOfWork(write=False) as uow:
         warehouses = [(w.id, w.code) for w in uow.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars()]
         proposed = {}

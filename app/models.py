@@ -368,6 +368,33 @@ class Movement(db.Model):
         return json.loads(self.after or "{}")
 
 
+class LedgerDay(db.Model):
+    """A read model of the ledger: per warehouse, item and closed day, what its movements add up to
+    (services.ledger_days fills it, days after the last one filled, by one aggregate). Planning and
+    analytics read these instead of a year of movements; the ledger stays the truth."""
+
+    __tablename__ = "ledger_days"
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), primary_key=True)
+    day = db.Column(db.Date, primary_key=True)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), primary_key=True)
+    asked = db.Column(db.Integer, nullable=False, default=0)  # reserved and allocated to transfers
+    reserved = db.Column(db.Integer, nullable=False, default=0)  # reserved less unreserved
+    received = db.Column(db.Integer, nullable=False, default=0)  # receipts, transfer and return receipts
+    shipped = db.Column(db.Integer, nullable=False, default=0)
+    d_s = db.Column(db.Integer, nullable=False, default=0)  # the change of S
+    units = db.Column(db.Integer, nullable=False, default=0)  # the change of I + A (arrivals in transit too)
+    value_e4 = db.Column(db.BigInteger, nullable=False, default=0)  # the change of value (domain.valuation)
+    cogs_e4 = db.Column(db.BigInteger, nullable=False, default=0)  # the cost of what was shipped
+
+
+class LedgerDaysFilled(db.Model):
+    """Up to which day ledger_days holds a warehouse's movements."""
+
+    __tablename__ = "ledger_days_filled"
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), primary_key=True)
+    through = db.Column(db.Date, nullable=False)
+
+
 ORDER_STATUSES = ("open", "cancelled", "shipped")
 
 

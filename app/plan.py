@@ -16,10 +16,18 @@ from .domain import stock as d
 from .extensions import db
 from .i18n import N_, _, money, said
 from .models import Warehouse
-from .services import charts, losses, planning, purchasing, suppliers, valuation
+from .services import charts, ledger_days, losses, planning, purchasing, suppliers, valuation
 from .services.uow import UnitOfWork
 
 bp = Blueprint("plan", __name__, url_prefix="/office")
+
+
+@bp.before_request
+def _sum_the_closed_days():
+    """The screens read the ledger's sums per day (services.ledger_days): the days closed since the
+    last request are summed first, once, in a transaction of their own."""
+    if request.method == "GET":
+        ledger_days.fill_all()
 
 
 def _no_warehouse():

@@ -29,13 +29,12 @@ from ..models import (
     CountSession,
     Item,
     Lot,
-    Movement,
     Task,
     User,
     Warehouse,
     utcnow,
 )
-from . import resolve, tasks
+from . import ledger_days, resolve, tasks
 from .stock import MovementCommand, apply_in
 
 DEFAULTS = {"threshold_qty": 2, "threshold_value": "25.00", "blind": True, "frequency": rules.DEFAULT_FREQUENCY}
@@ -75,15 +74,8 @@ def abc_classes(session, warehouse: Warehouse, today: date | None = None) -> dic
     warehouse was asked to send, whether or not it could.
     """
     today = today or date.today()
-    since = datetime.combine(today - timedelta(days=ABC_DAYS), datetime.min.time())
-    demand = dict(
-        session.execute(
-            select(Movement.item_id, func.sum(Movement.qty))
-            .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= since,
-                   Movement.kind.in_(("reserve", "transfer_allocate")))
-            .group_by(Movement.item_id)
-        ).all()
-    )
+    demand = {item: asked for item, (asked,) in ledger_days.per_item(
+        session, warehouse.id, today - timedelta(days=ABC_DAYS), ("asked",), today).items() if asked}
     stocked = set(
         session.execute(
             select(BinStock.item_id).join(Bin, Bin.id == BinStock.bin_id)

@@ -33,7 +33,7 @@ from ..models import (
     Warehouse,
 )
 from . import orders as order_service
-from . import purchasing, replenishing, suppliers
+from . import ledger_days, purchasing, replenishing, suppliers
 from .stock import MovementCommand, apply_movement
 from .uow import UnitOfWork
 
@@ -379,6 +379,7 @@ def _sales_history(rng: random.Random, today: date, admin_id: int, specs: list[d
                 s.execute(update(model).where(model.id > after).values(created_at=when))
             if day < today - timedelta(days=days):
                 s.execute(update(BinStock).values(since=when))
+            ledger_days.forget(s)  # its days are summed again from the ledger as dated now
             uow.commit()
 
     date_back((0, 0, 0), today - timedelta(days=days + 20))

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from datetime import date
 
 from sqlalchemy import func, select
 
 from ..domain import stock as d
 from ..domain import valuation as v
-from ..models import Balance, Bin, BinStock, Item, Movement, Order, OrderLine, Warehouse
+from ..models import (
+    Balance,
+    Bin,
+    BinStock,
+    Item,
+    LedgerDay,
+    LedgerDaysFilled,
+    Movement,
+    Order,
+    OrderLine,
+    Warehouse,
+)
+from . import ledger_days
 
 BATCH = 5000
 
@@ -162,6 +175,18 @@ def check_ledger(session, progress: Callable[[int], None] | None = None) -> list
                 f"balance {names.where(key)}: I={replayed.i} U={replayed.u} but the bins hold {i_bins}, "
                 f"{u_bins} of it unsellable"
             )
+
+    # The ledger's sums per day (services.ledger_days), where summed, against the ledger.
+    for wid, through in session.execute(select(LedgerDaysFilled.warehouse_id, LedgerDaysFilled.through)).all():
+        cols = [getattr(LedgerDay, c) for c in ledger_days.COLUMNS]
+        stored = {(day, item): tuple(sums) for day, item, *sums in session.execute(
+            select(LedgerDay.day, LedgerDay.item_id, *cols).where(LedgerDay.warehouse_id == wid))}
+        fresh = {(ledger_days._as_date(day), item): tuple(int(x or 0) for x in sums)
+                 for _w, day, item, *sums in session.execute(ledger_days.sums(wid, date.min, through))}
+        for key in sorted(set(stored) | set(fresh)):
+            if stored.get(key) != fresh.get(key):
+                problems.append(f"ledger days {names.where((wid, key[1]))} {key[0]}: stored {stored.get(key)}, "
+                                f"ledger gives {fresh.get(key)}")
 
     # O is the sum of what open order lines still hold reserved.
     reserved = {

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from ..domain import inputs
 from ..domain import valuation as v
 from ..models import Bin, Item, Movement, Order, Warehouse
+from . import ledger_days
 
 LOSS_KINDS = ("damage", "expire", "scrap")
 WEEKS = 8
@@ -70,67 +70,64 @@ def _reason(kind: str, reason: str | None, condition: str | None) -> str:
     return text or kind
 
 
-class _Costed:
-    """A ledger row with its unit cost: the average cost the movement met (domain.valuation), or the
-    item's cost where the row names none (written before valuation)."""
-
-    def __init__(self, row):
-        self._row = row
-        self.unit_cost = v.from_e4(row.unit_cost_e4) if row.unit_cost_e4 is not None else row.item_cost
-
-    def __getattr__(self, name):
-        return getattr(self._row, name)
+def _as_day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None = None) -> Report:
     today = today or date.today()
     since = today - timedelta(days=7 * weeks - 1)
     start = datetime.combine(since, datetime.min.time())
-    from_bin, to_bin = aliased(Bin), aliased(Bin)
+    # Plain columns, the day as the database writes it; items and bins are looked up once each.
     rows = session.execute(
         select(Movement.kind, Movement.reason, Movement.from_condition, Movement.qty, Movement.d_i,
-               Movement.created_at, Movement.doc_type, Movement.doc_id, Item.sku, Item.name,
-               Item.unit_cost.label("item_cost"), Movement.unit_cost_e4,
-               from_bin.zone.label("zone"), from_bin.code.label("from_code"), to_bin.code.label("to_code"))
-        .join(Item, Item.id == Movement.item_id)
-        .outerjoin(from_bin, from_bin.id == Movement.from_bin_id).outerjoin(to_bin, to_bin.id == Movement.to_bin_id)
+               func.date(Movement.created_at).label("day"), Movement.doc_type, Movement.doc_id, Movement.item_id,
+               Movement.unit_cost_e4, Movement.from_bin_id, Movement.to_bin_id)
         .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= start,
-               Movement.kind.in_(LOSS_KINDS + ("adjust", "return_receive", "restore")))
+               Movement.kind.in_(LOSS_KINDS + ("adjust", "return_receive", "restore")),
+               # a scrap of what was already written off as damaged or expired is counted there, not twice
+               ~((Movement.kind == "scrap") & Movement.from_condition.in_(("damaged", "expired"))))
         .order_by(Movement.id)
     ).all()
+    items = {i: (sku, name, cost) for i, sku, name, cost in session.execute(
+        select(Item.id, Item.sku, Item.name, Item.unit_cost).where(Item.id.in_({r.item_id for r in rows})))} if rows else {}
+    bins = {b: (code, zone) for b, code, zone in session.execute(
+        select(Bin.id, Bin.code, Bin.zone).where(Bin.warehouse_id == warehouse.id))}
     channels = dict(session.execute(
         select(Order.id, Order.channel).where(Order.id.in_({r.doc_id for r in rows if r.doc_type == "order" and r.doc_id}))
     ).all()) if rows else {}
     out = Report(since)
-    # What was shipped, for the return rates: summed by the database (a fifth of a ledger is shipments).
-    for sku, units in session.execute(
-            select(Item.sku, func.sum(Movement.qty)).join(Item, Item.id == Movement.item_id)
-            .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= start, Movement.kind == "ship")
-            .group_by(Item.sku)):
-        out.shipped[sku] += int(units)
-    for row in rows:
-        r = _Costed(row)
-        day = r.created_at.date() if isinstance(r.created_at, datetime) else date.fromisoformat(str(r.created_at)[:10])
+    # What was shipped, for the return rates: from the ledger's sums per day (services.ledger_days).
+    shipped = {item: units for item, (units,) in ledger_days.per_item(session, warehouse.id, since, ("shipped",),
+                                                                        today).items() if units}
+    if shipped:
+        for item_id, sku in session.execute(select(Item.id, Item.sku).where(Item.id.in_(list(shipped)))):
+            out.shipped[sku] += shipped[item_id]
+    for r in rows:
+        sku, name, item_cost = items[r.item_id]
+        # At the average cost the movement met (domain.valuation); the item's where it names none.
+        cost = v.from_e4(r.unit_cost_e4) if r.unit_cost_e4 is not None else item_cost
         if r.kind == "return_receive":
             channel = channels.get(r.doc_id, "—") if r.doc_type == "order" else "—"
-            out.returns[(r.sku, channel, _reason(r.kind, r.reason, None))].add(r.qty, r.unit_cost)
-        elif r.kind == "restore" and r.from_condition == "returned":
-            out.outcomes[r.sku]["restored"] += r.qty
+            out.returns[(sku, channel, _reason(r.kind, r.reason, None))].add(r.qty, cost)
+        elif r.kind == "restore":
+            if r.from_condition == "returned":
+                out.outcomes[sku]["restored"] += r.qty
         elif r.kind == "adjust":
-            (out.counted_extra if (r.d_i or 0) > 0 else out.counted_missing)[r.sku].add(abs(r.d_i or 0), r.unit_cost)
-        elif r.kind in LOSS_KINDS:
+            (out.counted_extra if (r.d_i or 0) > 0 else out.counted_missing)[sku].add(abs(r.d_i or 0), cost)
+        else:
             if r.kind == "scrap" and r.from_condition == "returned":
-                out.outcomes[r.sku]["scrapped"] += r.qty
-            if r.kind == "scrap" and r.from_condition in ("damaged", "expired"):
-                continue  # written off when it was damaged or expired: counted there, not twice
+                out.outcomes[sku]["scrapped"] += r.qty
+            day = _as_day(r.day)
             reason = _reason(r.kind, r.reason, r.from_condition)
-            zone = r.zone or "—"
-            week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
-            for table, key in ((out.by_reason, reason), (out.by_zone, zone), (out.by_item, r.sku),
-                               (out.by_week, week)):
-                table[key].add(r.qty, r.unit_cost)
-            out.rows.append((day.isoformat(), week, r.kind, reason, zone, r.from_code or r.to_code or "", r.sku, r.name, r.qty,
-                             Decimal(r.qty) * Decimal(r.unit_cost or 0)))
+            code = (bins.get(r.from_bin_id) or bins.get(r.to_bin_id) or ("", None))[0]
+            zone = (bins.get(r.from_bin_id) or (None, None))[1] or "—"
+            iso = day.isocalendar()
+            week = f"{iso.year}-W{iso.week:02d}"
+            for table, key in ((out.by_reason, reason), (out.by_zone, zone), (out.by_item, sku), (out.by_week, week)):
+                table[key].add(r.qty, cost)
+            out.rows.append((day.isoformat(), week, r.kind, reason, zone, code, sku, name, r.qty,
+                             Decimal(r.qty) * Decimal(cost or 0)))
     return out
 
 

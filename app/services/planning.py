@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ..domain import inputs
 from ..domain import planning as rules
@@ -24,7 +24,6 @@ from ..models import (
     Balance,
     Item,
     ItemSupplier,
-    Movement,
     Order,
     OrderLine,
     PurchaseOrder,
@@ -35,7 +34,7 @@ from ..models import (
     User,
     Warehouse,
 )
-from . import transfers
+from . import ledger_days, transfers
 from .counting import abc_classes
 from .purchasing import LineRequest, PurchaseOrderRequest, create_purchase_order
 from .uow import UnitOfWork
@@ -77,25 +76,14 @@ def _day(value) -> date:
 def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None = None) -> tuple[dict, dict]:
     """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand).
 
-    One aggregate over the window's movements (per item and day: net reservations and the change
-    of S), never its rows: S at the window's start is today's S less the window's changes, and each
-    day's end follows from it."""
-    start = datetime.combine(since, datetime.min.time())
-    day_of = func.date(Movement.created_at)
-    net = func.sum(case((Movement.kind == "reserve", Movement.qty), (Movement.kind == "unreserve", -Movement.qty),
-                        else_=0))
-    where = [Movement.warehouse_id == warehouse_id, Movement.created_at >= start]
-    if item_id is not None:
-        where.append(Movement.item_id == item_id)
-    rows = session.execute(select(Movement.item_id, day_of, net, func.sum(Movement.d_s)).where(*where)
-                           .group_by(Movement.item_id, day_of)).all()
+    From the ledger's sums per item and day (services.ledger_days), never its rows: S at the window's
+    start is today's S less the window's changes, and each day's end follows from it."""
     demand: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     moved: dict[int, dict[date, int]] = defaultdict(dict)
-    for item, day, units, ds in rows:
-        day = _day(day)
-        if units:
-            demand[item][day] += int(units)
-        moved[item][day] = int(ds or 0)
+    for r in ledger_days.rows(session, warehouse_id, since, item_id):
+        if r.reserved:
+            demand[r.item_id][r.day] += r.reserved
+        moved[r.item_id][r.day] = moved[r.item_id].get(r.day, 0) + r.d_s
     bal_where = [Balance.warehouse_id == warehouse_id] + ([Balance.item_id == item_id] if item_id is not None else [])
     s_now = dict(session.execute(select(Balance.item_id, Balance.s).where(*bal_where)).all())
     out: dict[int, set] = {}
@@ -117,14 +105,7 @@ def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None =
 def item_history(session, warehouse_id: int, item_id: int, since: date, today: date | None = None) -> list[tuple]:
     """One item's days from `since`: (day, net units reserved that day, sellable S at the day's end)."""
     today = today or date.today()
-    start = datetime.combine(since, datetime.min.time())
-    day_of = func.date(Movement.created_at)
-    net = func.sum(case((Movement.kind == "reserve", Movement.qty), (Movement.kind == "unreserve", -Movement.qty),
-                        else_=0))
-    rows = session.execute(select(day_of, net, func.sum(Movement.d_s))
-                           .where(Movement.warehouse_id == warehouse_id, Movement.item_id == item_id,
-                                  Movement.created_at >= start).group_by(day_of)).all()
-    by_day = {_day(day): (int(units or 0), int(ds or 0)) for day, units, ds in rows}
+    by_day = {r.day: (r.reserved, r.d_s) for r in ledger_days.rows(session, warehouse_id, since, item_id, today)}
     s_now = session.execute(select(Balance.s).where(Balance.warehouse_id == warehouse_id,
                                                     Balance.item_id == item_id)).scalar() or 0
     s_end = s_now - sum(ds for _u, ds in by_day.values())
@@ -366,17 +347,9 @@ def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[li
         select(Balance).where(Balance.warehouse_id == warehouse.id, Balance.i > 0)).scalars()}
     if not balances:
         return [], {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
-    receipts: dict[int, list] = defaultdict(list)
-    day_of = func.date(Movement.created_at)  # a day's receipts are one layer: summed by the database
-    for item_id, at, qty in session.execute(
-            select(Movement.item_id, day_of, func.sum(Movement.qty))
-            .where(Movement.warehouse_id == warehouse.id, Movement.kind.in_(RECEIPT_KINDS),
-                   Movement.item_id.in_(list(balances))).group_by(Movement.item_id, day_of)):
-        receipts[item_id].append((_day(at), int(qty)))
-    last_demand = dict(session.execute(
-        select(Movement.item_id, func.max(Movement.created_at))
-        .where(Movement.warehouse_id == warehouse.id, Movement.kind == "reserve", Movement.item_id.in_(list(balances)))
-        .group_by(Movement.item_id)).all())
+    # A day's receipts are one layer; only those the units on hand reach back to (services.ledger_days).
+    receipts = ledger_days.newest_receipts(session, warehouse.id, {i: b.i for i, b in balances.items()})
+    last_demand = ledger_days.last_day(session, warehouse.id, "reserved", today)
     plans = {r.item.id: r for r in plan_rows(session, warehouse, today)}
     selling_elsewhere = set()
     for other in session.execute(select(Warehouse).where(Warehouse.id != warehouse.id)).scalars():

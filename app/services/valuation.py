@@ -12,15 +12,14 @@ Read only.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..domain import stock as d
 from ..domain import valuation as v
-from ..models import Balance, Item, Movement, Warehouse
+from ..models import Balance, Item, Warehouse
+from . import ledger_days
 
 VALUED_BUCKETS = ("s", "o", "u", "l", "t", "a")  # where I + A sits (I = S + O + U + L + T - V); V is no stock
 PERIOD_DAYS = 90
@@ -73,35 +72,16 @@ def now(session, warehouse: Warehouse) -> Valuation:
     return Valuation(warehouse, None, items)
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min)
-
-
-def _moved_since(session, warehouse_id: int, since: datetime) -> dict[int, tuple[int, int]]:
-    """Per item: (units, value) that the movements at or after `since` moved at this warehouse,
-    a transfer's arrival in transit included."""
-    moved: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    here = session.execute(
-        select(Movement.item_id, func.sum(Movement.d_i + Movement.d_a), func.sum(Movement.value_e4))
-        .where(Movement.warehouse_id == warehouse_id, Movement.created_at >= since)
-        .group_by(Movement.item_id))
-    for item_id, units, value in here:
-        moved[item_id][0] += int(units or 0)
-        moved[item_id][1] += int(value or 0)
-    arriving = session.execute(
-        select(Movement.item_id, func.sum(Movement.dest_d_a), func.sum(Movement.value_e4))
-        .where(Movement.dest_warehouse_id == warehouse_id, Movement.created_at >= since)
-        .group_by(Movement.item_id))
-    for item_id, units, value in arriving:
-        moved[item_id][0] += int(units or 0)
-        moved[item_id][1] -= int(value or 0)
-    return {k: (q, val) for k, (q, val) in moved.items()}
+def _moved_since(session, warehouse_id: int, day: date) -> dict[int, tuple[int, int]]:
+    """Per item: (units, value) that the movements after `day` moved at this warehouse, a transfer's
+    arrival in transit included (services.ledger_days)."""
+    return ledger_days.per_item(session, warehouse_id, day, ("units", "value_e4"), after=True)
 
 
 def as_of(session, warehouse: Warehouse, day: date) -> Valuation:
     """The value at the close of `day`: today's less what the movements since moved (units and value)."""
     current = {r.item.id: r for r in now(session, warehouse).items}
-    moved = _moved_since(session, warehouse.id, _end_of(day))
+    moved = _moved_since(session, warehouse.id, day)
     ids = set(current) | set(moved)
     missing = ids - set(current)
     items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(missing))).scalars()} if missing else {}
@@ -122,19 +102,7 @@ def daily_values(session, warehouse: Warehouse, days: int, today: date | None = 
     today = today or date.today()
     first = today - timedelta(days=days - 1)
     total = sum(r.value_e4 for r in now(session, warehouse).items)
-    by_day: dict[date, int] = defaultdict(int)
-    day_of = func.date(Movement.created_at)
-    for day, value in session.execute(
-            select(day_of, func.sum(Movement.value_e4))
-            .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= _end_of(first - timedelta(days=1)))
-            .group_by(day_of)):
-        by_day[_as_date(day)] += int(value or 0)
-    for day, value in session.execute(
-            select(day_of, func.sum(Movement.value_e4))
-            .where(Movement.dest_warehouse_id == warehouse.id,
-                   Movement.created_at >= _end_of(first - timedelta(days=1)))
-            .group_by(day_of)):
-        by_day[_as_date(day)] -= int(value or 0)
+    by_day = ledger_days.per_day(session, warehouse.id, first, "value_e4", today)
     # Walk back from now: the close of a day is the next day's close less that next day's movements.
     closes = []
     value = total
@@ -152,13 +120,9 @@ def _as_date(value) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def cogs(session, warehouse: Warehouse, since: datetime, until: datetime | None = None) -> int:
-    """The cost of goods shipped (e4) from `since` (to `until`): what the shipments moved out."""
-    q = select(func.coalesce(func.sum(Movement.value_e4), 0)).where(
-        Movement.warehouse_id == warehouse.id, Movement.kind == d.Kind.SHIP.value, Movement.created_at >= since)
-    if until is not None:
-        q = q.where(Movement.created_at < until)
-    return -int(session.execute(q).scalar_one())
+def cogs(session, warehouse: Warehouse, since: date, today: date | None = None) -> int:
+    """The cost of goods shipped (e4) from the day `since` to today: what the shipments moved out."""
+    return sum(ledger_days.per_day(session, warehouse.id, since, "cogs_e4", today).values())
 
 
 @dataclass
@@ -177,7 +141,7 @@ class Turnover:
 def turnover(session, warehouse: Warehouse, days: int = PERIOD_DAYS, today: date | None = None) -> Turnover:
     today = today or date.today()
     series = daily_values(session, warehouse, days, today)
-    shipped = cogs(session, warehouse, datetime.combine(today - timedelta(days=days - 1), time.min))
+    shipped = cogs(session, warehouse, today - timedelta(days=days - 1), today)
     average = v.average_value([val for _day, val in series])
     return Turnover(days, shipped, average, v.turnover(shipped, average), series)
 

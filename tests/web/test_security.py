@@ -281,8 +281,11 @@ def test_the_sign_in_page_itself_carries_the_policy(client):
 
 def _row_counts() -> dict[str, int]:
     db.session.rollback()
+    from app.services import ledger_days
+
+    # The ledger's sums per day are a read model a screen fills (a cache of closed days), not data.
     return {t.name: db.session.execute(select(func.count()).select_from(t)).scalar()
-            for t in db.metadata.sorted_tables}
+            for t in db.metadata.sorted_tables if t.name not in ledger_days.TABLES}
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor"])

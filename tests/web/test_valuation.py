@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.domain import valuation as v
 from app.extensions import db
-from app.models import Balance, Item, Movement, Warehouse
+from app.models import Balance, Item, LedgerDay, Movement, Warehouse
 from app.services import purchasing, valuation
 from app.services.ledger import check_ledger
 from app.services.stock import MovementCommand, apply_movement
@@ -205,3 +205,53 @@ def test_losses_are_valued_at_the_average_cost_they_met(app):
     assert report.by_reason["Broken"].value == Decimal("6.00")
     assert report.counted_missing["SKU-1"].value == Decimal("3.00")
     ledger_ok()
+
+
+def test_the_sums_per_day_read_as_the_ledger_does_before_and_after_they_are_filled(app):
+    """services.ledger_days: a screen reads the same figures whether the closed days are summed yet
+    or not (then from the movements), and today's movements count at once."""
+    from app.services import ledger_days, planning
+
+    make_site()
+    receive("SKU-1", 30, unit_cost="2.00")
+    for n in range(3):
+        place(f"LD-{n}", [("SKU-1", 2 + n)])
+    db.session.rollback()
+    for n, m in enumerate(db.session.execute(select(Movement).order_by(Movement.id)).scalars()):
+        m.created_at -= timedelta(days=10 - 3 * n)  # the receipt 10 days ago, the orders 7, 4 and 1 day ago
+    db.session.commit()
+    wh = db.session.get(Warehouse, 1)
+    today = date.today()
+
+    def figures():
+        db.session.rollback()
+        demand, empty = planning.demand_by_day(db.session, 1, today - timedelta(days=12))
+        aged = {a.item.sku: (a.layers, a.days_since_demand) for a in planning.ageing(db.session, wh)[0]}
+        return (dict(demand[1]), sorted(empty[1]), valuation.as_of(db.session, wh, today - timedelta(days=8)).total_e4,
+                dict(valuation.daily_values(db.session, wh, 12)), planning.item_history(db.session, 1, 1, today - timedelta(days=12)),
+                aged)
+
+    live = figures()
+    assert live[0] == {today - timedelta(days=7): 2, today - timedelta(days=4): 3, today - timedelta(days=1): 4}
+    assert live[1] == [today - timedelta(days=d) for d in (12, 11)]  # before the first receipt: no stock, left out
+    assert live[2] == v.to_e4("60")
+    assert live[5]["SKU-1"] == ({"0–30": 30, "31–90": 0, "91–180": 0, "over 180": 0}, 1)
+    receive("SKU-1", 5, unit_cost="2.00")  # today's receipt: the newest layer, read live
+    receive("SKU-2", 3)
+    db.session.rollback()
+    old = db.session.execute(select(Movement).where(Movement.item_id == 2)).scalar_one()
+    old.created_at -= timedelta(days=200)  # SKU-2's stock is old
+    db.session.commit()
+    live = figures()
+    assert live[5]["SKU-2"][0]["over 180"] == 3
+    ledger_days.fill_all()
+    db.session.rollback()
+    assert db.session.execute(select(func.count()).select_from(LedgerDay)).scalar_one() == 5
+    assert figures() == live
+    place("LD-today", [("SKU-1", 5)])  # today's: read live, on top of the days summed
+    assert dict(figures()[0])[today] == 5
+    ledger_ok()
+    db.session.execute(update(LedgerDay).where(LedgerDay.reserved == 3).values(reserved=4))
+    db.session.commit()
+    problems = check_ledger(db.session)
+    assert len(problems) == 1 and problems[0].startswith("ledger days W1/SKU-1 ") and "ledger gives" in problems[0]
