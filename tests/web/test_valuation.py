@@ -207,7 +207,7 @@ def test_losses_are_valued_at_the_average_cost_they_met(app):
     ledger_ok()
 
 
-def test_the_sums_per_day_read_as_the_ledger_does_before_and_after_they_are_filled(app):
+def test_the_sums_per_day_read_as_the_ledger_does_before_and_after_they_are_filled(any_app):
     """services.ledger_days: a screen reads the same figures whether the closed days are summed yet
     or not (then from the movements), and today's movements count at once."""
     from app.services import ledger_days, planning
