@@ -386,13 +386,16 @@
 
   // A run of keys is a scanner's when it has a few keys at scanner speed on average: one slow key
   // (a busy handheld, a browser stalled for a moment) does not make a burst a person's, and a
-  // thumb never averages 35 ms. A gap as long as the pause that ends a scan begins a new run; so
-  // does any slow key before the run is a burst (a person's digit, then the trigger pulled).
+  // thumb never averages 35 ms. A gap as long as the pause that ends a scan begins a new run. In
+  // the scan field (`slowStarts`) so does any slow key before the run is a burst: what is sent is
+  // the field's text, so nothing is lost, and a stall after a burst's first key still ends on the
+  // pause. The Qty box sends the run's own keys, so there only the pause splits them.
   var BURST_MS = 35;
   var BURST_KEYS = 3;
 
-  function KeyRun(pauseMs) {
+  function KeyRun(pauseMs, slowStarts) {
     this.pauseMs = pauseMs;
+    this.slowStarts = !!slowStarts;
     this.keys = [];
   }
 
@@ -400,7 +403,7 @@
   KeyRun.prototype.add = function (ch, at) {
     var n = this.keys.length;
     var gap = n ? at - this.keys[n - 1].at : Infinity;
-    var fresh = gap >= this.pauseMs || (gap >= BURST_MS && !this.burst());
+    var fresh = gap >= this.pauseMs || (this.slowStarts && gap >= BURST_MS && !this.burst());
     if (fresh) this.keys = [];
     this.keys.push({ ch: ch, at: at });
     return fresh;
@@ -428,7 +431,7 @@
     this.pauseMs = parseInt(form.getAttribute("data-pause-ms") || "80", 10);
     this.maxLen = parseInt(form.getAttribute("data-max-len") || "200", 10);
     this.lastKey = 0;
-    this.run = new KeyRun(this.pauseMs);
+    this.run = new KeyRun(this.pauseMs, true);
     this.timer = null;
     var self = this;
     this.field.addEventListener("keydown", function (e) { self.keydown(e); });

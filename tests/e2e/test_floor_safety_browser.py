@@ -2,6 +2,7 @@
 a blind count that names no unscanned item, and numbers that need a deliberate tap."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -45,6 +46,7 @@ def test_a_burst_that_arrives_in_the_qty_box_is_a_scan_for_the_typed_quantity(ap
     page.keyboard.type("3", delay=120)  # a person's thumb
     expect(qty).to_have_value("3")
     expect(qty).to_be_focused()
+    page.wait_for_timeout(400)  # then the trigger, a moment later: longer than the site's pause (300 ms here)
     # The trigger is pulled with the cursor still in the Qty box: scanner-speed keys, then Enter.
     page.keyboard.type(unit_code(sku), delay=4)
     page.keyboard.press("Enter")
@@ -61,6 +63,22 @@ def test_a_burst_that_arrives_in_the_qty_box_is_a_scan_for_the_typed_quantity(ap
     page.keyboard.type("4x", delay=120)
     expect(qty).to_have_value("4")
     ledger_is_ok(app)
+
+
+def test_a_burst_into_the_qty_box_with_its_second_key_held_back_is_still_the_whole_code(app, live_server, page, api):
+    """A busy handheld holds one key of a trigger pull back: the burst is still the scanner's, whole."""
+    sku = "HEX-0004"
+    before = api(sku)["in"].get("DOCK-01", 0)
+    _blind_receipt(page, live_server)
+    page.locator("input[name=qty]").tap()
+    code = unit_code(sku)
+    page.keyboard.type(code[0], delay=4)
+    time.sleep(0.06)  # the second key comes 60 ms late
+    page.keyboard.type(code[1:], delay=4)
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("data-scans-waiting", "0", timeout=10_000)
+    expect(page.locator("#task-panel .flash.ok")).to_contain_text("+1 ×")
+    assert api(sku)["in"].get("DOCK-01", 0) == before + 1
 
 
 def test_a_huge_quantity_is_booked_only_by_the_tap_that_repeats_it(app, live_server, page, api):
