@@ -181,7 +181,7 @@ def check_ledger(session, progress: Callable[[int], None] | None = None) -> list
         cols = [getattr(LedgerDay, c) for c in ledger_days.COLUMNS]
         stored = {(day, item): tuple(sums) for day, item, *sums in session.execute(
             select(LedgerDay.day, LedgerDay.item_id, *cols).where(LedgerDay.warehouse_id == wid))}
-        fresh = {(ledger_days._as_date(day), item): tuple(int(x or 0) for x in sums)
+        fresh = {(ledger_days.as_date(day), item): tuple(int(x or 0) for x in sums)
                  for _w, day, item, *sums in session.execute(ledger_days.sums(wid, date.min, through))}
         for key in sorted(set(stored) | set(fresh)):
             if stored.get(key) != fresh.get(key):

@@ -90,7 +90,7 @@ def fill(warehouse_id: int, today: date | None = None) -> None:
         if through is None:
             first = s.execute(select(func.min(Movement.created_at)).where(
                 (Movement.warehouse_id == warehouse_id) | (Movement.dest_warehouse_id == warehouse_id))).scalar()
-            begin = _as_date(first) if first is not None else yesterday + timedelta(days=1)
+            begin = as_date(first) if first is not None else yesterday + timedelta(days=1)
         else:
             begin = through + timedelta(days=1)
         try:
@@ -130,7 +130,7 @@ def _through(session, warehouse_id: int) -> date | None:
 def _live(session, warehouse_id: int, since: date, through: date | None, item_id: int | None = None) -> list[Day]:
     """The days after the last one summed (all of them, if none is), summed from the movements now."""
     start = since if through is None else max(since, through + timedelta(days=1))
-    return [Day(item, _as_date(day), *(int(x or 0) for x in sums))
+    return [Day(item, as_date(day), *(int(x or 0) for x in sums))
             for _w, day, item, *sums in session.execute(_sums(warehouse_id, _start(start), None, item_id))]
 
 
@@ -171,7 +171,7 @@ def per_day(session, warehouse_id: int, since: date, col: str, today: date | Non
     through = _through(session, warehouse_id)
     out: dict[date, int] = {}
     if through is not None and through >= since:
-        out = {_as_date(day): int(x or 0) for day, x in session.execute(
+        out = {as_date(day): int(x or 0) for day, x in session.execute(
             select(LedgerDay.day, func.sum(getattr(LedgerDay, col)))
             .where(LedgerDay.warehouse_id == warehouse_id, LedgerDay.day >= since, LedgerDay.day <= through)
             .group_by(LedgerDay.day))}
@@ -180,7 +180,8 @@ def per_day(session, warehouse_id: int, since: date, col: str, today: date | Non
     return out
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A day as the database gives it back (a date, a datetime, or SQLite's text)."""
     return value if isinstance(value, date) and not isinstance(value, datetime) else (
         value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10]))
 
@@ -190,7 +191,7 @@ def last_day(session, warehouse_id: int, col: str, today: date | None = None) ->
     through = _through(session, warehouse_id)
     out = {}
     if through is not None:
-        out = {item: _as_date(day) for item, day in session.execute(
+        out = {item: as_date(day) for item, day in session.execute(
             select(LedgerDay.item_id, func.max(LedgerDay.day))
             .where(LedgerDay.warehouse_id == warehouse_id, getattr(LedgerDay, col) > 0, LedgerDay.day <= through)
             .group_by(LedgerDay.item_id))}
@@ -227,5 +228,5 @@ def newest_receipts(session, warehouse_id: int, on_hand: dict[int, int]) -> dict
                .order_by(layered.c.item_id, layered.c.day.desc()))
     for item, day, qty, reach in session.execute(reached):
         if reach - qty < left[item]:
-            out.setdefault(item, []).append((_as_date(day), int(qty)))
+            out.setdefault(item, []).append((as_date(day), int(qty)))
     return out

@@ -70,10 +70,6 @@ def _reason(kind: str, reason: str | None, condition: str | None) -> str:
     return text or kind
 
 
-def _as_day(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None = None) -> Report:
     today = today or date.today()
     since = today - timedelta(days=7 * weeks - 1)
@@ -118,7 +114,7 @@ def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None
         else:
             if r.kind == "scrap" and r.from_condition == "returned":
                 out.outcomes[sku]["scrapped"] += r.qty
-            day = _as_day(r.day)
+            day = ledger_days.as_date(r.day)
             reason = _reason(r.kind, r.reason, r.from_condition)
             code = (bins.get(r.from_bin_id) or bins.get(r.to_bin_id) or ("", None))[0]
             zone = (bins.get(r.from_bin_id) or (None, None))[1] or "—"

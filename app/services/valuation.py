@@ -114,12 +114,6 @@ def daily_values(session, warehouse: Warehouse, days: int, today: date | None = 
     return closes
 
 
-def _as_date(value) -> date:
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 def cogs(session, warehouse: Warehouse, since: date, today: date | None = None) -> int:
     """The cost of goods shipped (e4) from the day `since` to today: what the shipments moved out."""
     return sum(ledger_days.per_day(session, warehouse.id, since, "cogs_e4", today).values())
