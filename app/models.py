@@ -301,6 +301,16 @@ class Balance(db.Model):
         return Buckets(*(getattr(self, b) for b in BUCKETS))
 
 
+# The movements the loss report reads (services.losses): damage, expiry, count adjustments, returns
+# and what became of them, and scraps, except a scrap of what was written off as damaged or expired
+# already (counted there, not twice). ix_movements_losses holds only these rows; a query names this
+# same text to be answered by it.
+LOSS_ROWS = ("movements.kind IN ('damage', 'expire', 'adjust', 'return_receive', 'restore') "
+             "OR (movements.kind = 'scrap' AND movements.from_condition NOT IN ('damaged', 'expired'))")
+# Every column the report and its CSV read, so they are answered from the index alone.
+LOSS_COLUMNS = ("warehouse_id", "created_at", "kind", "item_id", "qty", "unit_cost_e4", "from_bin_id", "to_bin_id", "from_condition", "reason", "d_i", "doc_type", "doc_id")
+
+
 class Movement(db.Model):
     """The ledger: one immutable row per stock change. Corrections are new rows."""
 
@@ -357,6 +367,8 @@ class Movement(db.Model):
         Index("ix_movements_stock", "warehouse_id", "item_id", "id"),
         Index("ix_movements_dest", "dest_warehouse_id", "created_at", sqlite_where=text("dest_warehouse_id IS NOT NULL"),
               postgresql_where=text("dest_warehouse_id IS NOT NULL")),
+        Index("ix_movements_losses", *LOSS_COLUMNS, sqlite_where=text(LOSS_ROWS),
+              postgresql_where=text(LOSS_ROWS)),
     )
 
     def deltas(self):
@@ -385,6 +397,9 @@ class LedgerDay(db.Model):
     units = db.Column(db.Integer, nullable=False, default=0)  # the change of I + A (arrivals in transit too)
     value_e4 = db.Column(db.BigInteger, nullable=False, default=0)  # the change of value (domain.valuation)
     cogs_e4 = db.Column(db.BigInteger, nullable=False, default=0)  # the cost of what was shipped
+    # Per item through its days, with what stock age reads (the last day asked for, the receipts), so
+    # those sums per item are read from the index in item order.
+    __table_args__ = (Index("ix_ledger_days_item", "warehouse_id", "item_id", "day", "reserved", "received"),)
 
 
 class LedgerDaysFilled(db.Model):

@@ -198,7 +198,7 @@ def losses_csv():
     weeks = _weeks()
     if not isinstance(weeks, int):
         return weeks
-    return csv_download(losses.csv_rows(losses.report(db.session, warehouse, weeks)), f"losses-{warehouse.code}.csv")
+    return csv_download(losses.csv_rows(db.session, warehouse, weeks), f"losses-{warehouse.code}.csv")
 
 
 @bp.get("/ageing")

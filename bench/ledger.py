@@ -101,8 +101,15 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
             # Valued as the writer values it: a receipt at a cost around the item's, the rest at the average.
             pool = pools.get(item, v.Pool())
             cost = costs[item] * rng.randint(90, 110) // 100 if kind == d.Kind.RECEIVE else None
-            value = v.flow(pool, deltas.i + deltas.a, cost, receipt=kind == d.Kind.RECEIVE)
-            pools[item] = pool + (deltas.i + deltas.a, value)
+            dq = deltas.i + deltas.a
+            value = v.flow(pool, dq, cost, receipt=kind == d.Kind.RECEIVE)
+            # The unit cost the movement names, as the writer's (services.stock._valued): a receipt its
+            # own, no unit moved the average it met, units out the average they went at.
+            if kind == d.Kind.RECEIVE:
+                named = cost
+            else:
+                named = pool.avg_e4 if not dq else (None if dq > 0 and pool.qty <= 0 else v.unit_cost_of(dq, value))
+            pools[item] = pool + (dq, value)
             if frm:
                 stock[(frm, item, "", from_cond or "sellable")] -= qty
             if to:
@@ -116,7 +123,7 @@ def build(url: str, instance: Path, target: int, seed: int = 11) -> dict:
                 **{f"d_{b}": getattr(deltas, b) for b in d.BUCKETS},
                 "dest_warehouse_id": None, "dest_d_a": 0, "after": json.dumps(after.as_dict(upper=True)),
                 "s_after": after.s, "user_id": users[n % len(users)], "device": "bench", "created_at": when,
-                "value_e4": value, "unit_cost_e4": cost,
+                "value_e4": value, "unit_cost_e4": named,
             })
             n += 1
             if len(rows) >= BATCH:

@@ -5,7 +5,9 @@ by one INSERT … SELECT … GROUP BY in the database, and kept in `ledger_days`
 says up to which day. Today's are summed live from today's movements only. A screen over a year of a
 million movements then reads some ten thousand small rows instead.
 
-`rows()` is what the readers ask for: per item and day from a date on, today included.
+`days()` is what every reader selects from: per item and day from a date on, today included, stored
+and live in one statement; `rows`, `per_item`, `per_day`, `last_day` and `received_by_band` are the
+shapes the screens ask for, each summed in the database.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, delete, func, literal, select, union_all
+from sqlalchemy import Date, String, and_, bindparam, case, delete, func, literal, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import stock as d
-from ..models import Balance, LedgerDay, LedgerDaysFilled, Movement, Warehouse
+from ..models import LedgerDay, LedgerDaysFilled, Movement, Warehouse
 from .uow import UnitOfWork
 
 RECEIPTS = (d.Kind.RECEIVE.value, d.Kind.TRANSFER_RECEIVE.value, d.Kind.RETURN_RECEIVE.value)
@@ -72,7 +74,7 @@ def _sums(warehouse_id: int, start: datetime, end: datetime | None, item_id: int
         -Movement.value_e4, zero,
     ).where(Movement.dest_warehouse_id == warehouse_id, *when(Movement))
     u = union_all(here, there).subquery()
-    return select(u.c.w, u.c.day, u.c.item_id, *(func.sum(getattr(u.c, c)) for c in COLUMNS)).group_by(
+    return select(u.c.w, u.c.day, u.c.item_id, *(func.sum(getattr(u.c, c)).label(c) for c in COLUMNS)).group_by(
         u.c.w, u.c.day, u.c.item_id)
 
 
@@ -127,57 +129,66 @@ def _through(session, warehouse_id: int) -> date | None:
                            .where(LedgerDaysFilled.warehouse_id == warehouse_id)).scalar()
 
 
-def _live(session, warehouse_id: int, since: date, through: date | None, item_id: int | None = None) -> list[Day]:
-    """The days after the last one summed (all of them, if none is), summed from the movements now."""
-    start = since if through is None else max(since, through + timedelta(days=1))
-    return [Day(item, as_date(day), *(int(x or 0) for x in sums))
-            for _w, day, item, *sums in session.execute(_sums(warehouse_id, _start(start), None, item_id))]
+def days(session, warehouse_id: int, since: date = date.min, item_id: int | None = None):
+    """The one source every reader selects from: a subquery of (item_id, day, COLUMNS…) per item and day
+    from `since` to today, the days summed so far read from `ledger_days` and the rest (today's, or
+    every day where none is summed) summed live from their movements, in the same statement."""
+    through = _through(session, warehouse_id)
+    live_from = since if through is None else max(since, through + timedelta(days=1))
+    live = _sums(warehouse_id, _start(live_from), None, item_id)
+    if through is None or through < since:
+        return live.subquery()
+    # The day as the database keeps it (as_date reads it): parsing every row's date costs more than the rest.
+    stored = select(LedgerDay.warehouse_id.label("w"), type_coerce(LedgerDay.day, String).label("day"),
+                    LedgerDay.item_id.label("item_id"),
+                    *(getattr(LedgerDay, c).label(c) for c in COLUMNS)).where(
+        LedgerDay.warehouse_id == warehouse_id, LedgerDay.day >= since, LedgerDay.day <= through,
+        *([LedgerDay.item_id == item_id] if item_id is not None else []))
+    return union_all(stored, live).subquery()
 
 
 def rows(session, warehouse_id: int, since: date, item_id: int | None = None, today: date | None = None) -> list[Day]:
     """Per item and day, from `since` to today."""
+    u = days(session, warehouse_id, since, item_id)
+    return [Day(item, as_date(day), *(int(x or 0) for x in sums))
+            for item, day, *sums in session.execute(select(u.c.item_id, u.c.day, *(u.c[c] for c in COLUMNS)))]
+
+
+def summed(session, warehouse_id: int, since: date, keys: tuple[str, ...], measures: dict, where=None):
+    """Rows of (*keys, *measures) over the days from `since` to today, in one statement: each measure
+    (name → (func.sum or func.max, column name or a function of the columns)) is taken over the stored
+    days (by their indexes) and over the live ones apart, then over both, so the last step meets a
+    row per key and part, never a row per day. `where` (a function of the columns) picks the days."""
     through = _through(session, warehouse_id)
-    out = []
+    live_from = since if through is None else max(since, through + timedelta(days=1))
+
+    def part(c, *cond):
+        exprs = [fn(make(c) if callable(make) else c[make]).label(name) for name, (fn, make) in measures.items()]
+        q = select(*(c[k].label(k) for k in keys), *exprs).where(*cond)
+        if where is not None:
+            q = q.where(where(c))
+        return q.group_by(*(c[k] for k in keys))
+
+    parts = [part(_sums(warehouse_id, _start(live_from), None).subquery().c)]
     if through is not None and through >= since:
-        q = select(LedgerDay.item_id, LedgerDay.day, *(getattr(LedgerDay, c) for c in COLUMNS)).where(
-            LedgerDay.warehouse_id == warehouse_id, LedgerDay.day >= since, LedgerDay.day <= through)
-        if item_id is not None:
-            q = q.where(LedgerDay.item_id == item_id)
-        out = [Day(*r) for r in session.execute(q)]
-    return out + _live(session, warehouse_id, since, through, item_id)
+        t = LedgerDay.__table__.c
+        parts.insert(0, part(t, t.warehouse_id == warehouse_id, t.day >= since, t.day <= through))
+    u = union_all(*parts).subquery()
+    return session.execute(select(*(u.c[k] for k in keys), *(fn(u.c[name]) for name, (fn, _m) in measures.items()))
+                           .group_by(*(u.c[k] for k in keys))).all()
 
 
 def per_item(session, warehouse_id: int, since: date, cols: tuple[str, ...], today: date | None = None,
              after: bool = False) -> dict[int, tuple]:
     """Per item, the sums of `cols` over the days from `since` (after it, with `after`) to today."""
-    if after:
-        since = since + timedelta(days=1)
-    through = _through(session, warehouse_id)
-    out: dict[int, list[int]] = {}
-    if through is not None and through >= since:
-        out = {item: [int(x or 0) for x in sums] for item, *sums in session.execute(
-            select(LedgerDay.item_id, *(func.sum(getattr(LedgerDay, c)) for c in cols))
-            .where(LedgerDay.warehouse_id == warehouse_id, LedgerDay.day >= since, LedgerDay.day <= through)
-            .group_by(LedgerDay.item_id))}
-    for r in _live(session, warehouse_id, since, through):
-        acc = out.setdefault(r.item_id, [0] * len(cols))
-        for n, c in enumerate(cols):
-            acc[n] += getattr(r, c)
-    return {k: tuple(v) for k, v in out.items()}
+    first = since + timedelta(days=1) if after else since
+    return {item: tuple(int(x or 0) for x in sums)
+            for item, *sums in summed(session, warehouse_id, first, ("item_id",), {c: (func.sum, c) for c in cols})}
 
 
 def per_day(session, warehouse_id: int, since: date, col: str, today: date | None = None) -> dict[date, int]:
     """Per day from `since` to today, the sum of `col` over every item."""
-    through = _through(session, warehouse_id)
-    out: dict[date, int] = {}
-    if through is not None and through >= since:
-        out = {as_date(day): int(x or 0) for day, x in session.execute(
-            select(LedgerDay.day, func.sum(getattr(LedgerDay, col)))
-            .where(LedgerDay.warehouse_id == warehouse_id, LedgerDay.day >= since, LedgerDay.day <= through)
-            .group_by(LedgerDay.day))}
-    for r in _live(session, warehouse_id, since, through):
-        out[r.day] = out.get(r.day, 0) + getattr(r, col)
-    return out
+    return {as_date(day): int(x or 0) for day, x in summed(session, warehouse_id, since, ("day",), {col: (func.sum, col)})}
 
 
 def as_date(value) -> date:
@@ -188,45 +199,23 @@ def as_date(value) -> date:
 
 def last_day(session, warehouse_id: int, col: str, today: date | None = None) -> dict[int, date]:
     """Per item, the last day on which `col` was positive (today's movements included)."""
-    through = _through(session, warehouse_id)
-    out = {}
-    if through is not None:
-        out = {item: as_date(day) for item, day in session.execute(
-            select(LedgerDay.item_id, func.max(LedgerDay.day))
-            .where(LedgerDay.warehouse_id == warehouse_id, getattr(LedgerDay, col) > 0, LedgerDay.day <= through)
-            .group_by(LedgerDay.item_id))}
-    for r in _live(session, warehouse_id, date.min if through is None else through, through):
-        if getattr(r, col) > 0 and (r.item_id not in out or r.day > out[r.item_id]):
-            out[r.item_id] = r.day
-    return out
+    return {item: as_date(day) for item, day in summed(session, warehouse_id, date.min, ("item_id",),
+                                                         {"day": (func.max, "day")}, where=lambda c: c[col] > 0)}
 
 
-def newest_receipts(session, warehouse_id: int, on_hand: dict[int, int]) -> dict[int, list[tuple[date, int]]]:
-    """Per item, its receipts by day, newest first, as far back as its units on hand reach (first in,
-    first out: the older ones are gone). The database stops each item's walk back where it is covered."""
-    through = _through(session, warehouse_id)
-    out: dict[int, list[tuple[date, int]]] = {}
-    live = sorted(((r.item_id, r.day, r.received) for r in _live(session, warehouse_id, date.min, through)
-                   if r.received > 0 and r.item_id in on_hand), key=lambda x: x[1], reverse=True)
-    left = dict(on_hand)
-    for item, day, qty in live:  # the days not summed yet are the newest
-        if left.get(item, 0) > 0:
-            out.setdefault(item, []).append((day, qty))
-            left[item] -= qty
-    if through is None:
-        return out
-    ids = [i for i, n in left.items() if n > 0]
-    if not ids:
-        return out
-    covered = func.sum(LedgerDay.received).over(partition_by=LedgerDay.item_id, order_by=LedgerDay.day.desc())
-    layered = (select(LedgerDay.item_id, LedgerDay.day, LedgerDay.received, covered.label("covered"))
-               .where(LedgerDay.warehouse_id == warehouse_id, LedgerDay.received > 0, LedgerDay.day <= through,
-                      LedgerDay.item_id.in_(ids)).subquery())
-    # Only the layers the units on hand reach (I, at least what is still left to place) come back.
-    reached = (select(layered).join(Balance, (Balance.item_id == layered.c.item_id) & (Balance.warehouse_id == warehouse_id))
-               .where(layered.c.covered - layered.c.received < Balance.i)
-               .order_by(layered.c.item_id, layered.c.day.desc()))
-    for item, day, qty, reach in session.execute(reached):
-        if reach - qty < left[item]:
-            out.setdefault(item, []).append((as_date(day), int(qty)))
-    return out
+def received_by_band(session, warehouse_id: int, bands: list[tuple[str, date]]) -> dict[int, dict[str, int]]:
+    """Per item, the units received in each band of days: `bands` is (label, first day), newest band
+    first, each running to the day before the previous band's first. One sum per item and band,
+    however many receipts the band holds."""
+    def in_band(n: int, first: date):
+        def units(c):
+            cond = c.day >= bindparam(None, first, type_=Date)
+            if n:
+                cond = and_(cond, c.day < bindparam(None, bands[n - 1][1], type_=Date))
+            return case((cond, c.received), else_=0)
+        return units
+
+    measures = {f"band{n}": (func.sum, in_band(n, first)) for n, (_label, first) in enumerate(bands)}
+    rows = summed(session, warehouse_id, min(first for _l, first in bands), ("item_id",), measures,
+                  where=lambda c: c.received > 0)
+    return {item: {label: int(x or 0) for (label, _f), x in zip(bands, sums)} for item, *sums in rows}

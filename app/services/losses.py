@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, text
 
 from ..domain import inputs
 from ..domain import valuation as v
-from ..models import Bin, Item, Movement, Order, Warehouse
+from ..models import LOSS_ROWS, Bin, Item, Movement, Order, Warehouse
 from . import ledger_days
 
 LOSS_KINDS = ("damage", "expire", "scrap")
@@ -25,10 +25,6 @@ WEEKS = 8
 class Tally:
     units: int = 0
     value: Decimal = Decimal(0)
-
-    def add(self, units: int, cost) -> None:
-        self.units += units
-        self.value += Decimal(units) * Decimal(cost or 0)
 
 
 @dataclass
@@ -43,7 +39,6 @@ class Report:
     returns: dict = field(default_factory=lambda: defaultdict(Tally))  # (sku, channel, reason)
     outcomes: dict = field(default_factory=lambda: defaultdict(lambda: {"restored": 0, "scrapped": 0}))
     shipped: dict = field(default_factory=lambda: defaultdict(int))
-    rows: list = field(default_factory=list)  # every loss movement, for the CSV
 
     def return_rate(self, sku: str) -> float | None:
         back = sum(t.units for (s, _c, _r), t in self.returns.items() if s == sku)
@@ -70,68 +65,125 @@ def _reason(kind: str, reason: str | None, condition: str | None) -> str:
     return text or kind
 
 
+def _period(warehouse_id: int, since: date) -> list:
+    """The loss movements of the period, as ix_movements_losses holds them (models.LOSS_ROWS)."""
+    return [Movement.warehouse_id == warehouse_id, Movement.created_at >= datetime.combine(since, datetime.min.time()),
+            text(f"({LOSS_ROWS})")]
+
+
+def _valued(units):
+    """Sums of `units` and of their value (e4): the valued ones at the average the movement met
+    (domain.valuation), and apart the units of movements that name no cost (at the item's cost)."""
+    unvalued = Movement.unit_cost_e4.is_(None)
+    return (func.sum(units), func.sum(case((unvalued, 0), else_=units * Movement.unit_cost_e4)),
+            func.sum(case((unvalued, units), else_=0)))
+
+
 def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None = None) -> Report:
+    """The period's figures, summed in the database: by reason and item (with counts, returns and their
+    outcomes), by day (for the weeks) and by bin (for the zones), each a few hundred rows at most."""
     today = today or date.today()
     since = today - timedelta(days=7 * weeks - 1)
-    start = datetime.combine(since, datetime.min.time())
-    # Plain columns, the day as the database writes it; items and bins are looked up once each.
-    rows = session.execute(
-        select(Movement.kind, Movement.reason, Movement.from_condition, Movement.qty, Movement.d_i,
-               func.date(Movement.created_at).label("day"), Movement.doc_type, Movement.doc_id, Movement.item_id,
-               Movement.unit_cost_e4, Movement.from_bin_id, Movement.to_bin_id)
-        .where(Movement.warehouse_id == warehouse.id, Movement.created_at >= start,
-               Movement.kind.in_(LOSS_KINDS + ("adjust", "return_receive", "restore")),
-               # a scrap of what was already written off as damaged or expired is counted there, not twice
-               ~((Movement.kind == "scrap") & Movement.from_condition.in_(("damaged", "expired"))))
-        .order_by(Movement.id)
-    ).all()
-    items = {i: (sku, name, cost) for i, sku, name, cost in session.execute(
-        select(Item.id, Item.sku, Item.name, Item.unit_cost).where(Item.id.in_({r.item_id for r in rows})))} if rows else {}
-    bins = {b: (code, zone) for b, code, zone in session.execute(
-        select(Bin.id, Bin.code, Bin.zone).where(Bin.warehouse_id == warehouse.id))}
-    channels = dict(session.execute(
-        select(Order.id, Order.channel).where(Order.id.in_({r.doc_id for r in rows if r.doc_type == "order" and r.doc_id}))
-    ).all()) if rows else {}
+    period = _period(warehouse.id, since)
     out = Report(since)
+    order_doc = case(((Movement.kind == "return_receive") & (Movement.doc_type == "order"), Movement.doc_id))
+    adjust_sign = case((Movement.kind == "adjust", Movement.d_i > 0))
+    units = case((Movement.kind == "adjust", func.abs(Movement.d_i)), else_=Movement.qty)
+    by_what = session.execute(
+        select(Movement.kind, Movement.reason, Movement.from_condition, Movement.item_id, adjust_sign, order_doc,
+               *_valued(units))
+        .where(*period).group_by(Movement.kind, Movement.reason, Movement.from_condition, Movement.item_id,
+                                 adjust_sign, order_doc)).all()
+    # A loss (not a count, a return or a restore), by day and by the bin it was in.
+    lost = [*period, Movement.kind.in_(LOSS_KINDS)]
+    no_cost_item = case((Movement.unit_cost_e4.is_(None), Movement.item_id))
+    day_of = func.date(Movement.created_at)
+    by_day = session.execute(select(day_of, no_cost_item, *_valued(Movement.qty)).where(*lost)
+                             .group_by(day_of, no_cost_item)).all()
+    by_bin = session.execute(select(Movement.from_bin_id, no_cost_item, *_valued(Movement.qty)).where(*lost)
+                             .group_by(Movement.from_bin_id, no_cost_item)).all()
+    ids = {r[3] for r in by_what}
+    items = {i: (sku, cost) for i, sku, cost in session.execute(
+        select(Item.id, Item.sku, Item.unit_cost).where(Item.id.in_(ids)))} if ids else {}
+    zones = dict(session.execute(select(Bin.id, Bin.zone).where(Bin.warehouse_id == warehouse.id)).all())
+    orders = {r[5] for r in by_what if r[5]}
+    channels = dict(session.execute(select(Order.id, Order.channel).where(Order.id.in_(orders))).all()) if orders else {}
+
+    def tally(table, key, n, value_e4, unvalued, item_id=None):
+        t = table[key]
+        t.units += int(n or 0)
+        t.value += v.from_e4(int(value_e4 or 0)) or Decimal(0)
+        if unvalued:
+            t.value += Decimal(int(unvalued)) * Decimal(items.get(item_id, (None, 0))[1] or 0)
+
+    for kind, reason, condition, item_id, found, doc, n, value_e4, unvalued in by_what:
+        sku = items[item_id][0]
+        if kind == "return_receive":
+            tally(out.returns, (sku, channels.get(doc, "—") if doc else "—", _reason(kind, reason, None)), n,
+                  value_e4, unvalued, item_id)
+        elif kind == "restore":
+            if condition == "returned":
+                out.outcomes[sku]["restored"] += int(n)
+        elif kind == "adjust":
+            tally(out.counted_extra if found else out.counted_missing, sku, n, value_e4, unvalued, item_id)
+        else:
+            if kind == "scrap" and condition == "returned":
+                out.outcomes[sku]["scrapped"] += int(n)
+            tally(out.by_reason, _reason(kind, reason, condition), n, value_e4, unvalued, item_id)
+            tally(out.by_item, sku, n, value_e4, unvalued, item_id)
+    _load_costs(session, items, {r[1] for r in by_day + by_bin if r[1]})
+    for day, item_id, n, value_e4, unvalued in by_day:
+        iso = ledger_days.as_date(day).isocalendar()
+        tally(out.by_week, f"{iso.year}-W{iso.week:02d}", n, value_e4, unvalued, item_id)
+    for bin_id, item_id, n, value_e4, unvalued in by_bin:
+        tally(out.by_zone, zones.get(bin_id) or "—", n, value_e4, unvalued, item_id)
     # What was shipped, for the return rates: from the ledger's sums per day (services.ledger_days).
     shipped = {item: units for item, (units,) in ledger_days.per_item(session, warehouse.id, since, ("shipped",),
                                                                         today).items() if units}
     if shipped:
         for item_id, sku in session.execute(select(Item.id, Item.sku).where(Item.id.in_(list(shipped)))):
             out.shipped[sku] += shipped[item_id]
-    for r in rows:
-        sku, name, item_cost = items[r.item_id]
-        # At the average cost the movement met (domain.valuation); the item's where it names none.
-        cost = v.from_e4(r.unit_cost_e4) if r.unit_cost_e4 is not None else item_cost
-        if r.kind == "return_receive":
-            channel = channels.get(r.doc_id, "—") if r.doc_type == "order" else "—"
-            out.returns[(sku, channel, _reason(r.kind, r.reason, None))].add(r.qty, cost)
-        elif r.kind == "restore":
-            if r.from_condition == "returned":
-                out.outcomes[sku]["restored"] += r.qty
-        elif r.kind == "adjust":
-            (out.counted_extra if (r.d_i or 0) > 0 else out.counted_missing)[sku].add(abs(r.d_i or 0), cost)
-        else:
-            if r.kind == "scrap" and r.from_condition == "returned":
-                out.outcomes[sku]["scrapped"] += r.qty
-            day = ledger_days.as_date(r.day)
-            reason = _reason(r.kind, r.reason, r.from_condition)
-            code = (bins.get(r.from_bin_id) or bins.get(r.to_bin_id) or ("", None))[0]
-            zone = (bins.get(r.from_bin_id) or (None, None))[1] or "—"
-            iso = day.isocalendar()
-            week = f"{iso.year}-W{iso.week:02d}"
-            for table, key in ((out.by_reason, reason), (out.by_zone, zone), (out.by_item, sku), (out.by_week, week)):
-                table[key].add(r.qty, cost)
-            out.rows.append((day.isoformat(), week, r.kind, reason, zone, code, sku, name, r.qty,
-                             Decimal(r.qty) * Decimal(cost or 0)))
     return out
+
+
+def _load_costs(session, items: dict, ids: set) -> None:
+    """The items' costs still missing from `items` (those of movements that name no cost)."""
+    missing = ids - set(items)
+    if missing:
+        items.update({i: (sku, cost) for i, sku, cost in session.execute(
+            select(Item.id, Item.sku, Item.unit_cost).where(Item.id.in_(missing)))})
 
 
 CSV_COLUMNS = ("day", "week", "kind", "reason", "zone", "bin", "sku", "name", "units", "value")
 
 
-def csv_rows(report: Report):
-    """Every loss movement of the report as CSV rows, the header first."""
+def csv_rows(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None = None):
+    """Every loss movement of the period (damage, expiry, scrap) as CSV rows, the header first, in the
+    order they were booked, read in batches."""
+    today = today or date.today()
+    since = today - timedelta(days=7 * weeks - 1)
     yield list(CSV_COLUMNS)
-    for row in report.rows:
-        yield [inputs.safe_cell(v) for v in row]
+    bins = {b: (code, zone) for b, code, zone in session.execute(
+        select(Bin.id, Bin.code, Bin.zone).where(Bin.warehouse_id == warehouse.id))}
+    items: dict[int, tuple] = {}
+    rows = session.execute(
+        select(Movement.kind, Movement.reason, Movement.from_condition, Movement.qty,
+               func.date(Movement.created_at), Movement.item_id, Movement.unit_cost_e4, Movement.from_bin_id,
+               Movement.to_bin_id)
+        .where(*_period(warehouse.id, since), Movement.kind.in_(LOSS_KINDS))
+        .order_by(Movement.created_at, Movement.id).execution_options(yield_per=2000))
+    for batch in rows.partitions():
+        need = {r.item_id for r in batch} - set(items)
+        if need:
+            items.update({i: (sku, name, cost) for i, sku, name, cost in session.execute(
+                select(Item.id, Item.sku, Item.name, Item.unit_cost).where(Item.id.in_(need)))})
+        for kind, reason, condition, qty, day, item_id, cost_e4, from_bin, to_bin in batch:
+            sku, name, item_cost = items[item_id]
+            cost = v.from_e4(cost_e4) if cost_e4 is not None else item_cost
+            day = ledger_days.as_date(day)
+            iso = day.isocalendar()
+            code = (bins.get(from_bin) or bins.get(to_bin) or ("", None))[0]
+            zone = (bins.get(from_bin) or (None, None))[1] or "—"
+            yield [inputs.safe_cell(x) for x in (
+                day.isoformat(), f"{iso.year}-W{iso.week:02d}", kind, _reason(kind, reason, condition), zone, code,
+                sku, name, qty, Decimal(qty) * Decimal(cost or 0))]

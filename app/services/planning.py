@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -67,39 +67,52 @@ class Row:
     plan: rules.Plan
 
 
-def _day(value) -> date:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.date() if isinstance(value, datetime) else value
-
-
 def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None = None) -> tuple[dict, dict]:
     """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand).
 
     From the ledger's sums per item and day (services.ledger_days), never its rows: S at the window's
     start is today's S less the window's changes, and each day's end follows from it."""
-    demand: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    u = ledger_days.days(session, warehouse_id, since, item_id)
+    demand: dict[int, dict[date, int]] = defaultdict(dict)
     moved: dict[int, dict[date, int]] = defaultdict(dict)
-    for r in ledger_days.rows(session, warehouse_id, since, item_id):
-        if r.reserved:
-            demand[r.item_id][r.day] += r.reserved
-        moved[r.item_id][r.day] = moved[r.item_id].get(r.day, 0) + r.d_s
+    for item, day, reserved, d_s in session.execute(select(u.c.item_id, u.c.day, u.c.reserved, u.c.d_s)
+                                                    .where((u.c.reserved != 0) | (u.c.d_s != 0))):
+        day = ledger_days.as_date(day)
+        if reserved:
+            demand[item][day] = demand[item].get(day, 0) + int(reserved)
+        if d_s:
+            moved[item][day] = moved[item].get(day, 0) + int(d_s)
     bal_where = [Balance.warehouse_id == warehouse_id] + ([Balance.item_id == item_id] if item_id is not None else [])
     s_now = dict(session.execute(select(Balance.item_id, Balance.s).where(*bal_where)).all())
-    out: dict[int, set] = {}
     today = date.today()
+    window = [since + timedelta(days=n) for n in range((today - since).days + 1)]
+    out: dict[int, set] = {}
     for item in set(moved) | set(s_now):
-        changes = moved.get(item, {})
-        s_end, empty = (s_now.get(item, 0) or 0) - sum(changes.values()), set()
-        day = since
-        while day <= today:
+        changes, asked = moved.get(item, {}), demand.get(item, {})
+        s_end = (s_now.get(item, 0) or 0) - sum(changes.values())
+        if not changes and s_end > 0:
+            out[item] = set()  # stocked all through the window
+            continue
+        empty = set()
+        for day in window:
             s_start = s_end
             s_end += changes.get(day, 0)
-            if s_start <= 0 and s_end <= 0 and demand[item].get(day, 0) <= 0:
+            if s_start <= 0 and s_end <= 0 and asked.get(day, 0) <= 0:
                 empty.add(day)
-            day += timedelta(days=1)
         out[item] = empty
     return demand, out
+
+
+def demands(session, warehouse: Warehouse, today: date | None = None,
+            item_id: int | None = None) -> dict[int, rules.Demand]:
+    """Each item's daily demand here over the warehouse's window (domain.planning.daily_demand)."""
+    today = today or date.today()
+    conf = settings(warehouse)
+    since = today - timedelta(days=conf["window"] - 1)
+    window = [since + timedelta(days=n) for n in range(conf["window"])]
+    demand, empty = demand_by_day(session, warehouse.id, since, item_id)
+    return {item: rules.daily_demand(demand.get(item, {}), window, empty.get(item, set()))
+            for item in set(demand) | set(empty)}
 
 
 def item_history(session, warehouse_id: int, item_id: int, since: date, today: date | None = None) -> list[tuple]:
@@ -157,9 +170,7 @@ def plan_rows(session, warehouse: Warehouse, today: date | None = None, item_id:
     `item_id`, that item's row alone (its ABC class still among all the warehouse's items)."""
     today = today or date.today()
     conf = settings(warehouse)
-    since = today - timedelta(days=conf["window"] - 1)
-    window = [since + timedelta(days=n) for n in range(conf["window"])]
-    demand, empty = demand_by_day(session, warehouse.id, since, item_id)
+    demand = demands(session, warehouse, today, item_id)
     only = [Balance.item_id == item_id] if item_id is not None else []
     balances = {b.item_id: b for b in session.execute(select(Balance).where(Balance.warehouse_id == warehouse.id,
                                                                            *only)).scalars()}
@@ -178,7 +189,7 @@ def plan_rows(session, warehouse: Warehouse, today: date | None = None, item_id:
         supplier, cost = suppliers.get(item_id, (None, item.unit_cost))
         abc = classes.get(item_id, "C")
         p = rules.plan(
-            rules.daily_demand(demand.get(item_id, {}), window, empty.get(item_id, set())),
+            demand.get(item_id) or rules.Demand(0.0, 0.0, conf["window"], 0),
             conf["levels"][abc],
             supplier.lead_days if supplier else DEFAULT_LEAD_DAYS,
             float(supplier.lead_sd_days) if supplier else 0.0,
@@ -347,24 +358,23 @@ def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[li
         select(Balance).where(Balance.warehouse_id == warehouse.id, Balance.i > 0)).scalars()}
     if not balances:
         return [], {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
-    # A day's receipts are one layer; only those the units on hand reach back to (services.ledger_days).
-    receipts = ledger_days.newest_receipts(session, warehouse.id, {i: b.i for i, b in balances.items()})
+    # The units received in each age band, summed in the database (services.ledger_days).
+    received = ledger_days.received_by_band(session, warehouse.id, rules.band_starts(today))
     last_demand = ledger_days.last_day(session, warehouse.id, "reserved", today)
-    plans = {r.item.id: r for r in plan_rows(session, warehouse, today)}
+    means = {item: dem.mean for item, dem in demands(session, warehouse, today).items()}
     selling_elsewhere = set()
     for other in session.execute(select(Warehouse).where(Warehouse.id != warehouse.id)).scalars():
-        selling_elsewhere |= {r.item.id for r in plan_rows(session, other, today) if r.plan.demand.mean > 0}
+        selling_elsewhere |= {item for item, dem in demands(session, other, today).items() if dem.mean > 0}
     has_supplier = set(session.execute(select(ItemSupplier.item_id)).scalars())
     items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(list(balances)))).scalars()}
     totals = {label: {"units": 0, "value": 0} for label, _lo, _hi in rules.AGE_BANDS}
     out = []
     for item_id, bal in balances.items():
         item = items[item_id]
-        layers = rules.age_layers(receipts.get(item_id, []), bal.i, today)
+        layers = rules.layers_from_bands(received.get(item_id, {}), bal.i)
         seen = last_demand.get(item_id)
-        since = (today - _day(seen)).days if seen else None
-        row = plans.get(item_id)
-        mean = row.plan.demand.mean if row else 0.0
+        since = (today - seen).days if seen else None
+        mean = means.get(item_id, 0.0)
         cover = rules.cover_days(bal.s, mean)
         slow = rules.slow_mover(bal.i, since, cover)
         # At moving-average cost (domain.valuation); the item's standard cost where nothing is valued yet.

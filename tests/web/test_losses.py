@@ -81,3 +81,35 @@ def test_stock_ages_by_its_receipts_and_a_slow_mover_is_named_with_what_to_do(ap
     page = Person(app, "sue", role="supervisor").do("get", "/office/ageing").text
     row = page[page.index('data-sku="SKU-1"'):]
     assert 'data-action="clearance"' in row[:row.index("</tr>")] and "never" in row[:row.index("</tr>")]
+
+
+def test_the_loss_report_reads_the_loss_movements_by_their_own_index_not_the_whole_ledger(app):
+    """At a million movements a year of losses is a few thousand rows: each statement of the report
+    (and of its CSV) that reads movements must find them by `ix_movements_losses`, the partial index
+    that holds only them, never by scanning the ledger or every movement of the period (SQLite's plan)."""
+    from sqlalchemy import event, text
+
+    make_site()
+    receive("SKU-1", 20, to_bin="A-01")
+    move("damage", qty=3, from_bin="A-01", reason="damage: Broken")
+    db.session.rollback()
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "movements" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        wh = db.session.get(Warehouse, 1)
+        losses.report(db.session, wh, 52)
+        list(losses.csv_rows(db.session, wh, 52))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    loss_reads = [(s, p) for s, p in seen if "from_condition" in s]
+    assert loss_reads, "the report read no loss movement"
+    for statement, params in loss_reads:
+        plan = " | ".join(str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + statement), params)
+                          ) if isinstance(params, dict) else " | ".join(
+            str(r[-1]) for r in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params))
+        assert "ix_movements_losses" in plan and "SCAN movements" not in plan, (statement, plan)
