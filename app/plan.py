@@ -3,7 +3,6 @@ The figures are services.planning's; the rules domain.planning's; this blueprint
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -14,9 +13,9 @@ from .catalog import csv_download
 from .domain import planning as plan_rules
 from .domain import stock as d
 from .extensions import db
-from .i18n import N_, _, money, said
+from .i18n import N_, _, said
 from .models import Warehouse
-from .services import charts, ledger_days, losses, planning, purchasing, suppliers, valuation
+from .services import ledger_days, losses, planning, purchasing, suppliers, valuation
 from .services.uow import UnitOfWork
 
 bp = Blueprint("plan", __name__, url_prefix="/office")
@@ -65,14 +64,7 @@ def plan_item(item_id: int):
         return render_template("error.html", status=404, message=_("That item has no plan here: nothing stocked, "
                                                                     "asked for or on order."), level="error"), 404
     conf = planning.settings(warehouse)
-    days = planning.item_history(db.session, warehouse.id, item_id,
-                                 date.today() - timedelta(days=conf["window"] - 1))
-    chart = charts.line_chart(
-        [{"label": _("Sellable at the day's end"), "css": "ira", "values": [s for _d, _q, s in days]},
-         {"label": _("Demand that day"), "css": "demand", "values": [q for _d, q, _s in days]}],
-        [day.strftime("%d %b") for day, _q, _s in days],
-        refs=[{"label": _("Reorder point"), "css": "rop", "value": row.plan.rop},
-              {"label": _("Safety stock"), "css": "ss", "value": row.plan.safety}])
+    chart = planning.item_chart(db.session, warehouse, row)
     return render_template("office/plan-item.html", warehouse=warehouse, row=row, chart=chart, window=conf["window"])
 
 
@@ -183,9 +175,7 @@ def losses_screen():
     if not isinstance(weeks, int):
         return weeks
     report = losses.report(db.session, warehouse, weeks)
-    chart = charts.bar_chart([{"label": _(reason), "value": float(t.value), "css": "loss",
-                               "text": f"{money(t.value)} · {t.units}"}
-                              for reason, t in sorted(report.by_reason.items(), key=lambda kv: -kv[1].value)])
+    chart = losses.reason_chart(report)
     return render_template("office/losses.html", warehouse=warehouse, weeks=weeks, report=report, chart=chart)
 
 
@@ -209,9 +199,7 @@ def ageing_screen():
     if warehouse is None:
         return _no_warehouse()
     rows, totals = planning.ageing(db.session, warehouse)
-    bands = [label for label, _lo, _hi in plan_rules.AGE_BANDS]
-    chart = charts.bar_chart([{"label": _(b), "value": float(totals[b]["value"]), "css": "age",
-                               "text": f"{money(totals[b]['value'])} · {totals[b]['units']}"} for b in bands])
+    chart = planning.age_chart(totals)
     return render_template("office/ageing.html", warehouse=warehouse, rows=rows, totals=totals, chart=chart,
                            bands=[label for label, _lo, _hi in plan_rules.AGE_BANDS],
                            slow_days=plan_rules.SLOW_NO_DEMAND_DAYS, cover_days=plan_rules.SLOW_COVER_DAYS,
@@ -235,8 +223,6 @@ def valuation_screen():
     if request.args.get("format") == "csv":
         return csv_download(valuation.csv_rows(shown), f"valuation-{warehouse.code}.csv")
     turn = valuation.turnover(db.session, warehouse, days)
-    chart = charts.line_chart([{"label": _("Stock value"), "css": "ira",
-                                "values": [float(value) / 10_000 for _day, value in turn.series]}],
-                              [day_.strftime("%d %b") for day_, _value in turn.series])
+    chart = valuation.trend_chart(turn)
     return render_template("office/valuation.html", warehouse=warehouse, shown=shown, turn=turn, chart=chart,
                            as_of=day, buckets=valuation.VALUED_BUCKETS)

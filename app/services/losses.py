@@ -15,7 +15,8 @@ from sqlalchemy import case, func, select, text
 from ..domain import inputs
 from ..domain import valuation as v
 from ..models import LOSS_ROWS, Bin, Item, Movement, Order, Warehouse
-from . import ledger_days
+from ..i18n import _, money
+from . import charts, ledger_days
 
 LOSS_KINDS = ("damage", "expire", "scrap")
 WEEKS = 8
@@ -152,6 +153,13 @@ def _load_costs(session, items: dict, ids: set) -> None:
     if missing:
         items.update({i: (sku, cost) for i, sku, cost in session.execute(
             select(Item.id, Item.sku, Item.unit_cost).where(Item.id.in_(missing)))})
+
+
+def reason_chart(report: Report) -> dict:
+    """Losses by reason at cost, the dearest first, as bars (services.charts)."""
+    return charts.bar_chart([{"label": _(reason), "value": float(t.value), "css": "loss",
+                              "text": f"{money(t.value)} · {t.units}"}
+                             for reason, t in sorted(report.by_reason.items(), key=lambda kv: -kv[1].value)])
 
 
 CSV_COLUMNS = ("day", "week", "kind", "reason", "zone", "bin", "sku", "name", "units", "value")

@@ -19,7 +19,7 @@ from ..domain import inputs
 from ..domain import planning as rules
 from ..domain import valuation
 from ..domain import stock as d
-from ..i18n import N_
+from ..i18n import N_, _, money
 from ..models import (
     Balance,
     Item,
@@ -34,7 +34,7 @@ from ..models import (
     User,
     Warehouse,
 )
-from . import ledger_days, transfers
+from . import charts, ledger_days, transfers
 from .counting import abc_classes
 from .purchasing import LineRequest, PurchaseOrderRequest, create_purchase_order
 from .uow import UnitOfWork
@@ -129,6 +129,19 @@ def item_history(session, warehouse_id: int, item_id: int, since: date, today: d
         out.append((day, units, s_end))
         day += timedelta(days=1)
     return out
+
+
+def item_chart(session, warehouse: Warehouse, row: Row) -> dict:
+    """An item's days over the demand window (services.charts): sellable stock at each day's end and
+    that day's demand, against its reorder point and safety stock."""
+    since = date.today() - timedelta(days=settings(warehouse)["window"] - 1)
+    days = item_history(session, warehouse.id, row.item.id, since)
+    return charts.line_chart(
+        [{"label": _("Sellable at the day's end"), "css": "ira", "values": [s for _d, _q, s in days]},
+         {"label": _("Demand that day"), "css": "demand", "values": [q for _d, q, _s in days]}],
+        [day.strftime("%d %b") for day, _q, _s in days],
+        refs=[{"label": _("Reorder point"), "css": "rop", "value": row.plan.rop},
+              {"label": _("Safety stock"), "css": "ss", "value": row.plan.safety}])
 
 
 def _on_order(session, warehouse_id: int) -> dict[int, int]:
@@ -347,9 +360,6 @@ class Aged:
     value: object
 
 
-RECEIPT_KINDS = ("receive", "transfer_receive", "return_receive")
-
-
 def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[list[Aged], dict]:
     """Every item on hand here by age (first in, first out over its receipts), whether it moves slowly
     and what to do with it; and the warehouse's units and value per age band."""
@@ -388,3 +398,10 @@ def ageing(session, warehouse: Warehouse, today: date | None = None) -> tuple[li
                         bal.i * cost))
     out.sort(key=lambda a: (not a.slow, -(a.layers[rules.AGE_BANDS[-1][0]]), a.item.sku))
     return out, totals
+
+
+def age_chart(totals: dict) -> dict:
+    """The warehouse's stock value per age band, as bars (services.charts)."""
+    return charts.bar_chart([{"label": _(b), "value": float(totals[b]["value"]), "css": "age",
+                              "text": f"{money(totals[b]['value'])} · {totals[b]['units']}"}
+                             for b, _lo, _hi in rules.AGE_BANDS])

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from ..domain import valuation as v
 from ..models import Balance, Item, Warehouse
-from . import ledger_days
+from ..i18n import _
+from . import charts, ledger_days
 
 VALUED_BUCKETS = ("s", "o", "u", "l", "t", "a")  # where I + A sits (I = S + O + U + L + T - V); V is no stock
 PERIOD_DAYS = 90
@@ -147,3 +148,10 @@ def csv_rows(valuation: Valuation):
         avg = r.avg_e4
         yield [valuation.warehouse.code, stamp, r.item.sku, r.item.name, r.qty,
                f"{v.from_e4(avg):.4f}" if avg is not None else "", f"{v.from_e4(r.value_e4):.2f}"]
+
+
+def trend_chart(turn) -> dict:
+    """Stock value at each day's close over the period, as a line (services.charts)."""
+    return charts.line_chart([{"label": _("Stock value"), "css": "ira",
+                               "values": [float(value) / v.E4 for _day, value in turn.series]}],
+                             [day.strftime("%d %b") for day, _value in turn.series])

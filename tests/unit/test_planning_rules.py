@@ -98,3 +98,35 @@ def test_stock_ages_first_in_first_out_and_slow_movers_get_an_action():
     assert not slow_mover(10, 3, 20) and not slow_mover(0, None, 0)
     assert slow_action(True, True) == "transfer" and slow_action(False, True) == "return to supplier"
     assert slow_action(False, False) == "clearance"
+
+
+def test_the_age_bands_start_where_their_ages_begin_and_the_oldest_takes_the_rest():
+    from app.domain.planning import band_starts, layers_from_bands
+
+    today = date(2026, 12, 1)
+    assert band_starts(today) == [("0–30", date(2026, 11, 1)), ("31–90", date(2026, 9, 2)),
+                                  ("91–180", date(2026, 6, 4))]  # ages 30, 90 and 180 are in
+    # 40 on hand: the 15 of the last 30 days, all 20 of the 91–180 band, and 5 older than any band named
+    assert layers_from_bands({"0–30": 15, "91–180": 20}, 40) == {"0–30": 15, "31–90": 0, "91–180": 20, "over 180": 5}
+    assert layers_from_bands({"0–30": 15}, 10) == {"0–30": 10, "31–90": 0, "91–180": 0, "over 180": 0}
+    assert layers_from_bands({}, -3) == {"0–30": 0, "31–90": 0, "91–180": 0, "over 180": 0}
+
+
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 50)), max_size=40), st.integers(-5, 900))
+def test_sums_per_age_band_age_the_stock_as_walking_every_receipt_back_does(receipts, on_hand):
+    """The screen sums receipts per band in the database; first in, first out over each receipt in
+    turn, newest first, must give the same layers."""
+    from app.domain.planning import AGE_BANDS, age_layers
+
+    today = date(2026, 12, 1)
+    dated = [(today - timedelta(days=age), qty) for age, qty in receipts]
+    walked = {label: 0 for label, _lo, _hi in AGE_BANDS}
+    left = max(0, on_hand)
+    for day, qty in sorted(dated, key=lambda r: r[0], reverse=True):
+        take = min(left, qty)
+        age = (today - day).days
+        walked[next(lb for lb, lo, hi in AGE_BANDS if lo <= age and (hi is None or age <= hi))] += take
+        left -= take
+    walked[AGE_BANDS[-1][0]] += left
+    assert age_layers(dated, on_hand, today) == walked
+    assert sum(walked.values()) == max(0, on_hand)
