@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import joinedload, object_session, selectinload
 
 from scanners import Rules, ScanError, clean_scan
 from scanners.parse import command_name
 
 from ..domain import stock as d
 from ..i18n import N_, _, said
-from ..models import ScanLog, Task, utcnow
+from ..models import ScanLog, Task, TaskLine, utcnow
 from . import commands, resolve, scans, tasks
 from .kinds import KINDS
 from .uow import UnitOfWork
@@ -38,7 +38,7 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
         event.listen(s, "pending_to_persistent", lambda _s, obj: added.add(type(obj)))
         # Before the write lock (SQLite): the task, a resend's answer, and what the scan names.
         read_first = not uow.locked  # SQLite: one writer at a time, so read before taking its turn
-        task = s.get(Task, task_id, with_for_update=not read_first)
+        task = s.get(Task, task_id, options=TASK_WITH, with_for_update=None if read_first else {"of": Task})
         if task is None or (warehouse_id is not None and task.warehouse_id != warehouse_id):
             raise NoSuchTask(task_id)
         prior = scans.own(s, inp.scan_id, inp.user_id, task.kind, task.id)[1]
@@ -55,6 +55,14 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
         if added:
             _expire_relations(s)
         return then(task, outcome)
+
+
+# The task with what its scan and screen read, in two statements (the task joined to its warehouse,
+# creator and document; then its lines joined to what they name), instead of a lazy load for each.
+TASK_WITH = (
+    joinedload(Task.warehouse), joinedload(Task.creator), joinedload(Task.purchase_order), joinedload(Task.order),
+    selectinload(Task.lines).options(joinedload(TaskLine.item), joinedload(TaskLine.po_line)),
+)
 
 
 def _prepare(ctx: tasks.Ctx) -> None:
