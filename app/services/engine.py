@@ -17,7 +17,7 @@ from scanners.parse import command_name
 
 from ..domain import stock as d
 from ..i18n import N_, _, said
-from ..models import ScanLog, Task, TaskLine, utcnow
+from ..models import OrderLine, ScanLog, Task, TaskLine, utcnow
 from . import commands, resolve, scans, tasks
 from .kinds import KINDS
 from .uow import UnitOfWork
@@ -58,10 +58,12 @@ def handle(task_id: int, inp: tasks.ScanInput, rules: Rules, then=None, warehous
 
 
 # The task with what its scan and screen read, in two statements (the task joined to its warehouse,
-# creator and document; then its lines joined to what they name), instead of a lazy load for each.
+# creator and document; then its lines joined to what they name: item, bin, PO line, order line and
+# its order), instead of a lazy load for each, and before the write lock rather than under it.
 TASK_WITH = (
     joinedload(Task.warehouse), joinedload(Task.creator), joinedload(Task.purchase_order), joinedload(Task.order),
-    selectinload(Task.lines).options(joinedload(TaskLine.item), joinedload(TaskLine.po_line)),
+    selectinload(Task.lines).options(joinedload(TaskLine.item), joinedload(TaskLine.po_line), joinedload(TaskLine.bin),
+                                     joinedload(TaskLine.order_line).joinedload(OrderLine.order)),
 )
 
 
