@@ -622,5 +622,15 @@ def panel(s, task: Task) -> dict:
     }
 
 
-COUNT = tasks.TaskKind("count", N_("Cycle count"), on_scan, step, panel=panel,
+def prepare(ctx: tasks.Ctx) -> None:
+    """Before the write lock: the count session with its bins, and the bin being counted with its lines."""
+    cs = ctx.task.count_session
+    if cs is not None:
+        list(cs.bins)
+    cb = current_bin(ctx)
+    if cb is not None:
+        cb.bin, list(cb.lines)
+
+
+COUNT = tasks.TaskKind("count", N_("Cycle count"), on_scan, step, panel=panel, prepare=prepare,
                        start=lambda s, warehouse: {"sessions": open_sessions(s, warehouse)})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from scanners import Scan
 from scanners.parse import KIND_WORDS, expect
@@ -62,7 +63,8 @@ def find_barcode(session, gtin14: str | None) -> Barcode | None:
     if not gtin14:
         return None
     return remembered(session, ("gtin", gtin14), lambda: session.execute(
-        select(Barcode).where(Barcode.code.in_(gtin_forms(gtin14))).order_by(Barcode.id).limit(1)
+        select(Barcode).options(joinedload(Barcode.item)).where(Barcode.code.in_(gtin_forms(gtin14)))
+        .order_by(Barcode.id).limit(1)
     ).scalar_one_or_none())
 
 
