@@ -37,6 +37,27 @@ def browser_context_args(browser_context_args):
     }
 
 
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo site (with its half year of history), loaded once for the whole run, here and not in a
+    test module, so that every module importing the `app` beside it shares it; every test gets its
+    own copy of the file."""
+    from app import create_app
+    from app.extensions import db
+    from app.services import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        demo.load_demo(passwords={name: name for name, _ in demo.DEMO_USERS})
+        db.session.remove()
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_floor_tasks_browser import api, app, demo_db, ledger_is_ok, sign_in, unit_code, wedge  # noqa: F401
+from tests.e2e.test_floor_tasks_browser import api, app, ledger_is_ok, sign_in, unit_code, wedge  # noqa: F401
 
 
 def burst(page, code):

@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
 from app.models import Barcode, Item, Order, Task, TaskLine, User, Warehouse
-from app.services import demo, picking
+from app.services import picking
 from app.services import orders as order_service
 from app.services import engine
 from app.services import tasks as task_service
@@ -21,21 +20,6 @@ from scanners import labels as L
 from scanners.parse import DEFAULT_RULES
 from tests.builders import make_token
 from tests.conftest import _make_app
-
-
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory):
-    """The demo site, loaded once; every test gets its own copy of the file."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    with app.app_context():
-        db.create_all()
-        demo.load_demo(passwords={name: name for name, _ in demo.DEMO_USERS})
-        db.session.remove()
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.engine.dispose()
-    return path
 
 
 @pytest.fixture

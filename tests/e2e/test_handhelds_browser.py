@@ -12,7 +12,7 @@ from app.services import devices
 from tests.e2e import test_floor_tasks_browser as floor
 from tests.e2e.test_floor_tasks_browser import ledger_is_ok, unit_code, wedge
 
-demo_db, app, api = floor.demo_db, floor.app, floor.api
+app, api = floor.app, floor.api  # demo_db: tests/e2e/conftest.py
 
 SCAN_URL = "**/tasks/*/scan"
 BADGES = {"picker": ("PICK01", "1234"), "super": ("SUPER01", "5678")}

@@ -25,7 +25,7 @@ from tests.e2e.test_floor_tasks_browser import (
     wedge,
 )
 
-demo_db, app, api = floor.demo_db, floor.app, floor.api
+app, api = floor.app, floor.api  # demo_db: tests/e2e/conftest.py
 
 SCAN_URL = "**/tasks/*/scan"
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from tests.e2e import test_floor_tasks_browser as floor
 from tests.e2e.test_floor_tasks_browser import sign_in, wedge
 
-demo_db, app = floor.demo_db, floor.app
+app = floor.app  # demo_db: tests/e2e/conftest.py
 
 BUDGET = 150 * 1024
 

@@ -25,7 +25,7 @@ from tests.e2e.test_floor_tasks_browser import (
 )
 
 # The demo site, loaded once per run and copied per test, as for the floor tasks.
-demo_db, app = floor.demo_db, floor.app
+app = floor.app  # demo_db: tests/e2e/conftest.py
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
