@@ -387,11 +387,13 @@
   // A run of keys is a scanner's when it has a few keys at scanner speed on average: one slow key
   // (a busy handheld, a browser stalled for a moment) does not make a burst a person's, and a
   // thumb never averages 35 ms. A gap as long as the pause that ends a scan begins a new run. In
-  // the scan field (`slowStarts`) so does any slow key before the run is a burst: what is sent is
-  // the field's text, so nothing is lost, and a stall after a burst's first key still ends on the
-  // pause. The Qty box sends the run's own keys, so there only the pause splits them.
+  // the scan field (`slowStarts`) so does a key as slow as a person's (100 ms) before the run is a
+  // burst: what is sent is the field's text, so nothing is lost, and a stall after a burst's first
+  // key still ends on the pause. A stall shorter than that (a short code's third key 50 ms late)
+  // stays in the run. The Qty box sends the run's own keys, so there only the pause splits them.
   var BURST_MS = 35;
   var BURST_KEYS = 3;
+  var PERSON_MS = 100;
 
   function KeyRun(pauseMs, slowStarts) {
     this.pauseMs = pauseMs;
@@ -403,7 +405,7 @@
   KeyRun.prototype.add = function (ch, at) {
     var n = this.keys.length;
     var gap = n ? at - this.keys[n - 1].at : Infinity;
-    var fresh = gap >= this.pauseMs || (this.slowStarts && gap >= BURST_MS && !this.burst());
+    var fresh = gap >= this.pauseMs || (this.slowStarts && gap >= PERSON_MS && !this.burst());
     if (fresh) this.keys = [];
     this.keys.push({ ch: ch, at: at });
     return fresh;
