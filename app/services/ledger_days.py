@@ -129,14 +129,21 @@ def _through(session, warehouse_id: int) -> date | None:
                            .where(LedgerDaysFilled.warehouse_id == warehouse_id)).scalar()
 
 
+def _split(session, warehouse_id: int, since: date) -> tuple[date | None, date]:
+    """(the last stored day to read, None if no stored day is from `since` on; the first day to sum live)."""
+    through = _through(session, warehouse_id)
+    if through is None or through < since:
+        return None, since
+    return through, through + timedelta(days=1)
+
+
 def days(session, warehouse_id: int, since: date = date.min, item_id: int | None = None):
     """The one source every reader selects from: a subquery of (item_id, day, COLUMNS…) per item and day
     from `since` to today, the days summed so far read from `ledger_days` and the rest (today's, or
     every day where none is summed) summed live from their movements, in the same statement."""
-    through = _through(session, warehouse_id)
-    live_from = since if through is None else max(since, through + timedelta(days=1))
+    through, live_from = _split(session, warehouse_id, since)
     live = _sums(warehouse_id, _start(live_from), None, item_id)
-    if through is None or through < since:
+    if through is None:
         return live.subquery()
     # The day as the database keeps it (as_date reads it): parsing every row's date costs more than the rest.
     stored = select(LedgerDay.warehouse_id.label("w"), type_coerce(LedgerDay.day, String).label("day"),
@@ -159,8 +166,7 @@ def summed(session, warehouse_id: int, since: date, keys: tuple[str, ...], measu
     (name → (func.sum or func.max, column name or a function of the columns)) is taken over the stored
     days (by their indexes) and over the live ones apart, then over both, so the last step meets a
     row per key and part, never a row per day. `where` (a function of the columns) picks the days."""
-    through = _through(session, warehouse_id)
-    live_from = since if through is None else max(since, through + timedelta(days=1))
+    through, live_from = _split(session, warehouse_id, since)
 
     def part(c, *cond):
         exprs = [fn(make(c) if callable(make) else c[make]).label(name) for name, (fn, make) in measures.items()]
@@ -170,7 +176,7 @@ def summed(session, warehouse_id: int, since: date, keys: tuple[str, ...], measu
         return q.group_by(*(c[k] for k in keys))
 
     parts = [part(_sums(warehouse_id, _start(live_from), None).subquery().c)]
-    if through is not None and through >= since:
+    if through is not None:
         t = LedgerDay.__table__.c
         parts.insert(0, part(t, t.warehouse_id == warehouse_id, t.day >= since, t.day <= through))
     u = union_all(*parts).subquery()

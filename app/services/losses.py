@@ -103,7 +103,10 @@ def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None
                              .group_by(day_of, no_cost_item)).all()
     by_bin = session.execute(select(Movement.from_bin_id, no_cost_item, *_valued(Movement.qty)).where(*lost)
                              .group_by(Movement.from_bin_id, no_cost_item)).all()
-    ids = {r[3] for r in by_what}
+    # What was shipped, for the return rates: from the ledger's sums per day (services.ledger_days).
+    shipped = {item: units for item, (units,) in ledger_days.per_item(session, warehouse.id, since, ("shipped",),
+                                                                        today).items() if units}
+    ids = {r[3] for r in by_what} | {r[1] for r in by_day + by_bin if r[1]} | set(shipped)
     items = {i: (sku, cost) for i, sku, cost in session.execute(
         select(Item.id, Item.sku, Item.unit_cost).where(Item.id.in_(ids)))} if ids else {}
     zones = dict(session.execute(select(Bin.id, Bin.zone).where(Bin.warehouse_id == warehouse.id)).all())
@@ -132,27 +135,18 @@ def report(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | None
                 out.outcomes[sku]["scrapped"] += int(n)
             tally(out.by_reason, _reason(kind, reason, condition), n, value_e4, unvalued, item_id)
             tally(out.by_item, sku, n, value_e4, unvalued, item_id)
-    _load_costs(session, items, {r[1] for r in by_day + by_bin if r[1]})
     for day, item_id, n, value_e4, unvalued in by_day:
-        iso = ledger_days.as_date(day).isocalendar()
-        tally(out.by_week, f"{iso.year}-W{iso.week:02d}", n, value_e4, unvalued, item_id)
+        tally(out.by_week, _week(ledger_days.as_date(day)), n, value_e4, unvalued, item_id)
     for bin_id, item_id, n, value_e4, unvalued in by_bin:
         tally(out.by_zone, zones.get(bin_id) or "—", n, value_e4, unvalued, item_id)
-    # What was shipped, for the return rates: from the ledger's sums per day (services.ledger_days).
-    shipped = {item: units for item, (units,) in ledger_days.per_item(session, warehouse.id, since, ("shipped",),
-                                                                        today).items() if units}
-    if shipped:
-        for item_id, sku in session.execute(select(Item.id, Item.sku).where(Item.id.in_(list(shipped)))):
-            out.shipped[sku] += shipped[item_id]
+    for item_id, units in shipped.items():
+        out.shipped[items[item_id][0]] += units
     return out
 
 
-def _load_costs(session, items: dict, ids: set) -> None:
-    """The items' costs still missing from `items` (those of movements that name no cost)."""
-    missing = ids - set(items)
-    if missing:
-        items.update({i: (sku, cost) for i, sku, cost in session.execute(
-            select(Item.id, Item.sku, Item.unit_cost).where(Item.id.in_(missing)))})
+def _week(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
 
 
 def reason_chart(report: Report) -> dict:
@@ -189,9 +183,8 @@ def csv_rows(session, warehouse: Warehouse, weeks: int = WEEKS, today: date | No
             sku, name, item_cost = items[item_id]
             cost = v.from_e4(cost_e4) if cost_e4 is not None else item_cost
             day = ledger_days.as_date(day)
-            iso = day.isocalendar()
             code = (bins.get(from_bin) or bins.get(to_bin) or ("", None))[0]
             zone = (bins.get(from_bin) or (None, None))[1] or "—"
             yield [inputs.safe_cell(x) for x in (
-                day.isoformat(), f"{iso.year}-W{iso.week:02d}", kind, _reason(kind, reason, condition), zone, code,
+                day.isoformat(), _week(day), kind, _reason(kind, reason, condition), zone, code,
                 sku, name, qty, Decimal(qty) * Decimal(cost or 0))]

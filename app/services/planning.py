@@ -67,11 +67,24 @@ class Row:
     plan: rules.Plan
 
 
-def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None = None) -> tuple[dict, dict]:
+def _days(since: date, today: date) -> list[date]:
+    return [since + timedelta(days=n) for n in range((today - since).days + 1)]
+
+
+def _sellable_by_day(s_now: int, changes: dict[date, int], window: list[date]):
+    """(day, S at its start, S at its end) over the window: S at the window's start is today's S less
+    the window's changes, and each day's end follows from it."""
+    s_end = s_now - sum(changes.values())
+    for day in window:
+        s_start, s_end = s_end, s_end + changes.get(day, 0)
+        yield day, s_start, s_end
+
+
+def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None = None,
+                  today: date | None = None) -> tuple[dict, dict]:
     """(item → day → net reserved units, item → days with no sellable stock left at their end and no demand).
 
-    From the ledger's sums per item and day (services.ledger_days), never its rows: S at the window's
-    start is today's S less the window's changes, and each day's end follows from it."""
+    From the ledger's sums per item and day (services.ledger_days), never its rows."""
     u = ledger_days.days(session, warehouse_id, since, item_id)
     demand: dict[int, dict[date, int]] = defaultdict(dict)
     moved: dict[int, dict[date, int]] = defaultdict(dict)
@@ -84,22 +97,15 @@ def demand_by_day(session, warehouse_id: int, since: date, item_id: int | None =
             moved[item][day] = moved[item].get(day, 0) + int(d_s)
     bal_where = [Balance.warehouse_id == warehouse_id] + ([Balance.item_id == item_id] if item_id is not None else [])
     s_now = dict(session.execute(select(Balance.item_id, Balance.s).where(*bal_where)).all())
-    today = date.today()
-    window = [since + timedelta(days=n) for n in range((today - since).days + 1)]
+    window = _days(since, today or date.today())
     out: dict[int, set] = {}
     for item in set(moved) | set(s_now):
-        changes, asked = moved.get(item, {}), demand.get(item, {})
-        s_end = (s_now.get(item, 0) or 0) - sum(changes.values())
-        if not changes and s_end > 0:
+        changes, asked, now = moved.get(item, {}), demand.get(item, {}), s_now.get(item, 0) or 0
+        if not changes and now > 0:
             out[item] = set()  # stocked all through the window
             continue
-        empty = set()
-        for day in window:
-            s_start = s_end
-            s_end += changes.get(day, 0)
-            if s_start <= 0 and s_end <= 0 and asked.get(day, 0) <= 0:
-                empty.add(day)
-        out[item] = empty
+        out[item] = {day for day, s_start, s_end in _sellable_by_day(now, changes, window)
+                     if s_start <= 0 and s_end <= 0 and asked.get(day, 0) <= 0}
     return demand, out
 
 
@@ -107,28 +113,21 @@ def demands(session, warehouse: Warehouse, today: date | None = None,
             item_id: int | None = None) -> dict[int, rules.Demand]:
     """Each item's daily demand here over the warehouse's window (domain.planning.daily_demand)."""
     today = today or date.today()
-    conf = settings(warehouse)
-    since = today - timedelta(days=conf["window"] - 1)
-    window = [since + timedelta(days=n) for n in range(conf["window"])]
-    demand, empty = demand_by_day(session, warehouse.id, since, item_id)
+    since = today - timedelta(days=settings(warehouse)["window"] - 1)
+    window = _days(since, today)
+    demand, empty = demand_by_day(session, warehouse.id, since, item_id, today)
     return {item: rules.daily_demand(demand.get(item, {}), window, empty.get(item, set()))
             for item in set(demand) | set(empty)}
 
 
 def item_history(session, warehouse_id: int, item_id: int, since: date, today: date | None = None) -> list[tuple]:
     """One item's days from `since`: (day, net units reserved that day, sellable S at the day's end)."""
-    today = today or date.today()
     by_day = {r.day: (r.reserved, r.d_s) for r in ledger_days.rows(session, warehouse_id, since, item_id, today)}
     s_now = session.execute(select(Balance.s).where(Balance.warehouse_id == warehouse_id,
                                                     Balance.item_id == item_id)).scalar() or 0
-    s_end = s_now - sum(ds for _u, ds in by_day.values())
-    out, day = [], since
-    while day <= today:
-        units, ds = by_day.get(day, (0, 0))
-        s_end += ds
-        out.append((day, units, s_end))
-        day += timedelta(days=1)
-    return out
+    changes = {day: ds for day, (_u, ds) in by_day.items()}
+    return [(day, by_day.get(day, (0, 0))[0], s_end)
+            for day, _start, s_end in _sellable_by_day(s_now, changes, _days(since, today or date.today()))]
 
 
 def item_chart(session, warehouse: Warehouse, row: Row) -> dict:
