@@ -66,6 +66,20 @@ class BoundedJSON(DefaultJSONProvider):
             raise ValueError(exc.message) from None
 
 
+def start_workers(app) -> None:
+    """The worker threads of a server process: imports (services.jobs) and channel webhooks
+    (services.outbox). Started when a gunicorn worker boots (gunicorn.conf.py) and, for other
+    servers, with a process's first request; tests run them themselves (JOB_WORKER, OUTBOX_WORKER)."""
+    if app.config.get("JOB_WORKER", not app.testing):
+        from .services import jobs
+
+        jobs.start_worker(app)
+    if app.config.get("OUTBOX_WORKER", not app.testing):
+        from .services import outbox
+
+        outbox.start_worker(app)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = VersionedStatic(
         __name__,
@@ -118,14 +132,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_languages(app)
     register_cli(app)
 
-    # Imports and other long work run in a worker thread of each server process (services.jobs),
-    # started with the process's first request; tests run jobs themselves (JOB_WORKER False).
+    # Imports and webhooks run in worker threads of each server process (start_workers).
     @app.before_request
-    def _start_job_worker():
-        if app.config.get("JOB_WORKER", not app.testing):
-            from .services import jobs
-
-            jobs.start_worker(app)
+    def _start_workers():
+        start_workers(app)
 
     @app.before_request
     def _end_due_locks():

@@ -62,6 +62,9 @@ def defaults(instance_path: str) -> dict:
         "GS1_COMPANY_PREFIX": os.environ.get("GS1_COMPANY_PREFIX", "0614141"),
         # Requests one API token may send in a minute; more are answered 429 with Retry-After.
         "API_REQUESTS_PER_MINUTE": int(os.environ.get("API_REQUESTS_PER_MINUTE", "600")),
+        # A webhook delivery a worker claimed and did not finish (it was killed) is taken over after this.
+        "OUTBOX_CLAIM_STALE_SECONDS": float(os.environ.get("OUTBOX_CLAIM_STALE_SECONDS", "60")),
+        "OUTBOX_TIMEOUT_SECONDS": float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10")),
         # Wrong passwords allowed within the window, per user name and per address, before sign-in waits.
         "SIGN_IN_WINDOW_SECONDS": 15 * 60,
         "SIGN_IN_MAX_FAILURES_PER_USER": 5,

@@ -469,6 +469,146 @@ class OrderLine(db.Model):
         return self.reserved - self.staged
 
 
+# --------------------------------------------------------------------------
+# Sales channels: what each may publish, and the changes pushed to it (services.channels, outbox)
+# --------------------------------------------------------------------------
+
+CHANNEL_KINDS = ("own", "amazon", "ebay", "shopify", "aliexpress", "other")
+
+
+class Channel(db.Model):
+    """A sales channel. Its code is what its orders' and tokens' `channel` says."""
+
+    __tablename__ = "channels"
+    id = db.Column(db.Integer, primary_key=True)
+    code = db.Column(db.String(40), unique=True, nullable=False)
+    name = db.Column(db.String(80), nullable=False, default="")
+    kind = db.Column(db.String(12), nullable=False, default="own")
+    webhook_url = db.Column(db.String(500), nullable=False, default="", server_default="")
+    # The key the webhook's signature is made with (shown to the admin once, when made or renewed).
+    secret = db.Column(db.String(64), nullable=False)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    warehouses = db.relationship(Warehouse, secondary="channel_warehouses", order_by="Warehouse.code")
+    __table_args__ = (CheckConstraint(f"kind IN ({', '.join(repr(k) for k in CHANNEL_KINDS)})", name="kind"),)
+
+
+class ChannelWarehouse(db.Model):
+    """A warehouse a channel sells from: its S counts in what the channel publishes."""
+
+    __tablename__ = "channel_warehouses"
+    channel_id = db.Column(db.Integer, db.ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    warehouse_id = db.Column(db.Integer, db.ForeignKey("warehouses.id"), primary_key=True, index=True)
+
+
+class ChannelRule(db.Model):
+    """How much of S the channel publishes: for one item, or (item_id NULL) for every other item."""
+
+    __tablename__ = "channel_rules"
+    id = db.Column(db.Integer, primary_key=True)
+    channel_id = db.Column(db.Integer, db.ForeignKey("channels.id", ondelete="CASCADE"), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"))
+    share_pct = db.Column(db.Integer, nullable=False, default=100)
+    buffer = db.Column(db.Integer, nullable=False, default=0)
+    cap = db.Column(db.Integer)
+    item = db.relationship(Item)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "item_id"),
+        Index("uq_channel_rules_default", "channel_id", unique=True, sqlite_where=text("item_id IS NULL"),
+              postgresql_where=text("item_id IS NULL")),
+        CheckConstraint("share_pct >= 0 AND share_pct <= 100", name="share"),
+        CheckConstraint("buffer >= 0 AND (cap IS NULL OR cap >= 0)", name="buffer_cap"),
+    )
+
+
+class ChannelSku(db.Model):
+    """The channel's own SKU for an item, where it differs from the item's."""
+
+    __tablename__ = "channel_skus"
+    id = db.Column(db.Integer, primary_key=True)
+    channel_id = db.Column(db.Integer, db.ForeignKey("channels.id", ondelete="CASCADE"), nullable=False)
+    sku = db.Column(db.String(80), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"), nullable=False)
+    item = db.relationship(Item)
+    __table_args__ = (UniqueConstraint("channel_id", "sku"), UniqueConstraint("channel_id", "item_id"))
+
+
+OUTBOX_TOPICS = ("availability", "order")
+# An availability row not yet tried or taken by a worker: a further change of the item is already in it.
+OUTBOX_FRESH = "topic = 'availability' AND attempts = 0 AND claimed_at IS NULL AND delivered_at IS NULL"
+
+
+class OutboxEvent(db.Model):
+    """A change a channel is told of, written in the transaction that made it and delivered after.
+
+    An availability row says "item X changed for channel C": it is written by the movements table's
+    trigger (OUTBOX_TRIGGER) for every movement that changes S, at most one fresh row per (channel,
+    item), and the quantity is read when it is sent, so an hour of scans is one delivery per item.
+    An order row carries its payload as it was when the order changed. Rows are delivered per channel
+    in id order; `claimed_at` marks the one a worker is sending.
+    """
+
+    __tablename__ = "outbox"
+    id = db.Column(BigId, primary_key=True)
+    channel_id = db.Column(db.Integer, db.ForeignKey("channels.id", ondelete="CASCADE"), nullable=False)
+    topic = db.Column(db.String(16), nullable=False)
+    item_id = db.Column(db.Integer, db.ForeignKey("items.id"))
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id"))
+    payload = db.Column(db.Text)  # JSON, for an order's change; an availability row's is made when sent
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    claimed_at = db.Column(db.DateTime)
+    claimed_by = db.Column(db.String(40))
+    last_status = db.Column(db.Integer)  # the receiver's HTTP status, or NULL when it could not be reached
+    last_error = db.Column(db.String(300))
+    sent_payload = db.Column(db.Text)  # what was last sent (an availability row's quantity at that moment)
+    delivered_at = db.Column(db.DateTime)
+    coalesced_into = db.Column(BigInteger().with_variant(Integer, "sqlite"))  # delivered as part of that row
+    channel = db.relationship(Channel)
+    item = db.relationship(Item)
+    __table_args__ = (
+        CheckConstraint(f"topic IN ({', '.join(repr(t) for t in OUTBOX_TOPICS)})", name="topic"),
+        CheckConstraint("(topic = 'availability') = (item_id IS NOT NULL)", name="availability_item"),
+        # The head of each channel's queue, found without reading what was delivered.
+        Index("ix_outbox_undelivered", "channel_id", "id", sqlite_where=text("delivered_at IS NULL"),
+              postgresql_where=text("delivered_at IS NULL")),
+        # One fresh availability row per (channel, item): the trigger's ON CONFLICT DO NOTHING.
+        Index("uq_outbox_fresh_availability", "channel_id", "item_id", unique=True,
+              sqlite_where=text(OUTBOX_FRESH), postgresql_where=text(OUTBOX_FRESH)),
+        Index("ix_outbox_log", "channel_id", "created_at"),
+    )
+
+
+# Every movement that changes S tells each channel selling from its warehouse (with a webhook) that
+# the item changed, in the movement's own transaction, whichever code wrote the row: the database
+# does it, so no writer can forget. At most one fresh row per (channel, item) (ON CONFLICT DO NOTHING).
+_FEED = ("INSERT INTO outbox (channel_id, topic, item_id, created_at, next_attempt_at, attempts) "
+         "SELECT cw.channel_id, 'availability', NEW.item_id, NEW.created_at, NEW.created_at, 0 "
+         "FROM channel_warehouses cw JOIN channels c ON c.id = cw.channel_id "
+         "WHERE cw.warehouse_id = NEW.warehouse_id AND c.active AND c.webhook_url <> '' "
+         "ON CONFLICT DO NOTHING;")
+OUTBOX_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER movements_feed_channels AFTER INSERT ON movements WHEN NEW.d_s <> 0 "
+        f"BEGIN {_FEED} END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION movements_feed_channels() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {_FEED} RETURN NULL; END $$",
+        "CREATE TRIGGER movements_feed_channels AFTER INSERT ON movements FOR EACH ROW WHEN (NEW.d_s <> 0) "
+        "EXECUTE FUNCTION movements_feed_channels()",
+    ],
+}
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_outbox_trigger(_target, connection, **_kw) -> None:
+    """create_all() (tests, a new site) gets the trigger the migration makes."""
+    for statement in OUTBOX_TRIGGER.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
 class Supplier(db.Model):
     """Who an item is bought from: how long it takes to come (and how much that varies), the least it
     sells, in what packs, in which currency."""
@@ -699,6 +839,9 @@ class Parcel(db.Model):
     created_by = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     closed_at = db.Column(db.DateTime)
+    # The carrier's label on it: scanned (or typed) at packing or at the dock, told to the channel.
+    carrier = db.Column(db.String(40))
+    tracking = db.Column(db.String(60))
     order = db.relationship(Order)
     lines = db.relationship("ParcelLine", back_populates="parcel", order_by="ParcelLine.id")
     __table_args__ = (

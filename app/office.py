@@ -7,12 +7,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .auth import current_warehouse, role_required
+from .domain import channels as channel_rules
 from .domain import stock as d
 from .extensions import db
 from .floor import render
 from .i18n import N_, _, said
-from .models import FloorException, Job, Order, PurchaseOrder, utcnow
-from .services import access, devices, jobs, purchasing, resolve
+from .models import FloorException, Job, Order, PurchaseOrder, Warehouse, utcnow
+from .services import access, devices, jobs, outbox, purchasing, resolve
+from .services import channels as channel_service
 from .services import orders as order_service
 from .services import tasks as task_service
 from .services.uow import UnitOfWork
@@ -270,5 +272,97 @@ def devices_screen():
     response = render_template("office/devices.html", devices=devices.listing(db.session), errors=errors,
                                notice=notice, code=code, image=image, form=form)
     if code:
+        return response, status, {"Cache-Control": "no-store"}
+    return response, status
+
+
+# ------------------------------------------------------------ sales channels (admin)
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+@role_required("admin")
+def channels_screen():
+    """The sales channels: what each sells from, where its webhook is, how its deliveries stand."""
+    errors, status, form = [], 200, request.form
+    if request.method == "POST":
+        db.session.rollback()
+        try:
+            with UnitOfWork() as uow:
+                channel, secret = channel_service.save(
+                    uow.session, form.get("code"), form.get("name", ""), form.get("kind", "own"),
+                    form.get("webhook_url", ""), form.getlist("warehouse"))
+                code = channel.code
+                uow.commit()
+            outbox.wake()
+            if not secret:
+                return redirect(url_for("office.channel_screen", code=code))
+            return _channel_page(code, {}, [], 200, _("Channel %(code)s is made.", code=code), secret)
+        except d.DomainError as e:
+            errors, status = [said(e)], 422
+    return render_template("office/channels.html", channels=channel_service.overview(db.session),
+                           warehouses=db.session.execute(select(Warehouse).order_by(Warehouse.code)).scalars().all(),
+                           kinds=channel_rules.KIND_NAMES, errors=errors, form=form), status
+
+
+CHANNEL_ACTIONS = ("save", "rule", "drop-rule", "sku", "secret", "resend", "resync")
+
+
+@bp.route("/channels/<code>", methods=["GET", "POST"])
+@role_required("admin")
+def channel_screen(code: str):
+    """One channel: its settings, what it publishes and by which rules, its SKUs, its delivery log."""
+    errors, status, form, notice, secret = [], 200, request.form, None, None
+    try:
+        channel_service.get(db.session, code)
+    except channel_service.NoSuchChannel:
+        abort(404)
+    if request.method == "POST":
+        db.session.rollback()
+        action = form.get("action", "")
+        try:
+            with UnitOfWork() as uow:
+                s = uow.session
+                channel = channel_service.get(s, code)
+                if action == "save":
+                    channel_service.save(s, channel.code, form.get("name", ""), form.get("kind", "own"),
+                                         form.get("webhook_url", ""), form.getlist("warehouse"),
+                                         active=form.get("active") == "1")
+                    notice = _("Channel %(code)s is saved.", code=channel.code)
+                elif action == "rule":
+                    channel_service.set_rule(s, channel, form.get("sku") or None, form.get("share_pct"),
+                                             form.get("buffer"), form.get("cap"))
+                    notice = _("The rule is saved; the channel is told what it publishes now.")
+                elif action == "drop-rule":
+                    channel_service.drop_rule(s, channel, d.parse_id(form.get("rule"), "rule"))
+                    notice = _("The rule is removed.")
+                elif action == "sku":
+                    channel_service.map_sku(s, channel, form.get("channel_sku"), form.get("sku"))
+                    notice = _("The SKU mapping is saved.")
+                elif action == "secret":
+                    secret = channel_service.renew_secret(s, channel)
+                    notice = _("A new webhook secret: the old one signs nothing from now on.")
+                elif action == "resend":
+                    outbox.resend(s, d.parse_id(form.get("event"), "delivery"))
+                    notice = _("It is sent again, with the same idempotency key.")
+                elif action == "resync":
+                    channel_service.resync(s, channel)
+                    notice = _("Every item's availability is sent again.")
+                else:
+                    raise d.InputError.of(N_("Choose what to do"))
+                uow.commit()
+            outbox.wake()
+        except d.DomainError as e:
+            errors, status = [said(e)], 422
+    return _channel_page(code, form, errors, status, notice, secret)
+
+
+def _channel_page(code, form, errors, status, notice, secret):
+    """The channel's screen; a secret just made is shown once, on a page no cache keeps."""
+    db.session.expire_all()
+    channel = channel_service.get(db.session, code)
+    response = render_template("office/channel.html", **channel_service.detail(db.session, channel),
+                               log=outbox.log(db.session, channel), kinds=channel_rules.KIND_NAMES,
+                               errors=errors, form=form, notice=notice, secret=secret)
+    if secret:
         return response, status, {"Cache-Control": "no-store"}
     return response, status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,10 +35,11 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60, verify=
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, instance: Path, workers: int = 4):
+    def __init__(self, database_url: str, instance: Path, workers: int = 4, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", "WH_INSTANCE_PATH": str(instance)}
+        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", "WH_INSTANCE_PATH": str(instance),
+               **(env or {})}
         self.proc = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
@@ -51,13 +53,21 @@ class Gunicorn:
             ],
             cwd=ROOT,
             env=env,
+            start_new_session=True,  # kill() takes the master and its workers at once
         )
 
     def __enter__(self) -> Gunicorn:
         wait_until_up(self.url + "/login", self.proc)
         return self
 
+    def kill(self) -> None:
+        """SIGKILL to the master and every worker: no handler runs, nothing is finished."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
     def __exit__(self, *exc) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(10)

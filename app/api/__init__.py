@@ -25,6 +25,7 @@ from ..models import (
     Warehouse,
 )
 from ..services import access
+from ..services import channels as channel_service
 from ..services import orders as order_service
 from ..services import purchasing
 from ..services import stock as stock_service
@@ -227,6 +228,26 @@ def stock_changes():
         q = q.where(Movement.created_at <= cutoff)
     changes = [{"cursor": mid, "warehouse": wh, "sku": sku, "S": s} for mid, wh, sku, s in db.session.execute(q)]
     return jsonify({"changes": changes, "next": changes[-1]["cursor"] if changes else after})
+
+
+@bp.get("/availability")
+@token_required
+def channel_availability():
+    """What a channel publishes per item: its own with a channel's token; any with a supervisor's (?channel=)."""
+    asked = request.args.get("channel") or None
+    own = g.api_caller.channel
+    if own is not None and asked not in (None, own):
+        raise Forbidden(f"This token reads the availability of channel {own!r} only")
+    if own is None and not g.api_user.has_role("supervisor"):
+        raise Forbidden("Availability is read with the channel's token, or a supervisor's")
+    if (own or asked) is None:
+        raise d.InputError("channel is required with a token that has none")
+    try:
+        channel = channel_service.get(db.session, own or asked)
+    except channel_service.NoSuchChannel as e:
+        raise NotFoundError(e.message) from None
+    skus = [x for x in (request.args.get("sku") or "").split(",") if x.strip()][:1000] or None
+    return jsonify({"channel": channel.code, "items": channel_service.availability(db.session, channel, skus)})
 
 
 @bp.post("/orders")

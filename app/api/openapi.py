@@ -128,6 +128,26 @@ ORDER_IN = {
     },
 }
 
+AVAILABILITY = {
+    "type": "object",
+    "required": ["channel", "items"],
+    "properties": {
+        "channel": {"type": "string"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sku", "item_sku", "available"],
+                "properties": {
+                    "sku": {"type": "string", "description": "the channel's SKU for the item (its own if unmapped)"},
+                    "item_sku": {"type": "string"},
+                    "available": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    },
+}
+
 API_KIND_NAMES = ["receive", "move", "damage", "restore", "scrap", "lock", "unlock", "virtual", "adjust"]
 assert set(API_KIND_NAMES) <= {k.value for k in Kind}
 
@@ -350,6 +370,7 @@ def spec() -> dict:
                 "MovementOut": MOVEMENT_OUT,
                 "Warehouses": WAREHOUSES,
                 "Changes": CHANGES,
+                "Availability": AVAILABILITY,
                 "PurchaseOrderIn": PURCHASE_ORDER_IN,
                 "PurchaseOrder": PURCHASE_ORDER,
             },
@@ -405,6 +426,26 @@ def spec() -> dict:
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Changes"}, "Changes"),
+                        "422": _err("Bad query"),
+                        **COMMON,
+                    },
+                }
+            },
+            "/api/v1/availability": {
+                "get": {
+                    "summary": "What a sales channel publishes per item",
+                    "description": "min(cap, max(0, floor(share% x S / 100) - buffer)) per item over the channel's "
+                    "warehouses, by the channel's rule for the item or for all items. A channel's token reads its "
+                    "own channel; a supervisor's names one. `sku` is the channel's SKU where it has its own. The "
+                    "same figures are pushed to the channel's webhook as they change (see the README).",
+                    "operationId": "getAvailability",
+                    "parameters": [
+                        _q("channel", description="Channel code (a channel's token: its own, or left out)"),
+                        _q("sku", description="Comma-separated item SKUs; without it, every item stocked"),
+                    ],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Availability"}, "Published quantities"),
+                        "404": _err("Unknown channel"),
                         "422": _err("Bad query"),
                         **COMMON,
                     },

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import stock as d
 from ..i18n import N_
 from ..models import FloorException, Item, Order, OrderLine, Task, TaskLine, Warehouse, utcnow
+from . import channels
 from .expiry import expire_due
 from .stock import (
     _clean,
@@ -131,7 +132,7 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
     resolved = []
     for n, (sku, qty) in enumerate(wanted, 1):
         try:
-            resolved.append((get_item(s, sku, active=True), qty))
+            resolved.append((get_item(s, channels.item_for_channel_sku(s, channel, sku), active=True), qty))
         except d.InputError as e:
             raise type(e)(f"Line {n}: {e.message}") from None
     per_item = defaultdict(int)
@@ -166,6 +167,7 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
             _reserve(s, wh.id, item, reserve, balances, order.id, user_id, device)
     s.flush()
     s.refresh(order)
+    channels.order_changed(s, order)
     return order_dict(order), True
 
 
@@ -190,7 +192,7 @@ def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOf
         balances = {}
         for item in sorted({ln.item for ln in lines}, key=lambda i: i.id):
             balances[item] = lock_balance(s, warehouse_id, item.id)
-        reserved = 0
+        reserved, told = 0, set()
         for ln in lines:
             take = min(ln.backordered, balances[ln.item].s)
             if take <= 0:
@@ -199,6 +201,8 @@ def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOf
             ln.backordered -= take
             ln.reserved += take
             reserved += take
+            told.add(ln.order_id)
+        channels.orders_changed(s, told)
         uow.commit()
         return reserved
 
@@ -216,6 +220,7 @@ def release_short(s, exception: FloorException, user_id: int | None, device: str
          doc_id=order.id, user_id=user_id, device=device)
     line.reserved -= qty
     line.backordered += qty
+    channels.order_changed(s, order)
     return qty
 
 
@@ -244,6 +249,7 @@ def cancel_order(order_id, user_id=None, device=None, uow: UnitOfWork | None = N
             ln.backordered = 0
         order.status = "cancelled"
         _end_floor_work(s, order, user_id)
+        channels.order_changed(s, order)
         s.flush()
         result = order_dict(order)
         uow.commit()
@@ -319,6 +325,7 @@ def check_csv(text: str) -> tuple[dict[tuple, dict], list[str]]:
                 if row["warehouse"] not in known_warehouses:
                     get_warehouse(s, row["warehouse"])
                     known_warehouses.add(row["warehouse"])
+                row["sku"] = channels.item_for_channel_sku(s, row["channel"], row["sku"])  # the channel's own SKU
                 if row["sku"] not in known_items:
                     get_item(s, row["sku"])
                     known_items.add(row["sku"])
@@ -380,6 +387,8 @@ def _place_many(s, chunk: list[tuple[tuple, dict]], user_id=None, device=None) -
                                               device=device))
         with_backorders += short
     s.flush()
+    for row in rows:
+        channels.order_changed(s, row)
     write_movements(s, movements)  # the batch's ledger rows at once; each balance below once, with their sum
     for pair, deltas in moved.items():
         add_to_balance(s, *pair, deltas)

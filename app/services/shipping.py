@@ -18,7 +18,7 @@ from scanners.parse import expect
 from ..domain import tasks as rules
 from ..i18n import N_, _
 from ..models import Order, Task
-from . import tasks
+from . import channels, tasks
 from .parcels import find_parcel, staged_lots, to_load, unpacked
 
 
@@ -142,6 +142,7 @@ def ship(ctx, partial_reason: str | None):
     if all(ln.to_pick == 0 and ln.staged == 0 and ln.backordered == 0 for ln in order.lines):
         order.status = "shipped"
         order.tote = None
+    channels.order_changed(ctx.session, order, parcels)
     tasks.close(ctx, note=f"partial: {partial_reason}" if partial_reason else None)
     if partial_reason:
         return "warn", _("Shipped %(shipped)s units of %(order)s (partial: %(why)s); the rest stays open.",

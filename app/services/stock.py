@@ -34,7 +34,7 @@ from ..models import (
     Warehouse,
     utcnow,
 )
-from . import serials, sql
+from . import channels, serials, sql
 from .resolve import remembered
 from .uow import UnitOfWork
 
@@ -572,6 +572,7 @@ def _apply_in(session, cmd, kind, qty, condition, scan_id, lot_given, reason, de
     flagged = []
     if decision.released.o:
         flagged = release_reservations(session, wh.id, item.id, decision.released.o)
+        channels.orders_changed(session, flagged)  # their channels hear they are short
 
     value_e4, cost_e4 = _valued(kind, decision.deltas, pool, cmd.unit_cost, item.unit_cost)
     row = movement_row(
