@@ -424,6 +424,9 @@ class Order(db.Model):
     short = db.Column(db.Boolean, nullable=False, default=False)
     # The tote (a licence plate) its picked units travel in, if the picker scanned one.
     tote = db.Column(db.String(40))
+    # The carrier's label of an order shipped without parcels (a packed order's are on its parcels).
+    carrier = db.Column(db.String(40))
+    tracking = db.Column(db.String(60))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     warehouse = db.relationship(Warehouse)
     lines = db.relationship("OrderLine", back_populates="order", order_by="OrderLine.line_no")

@@ -240,6 +240,8 @@ def order_changed(session, order: Order, parcels: list[Parcel] | None = None) ->
         "parcels": [{"sscc": p.sscc, "carrier": p.carrier, "tracking": p.tracking} for p in parcels
                     if p.tracking or p.status == "shipped"],
     }
+    if not parcels and order.tracking:  # shipped without packing: the order's own label
+        payload["parcels"] = [{"sscc": None, "carrier": order.carrier, "tracking": order.tracking}]
     now = utcnow()
     session.add(OutboxEvent(channel_id=channel.id, topic="order", order_id=order.id, payload=json.dumps(payload),
                             created_at=now, next_attempt_at=now))

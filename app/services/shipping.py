@@ -13,13 +13,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
+from scanners import ScanError
 from scanners.parse import expect
 
 from ..domain import tasks as rules
+from ..domain import tracking
 from ..i18n import N_, _
 from ..models import Order, Task
 from . import channels, tasks
-from .parcels import find_parcel, staged_lots, to_load, unpacked
+from .parcels import find_parcel, parcels_of, staged_lots, to_load, unpacked
 
 
 def find_order(session, warehouse, scan) -> Order:
@@ -68,9 +70,23 @@ def on_scan(ctx: tasks.Ctx):
         return ship(ctx, partial_reason=None)
     if inp.action == "partial":
         return ship(ctx, partial_reason=rules.reason(rules.PARTIAL_SHIP_REASONS, inp.value))
+    if inp.action == "carrier":  # the carrier named, for a number its barcode does not tell
+        carrier = tracking.carrier_named(inp.value)
+        ctx.set_state(carrier=carrier)
+        return _("Now scan or type the %(carrier)s tracking number.", carrier=carrier)
     if inp.action:
         raise tasks.TaskError(_("Unknown action %(action)r", action=inp.action[:20]))
-    scan = ctx.parse()
+    carrier = ctx.state().get("carrier")
+    try:
+        scan = ctx.parse()
+    except ScanError:
+        if not carrier:
+            raise
+        scan = None  # a carrier's number that reads as a broken item barcode (12 digits)
+    if carrier and (scan is None or scan.kind not in ("order", "plate")):
+        return _label(ctx, tracking.typed(carrier, inp.code))
+    if scan.kind == "unknown" and (found := tracking.read(scan.raw)) is not None:
+        return _label(ctx, found)
     if scan.kind in ("order", "plate") or scan.kind == "unknown":
         found = find_order(ctx.session, ctx.warehouse, scan)
         if found.id != order.id:
@@ -91,12 +107,39 @@ def _load(ctx, parcel):
         raise tasks.TaskError(_("Parcel %(n)s of %(order)s is still open at packing: close it first.", n=parcel.seq,
                                 order=parcel.order.number))
     loaded = sorted(set(ctx.state().get("loaded", [])) | {parcel.id})
-    ctx.set_state(loaded=loaded)
+    ctx.set_state(loaded=loaded, last_parcel=parcel.id)  # its carrier label, scanned next, goes on it
+    if label := ctx.state().get("label"):  # the carrier label scanned before it
+        _labelled(parcel, tracking.Tracking(label["carrier"], label["number"]))
+        ctx.set_state(label=None)
     waiting = [p for p in to_load(ctx.session, ctx.task.order) if p.id not in loaded]
     if waiting:
         return _("Parcel %(n)s loaded: %(left)s more to scan (%(which)s).", n=parcel.seq, left=len(waiting),
                  which=", ".join(str(p.seq) for p in waiting))
     return ship(ctx, partial_reason=None)
+
+
+def _label(ctx, found: tracking.Tracking) -> str:
+    """A carrier's label: its tracking number goes on an order shipped without parcels, or on the parcel
+    just loaded if that has none yet, or else on the parcel loaded next (so the last parcel's carrier
+    label is scanned before the parcel, which ships the order). The channel is told when it ships."""
+    order = ctx.task.order
+    ctx.set_state(carrier=None)
+    parcels = to_load(ctx.session, order)
+    if not parcels:
+        order.carrier, order.tracking = found.carrier, found.number
+        return _("Tracking %(number)s (%(carrier)s) on %(order)s.", number=found.number, carrier=found.carrier,
+                 order=order.number)
+    last = next((p for p in parcels if p.id == ctx.state().get("last_parcel")), None)
+    if last is not None and not last.tracking:
+        return _labelled(last, found)
+    ctx.set_state(label={"carrier": found.carrier, "number": found.number})
+    return _("Tracking %(number)s (%(carrier)s): now scan its parcel.", number=found.number, carrier=found.carrier)
+
+
+def _labelled(parcel, found: tracking.Tracking) -> str:
+    parcel.carrier, parcel.tracking = found.carrier, found.number
+    return _("Tracking %(number)s (%(carrier)s) on parcel %(n)s.", number=found.number, carrier=found.carrier,
+             n=parcel.seq)
 
 
 def ship(ctx, partial_reason: str | None):
@@ -174,6 +217,10 @@ def step(task: Task) -> str:
     return _("Scan %(order)s again to ship it", order=task.order.number)
 
 
-SHIP = tasks.TaskKind("ship", N_("Shipping"), on_scan, step,
-                      panel=lambda s, task: {"reasons": rules.PARTIAL_SHIP_REASONS}, start=start_screen,
+def panel(s, task: Task) -> dict:
+    return {"reasons": rules.PARTIAL_SHIP_REASONS, "carriers": tracking.CARRIERS,
+            "parcels": [p for p in parcels_of(s, task.order) if p.lines]}
+
+
+SHIP = tasks.TaskKind("ship", N_("Shipping"), on_scan, step, panel=panel, start=start_screen,
                       qty_field=False)

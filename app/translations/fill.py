@@ -388,6 +388,16 @@ T = {
     'off': ('已关闭', 'desactivado'),
     'sent with %(key)s': ('随 %(key)s 一并发送', 'enviado con %(key)s'),
     'waiting': ('等待中', 'en espera'),
+    '%(number)s is a %(found)s number, not %(carrier)s.': ('%(number)s 是 %(found)s 的单号，不是 %(carrier)s 的。', '%(number)s es un número de %(found)s, no de %(carrier)s.'),
+    'A tracking number is 6 to 40 letters and digits.': ('运单号为 6 到 40 位字母和数字。', 'Un número de seguimiento tiene de 6 a 40 letras y dígitos.'),
+    'Carrier label': ('承运商面单', 'Etiqueta del transportista'),
+    'Choose the carrier: %(carriers)s': ('请选择承运商：%(carriers)s', 'Elija el transportista: %(carriers)s'),
+    'Now scan or type the %(carrier)s tracking number.': ('现在扫描或输入 %(carrier)s 运单号。', 'Ahora escanee o escriba el número de seguimiento de %(carrier)s.'),
+    "Scan the carrier's label: UPS, USPS, FedEx, DHL and the posts' tracked numbers are read from its barcode. For another, tap its carrier, then scan or type the number.": ('扫描承运商面单：UPS、USPS、FedEx、DHL 及邮政挂号单号可从条码直接识别。其他承运商请先点按承运商，再扫描或输入单号。', 'Escanee la etiqueta del transportista: los números de UPS, USPS, FedEx, DHL y los envíos certificados de correos se leen de su código. Para otro, toque su transportista y luego escanee o escriba el número.'),
+    'Tracking %(number)s (%(carrier)s) on %(order)s.': ('运单 %(number)s（%(carrier)s）已记录到 %(order)s。', 'Seguimiento %(number)s (%(carrier)s) en %(order)s.'),
+    'Tracking %(number)s (%(carrier)s) on parcel %(n)s.': ('运单 %(number)s（%(carrier)s）已记录到第 %(n)s 箱。', 'Seguimiento %(number)s (%(carrier)s) en el bulto %(n)s.'),
+    'Tracking %(number)s (%(carrier)s): now scan its parcel.': ('运单 %(number)s（%(carrier)s）：现在扫描它的包裹。', 'Seguimiento %(number)s (%(carrier)s): ahora escanee su bulto.'),
+    'no carrier label yet': ('尚无承运商面单', 'aún sin etiqueta del transportista'),
 }
 
 

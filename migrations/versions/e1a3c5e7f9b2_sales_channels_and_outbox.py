@@ -4,6 +4,8 @@ Revision ID: e1a3c5e7f9b2
 Revises: d0f2a4b6c8e1
 Create Date: 2026-12-02 14:30:00
 
+Parcels, and orders shipped without parcels, get the carrier and tracking number of their label.
+
 The trigger on movements writes an outbox row for each channel that sells from the movement's
 warehouse whenever S changes, in the movement's own transaction (see app.models.OUTBOX_TRIGGER).
 """
@@ -106,9 +108,10 @@ def upgrade():
     op.create_index('uq_outbox_fresh_availability', 'outbox', ['channel_id', 'item_id'], unique=True,
                     sqlite_where=sa.text(FRESH), postgresql_where=sa.text(FRESH))
     op.create_index('ix_outbox_log', 'outbox', ['channel_id', 'created_at'])
-    with op.batch_alter_table('parcels') as batch:
-        batch.add_column(sa.Column('carrier', sa.String(40)))
-        batch.add_column(sa.Column('tracking', sa.String(60)))
+    for table in ('parcels', 'orders'):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column('carrier', sa.String(40)))
+            batch.add_column(sa.Column('tracking', sa.String(60)))
     for statement in TRIGGER.get(op.get_bind().dialect.name, ()):
         op.execute(statement)
 
@@ -119,9 +122,10 @@ def downgrade():
         op.execute('DROP FUNCTION IF EXISTS movements_feed_channels()')
     else:
         op.execute('DROP TRIGGER IF EXISTS movements_feed_channels')
-    with op.batch_alter_table('parcels') as batch:
-        batch.drop_column('tracking')
-        batch.drop_column('carrier')
+    for table in ('orders', 'parcels'):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column('tracking')
+            batch.drop_column('carrier')
     op.drop_table('outbox')
     op.drop_table('channel_skus')
     op.drop_table('channel_rules')

@@ -508,3 +508,37 @@ def test_damage_of_reserved_units_is_never_refused_and_flags_the_newest_order_sh
     exc = db.session.execute(select(FloorException)).scalar_one()
     assert exc.kind == "reservation_released" and f"SO-{exc.order_id:06d}" in exc.message
     ledger_ok()
+
+
+def test_the_carrier_label_scanned_at_the_dock_is_recorded_and_told_to_the_orders_channel(operator):
+    import json
+
+    from app.models import OutboxEvent
+    from app.services import channels
+
+    ch, _ = channels.save(db.session, "shop", webhook_url="http://127.0.0.1:9/hook", warehouses=["W1"])
+    db.session.commit()
+    receive("SKU-1", 5, to_bin="A-01")
+    order = place("TR1", [("SKU-1", 1)])
+    pid = task_from(operator.post("/tasks/pick", data={"code": f"SO-{order['id']:06d}"}, headers=HX))
+    scan(operator, pid, "A-01")
+    scan(operator, pid, ean_for(1))
+    sid = task_from(operator.post("/tasks/ship", data={"code": f"SO-{order['id']:06d}"}, headers=HX))
+    r = scan(operator, sid, "1Z999AA10123456784")
+    assert r.status_code == 200 and f"Tracking 1Z999AA10123456784 (UPS) on SO-{order['id']:06d}." in r.text
+    # A number its barcode does not tell: the carrier tapped first, then the number typed (12 digits).
+    r = tap(operator, sid, "carrier:FedEx")
+    assert "Now scan or type the FedEx tracking number." in r.text
+    r = scan(operator, sid, "794612345678")
+    assert "Tracking 794612345678 (FedEx)" in r.text and 'data-tracking' in r.text
+    assert tap(operator, sid, "carrier:Pigeon").status_code == 422
+    r = scan(operator, sid, f"SO-{order['id']:06d}")
+    assert f"Shipped SO-{order['id']:06d}: 1 units" in r.text
+    db.session.rollback()
+    shipped = db.session.get(Order, order["id"])
+    assert (shipped.status, shipped.carrier, shipped.tracking) == ("shipped", "FedEx", "794612345678")
+    told = [json.loads(e.payload) for e in db.session.execute(
+        select(OutboxEvent).where(OutboxEvent.topic == "order").order_by(OutboxEvent.id)).scalars()]
+    assert [t["status"] for t in told] == ["reserved", "shipped"]
+    assert told[-1]["parcels"] == [{"sscc": None, "carrier": "FedEx", "tracking": "794612345678"}]
+    ledger_ok()

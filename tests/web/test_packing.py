@@ -157,3 +157,31 @@ def test_any_scan_or_tap_at_the_packing_station_is_answered_without_a_server_err
     packed = sum(p.units for p in _parcels())
     assert packed <= 4
     ledger_ok()
+
+
+def test_each_parcels_carrier_label_is_scanned_at_the_dock_before_or_after_it(app):
+    make_site()
+    ann = Person(app, "ann")
+    order = picked_order([("SKU-1", 2)], ref="TRK")
+    tid = ann.start("/tasks/pack", order_id=str(order["id"]))
+    ann.scan(tid, ean_for(1))
+    ann.scan(tid, "CT-S")
+    ann.scan(tid, "400 g")
+    ann.tap(tid, "close_parcel")
+    ann.scan(tid, ean_for(1))
+    ann.scan(tid, "CT-S")
+    ann.scan(tid, "400 g")
+    assert f"{order['number']} is packed in 2 parcels" in ann.tap(tid, "close_parcel").text
+    first, second = _parcels()
+    sid = ann.start("/tasks/ship", order_id=str(order["id"]))
+    r = ann.scan(sid, "RR123456785GB")  # before any parcel: it waits for the parcel scanned next
+    assert "Tracking RR123456785GB (Royal Mail): now scan its parcel." in r.text
+    assert "Parcel 1 loaded" in ann.scan(sid, L.Label("parcel", "gs1_128", "00" + first.sscc, "").scan_text).text
+    r = ann.scan(sid, "9400111899223100012345")  # parcel 1 has its label: this is parcel 2's
+    assert "now scan its parcel" in r.text
+    r = ann.scan(sid, L.Label("parcel", "gs1_128", "00" + second.sscc, "").scan_text)
+    assert f"Shipped {order['number']}: 2 units in 2 parcels" in r.text, r.text[-500:]
+    first, second = _parcels()
+    assert [(p.carrier, p.tracking) for p in (first, second)] == [
+        ("Royal Mail", "RR123456785GB"), ("USPS", "9400111899223100012345")]
+    ledger_ok()
