@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .auth import current_warehouse, role_required
 from .domain import channels as channel_rules
+from .domain import order_files
 from .domain import stock as d
 from .extensions import db
 from .floor import render
 from .i18n import N_, _, said
-from .models import FloorException, Job, Order, PurchaseOrder, Warehouse, utcnow
+from .models import Channel, FloorException, Job, Order, PurchaseOrder, Warehouse, utcnow
 from .services import access, devices, jobs, outbox, purchasing, resolve
 from .services import channels as channel_service
 from .services import orders as order_service
@@ -49,6 +52,15 @@ def purchase_orders():
     errors, status = [], 200
     if request.method == "POST":
         try:
+            if request.form.get("channel_import"):
+                channel = channel_service.get(db.session, request.form.get("channel"))
+                fmt = request.form.get("format", "")
+                if fmt not in order_files.FORMATS:
+                    raise d.InputError.of(N_("Choose the file's format"))
+                payload = json.dumps({"format": fmt, "channel": channel.code, "text": csv_text(any_text=True),
+                                      "warehouse": warehouse.code if warehouse else ""})
+                job_id = jobs.submit("channel_orders", payload, current_user.id, warehouse.id if warehouse else None)
+                return redirect(url_for("office.job", job_id=job_id), 303)
             if request.form.get("import"):
                 job_id = jobs.submit("purchase_orders_csv", csv_text(), current_user.id,
                                      warehouse.id if warehouse else None)
@@ -88,6 +100,15 @@ def orders():
     errors, status = [], 200
     if request.method == "POST":
         try:
+            if request.form.get("channel_import"):
+                channel = channel_service.get(db.session, request.form.get("channel"))
+                fmt = request.form.get("format", "")
+                if fmt not in order_files.FORMATS:
+                    raise d.InputError.of(N_("Choose the file's format"))
+                payload = json.dumps({"format": fmt, "channel": channel.code, "text": csv_text(any_text=True),
+                                      "warehouse": warehouse.code if warehouse else ""})
+                job_id = jobs.submit("channel_orders", payload, current_user.id, warehouse.id if warehouse else None)
+                return redirect(url_for("office.job", job_id=job_id), 303)
             if request.form.get("import"):
                 # A file of any size is a job: checked whole, placed off the request, progress on screen.
                 job_id = jobs.submit("orders_csv", csv_text(), current_user.id, warehouse.id if warehouse else None)
@@ -118,7 +139,8 @@ def orders():
         .order_by(Order.id.desc()).limit(200)
     ).scalars().all()
     return render_template("office/orders.html", warehouse=warehouse, orders=rows, errors=errors,
-                           form=request.form), status
+                           form=request.form, formats=order_files.FORMATS,
+                           channels=db.session.execute(select(Channel).order_by(Channel.code)).scalars().all()), status
 
 
 # ------------------------------------------------------------ jobs

@@ -69,12 +69,13 @@ def _finite(text: str) -> float:
     return value
 
 
-def csv_rows(text: str) -> list[list[str]]:
-    """The rows of a CSV text, or an InputError naming the row that cannot be read."""
+def csv_rows(text: str, delimiter: str = ",") -> list[list[str]]:
+    """The rows of a CSV text (or, with delimiter "\\t", a tab-separated one), or an InputError naming the
+    row that cannot be read."""
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(f"Row {line}: holds a NUL character; save the file again as plain CSV")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     try:
         for row in reader:

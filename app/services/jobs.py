@@ -42,7 +42,21 @@ def _purchase_orders_csv(job: Job, progress) -> dict:
     return {"placed": len(result.created), "existing": len(result.existing), "errors": result.errors}
 
 
-KINDS = {"orders_csv": _orders_csv, "purchase_orders_csv": _purchase_orders_csv}
+def _channel_orders(job: Job, progress) -> dict:
+    """A channel's own order file (Shopify, Amazon, eBay): payload {format, channel, warehouse, text}."""
+    from . import orders
+
+    spec = json.loads(job.payload)
+    grouped, errors, skipped = orders.check_channel_file(spec["format"], spec["channel"], spec["warehouse"],
+                                                         spec["text"])
+    if errors:
+        return {"errors": errors}
+    progress(0, total=len(grouped))
+    result = orders.place_checked(grouped, user_id=job.created_by, device="import", progress=progress)
+    return {**result, "skipped": skipped}
+
+
+KINDS = {"orders_csv": _orders_csv, "purchase_orders_csv": _purchase_orders_csv, "channel_orders": _channel_orders}
 
 
 def submit(kind: str, payload: str, user_id: int | None, warehouse_id: int | None) -> int:

@@ -308,6 +308,26 @@ def check_csv(text: str) -> tuple[dict[tuple, dict], list[str]]:
     rows = read_csv(text, ORDER_COLUMNS)
     if not rows:
         raise d.InputError.of(N_("The file has no rows"))
+    return _check_rows(rows)
+
+
+def check_channel_file(fmt: str, channel: str, warehouse: str, text: str) -> tuple[dict[tuple, dict], list[str], int]:
+    """A channel's own order file (domain.order_files) checked as check_csv checks ours: the orders, or
+    the rows that are wrong (by their line in the file), and how many rows were not orders to fulfil."""
+    from ..domain import order_files
+
+    read = order_files.read(fmt, text)
+    if read.errors:
+        return {}, read.errors[:50], read.skipped
+    if not read.orders:
+        raise d.InputError.of(N_("The file holds no order to fulfil"))
+    rows = [(n, {"channel": channel, "external_id": order_id, "warehouse": warehouse, "sku": sku, "qty": str(qty)})
+            for order_id, lines in read.orders.items() for n, sku, qty in lines]
+    grouped, errors = _check_rows(rows)
+    return grouped, errors, read.skipped
+
+
+def _check_rows(rows: list[tuple[int, dict]]) -> tuple[dict[tuple, dict], list[str]]:
     grouped: dict[tuple, dict] = {}
     errors = []
     known_warehouses, known_items = set(), set()

@@ -398,6 +398,15 @@ T = {
     'Tracking %(number)s (%(carrier)s) on parcel %(n)s.': ('运单 %(number)s（%(carrier)s）已记录到第 %(n)s 箱。', 'Seguimiento %(number)s (%(carrier)s) en el bulto %(n)s.'),
     'Tracking %(number)s (%(carrier)s): now scan its parcel.': ('运单 %(number)s（%(carrier)s）：现在扫描它的包裹。', 'Seguimiento %(number)s (%(carrier)s): ahora escanee su bulto.'),
     'no carrier label yet': ('尚无承运商面单', 'aún sin etiqueta del transportista'),
+    "%(n)s rows of the channel's file were left out: cancelled, shipped already, or fulfilled by the channel.": ('渠道文件中有 %(n)s 行未导入：已取消、已发货或由渠道自行履约。', 'Se dejaron fuera %(n)s filas del archivo del canal: canceladas, ya enviadas o cumplidas por el canal.'),
+    "Choose the file's format": ('请选择文件格式', 'Elija el formato del archivo'),
+    'Format': ('格式', 'Formato'),
+    "Import a channel's order file": ('导入渠道的订单文件', 'Importar el archivo de pedidos de un canal'),
+    "The file as the channel exports it, with its own columns. Its SKUs are read through the channel's SKU mapping; an order already imported is not placed again; a file with a wrong row places nothing and names the row.": ('即渠道导出的原始文件及其列名。SKU 按渠道的 SKU 映射读取；已导入的订单不会重复下单；文件中有错误行时不会导入任何订单，并指出是哪一行。', 'El archivo tal como lo exporta el canal, con sus columnas. Sus SKU se leen con la correspondencia de SKU del canal; un pedido ya importado no se vuelve a crear; un archivo con una fila errónea no crea nada e indica la fila.'),
+    'The file holds no order to fulfil': ('文件中没有需要履约的订单', 'El archivo no tiene pedidos que cumplir'),
+    'Shopify orders export (CSV)': ('Shopify 订单导出（CSV）', 'Exportación de pedidos de Shopify (CSV)'),
+    'Amazon order report (tab-separated)': ('亚马逊订单报告（制表符分隔）', 'Informe de pedidos de Amazon (separado por tabuladores)'),
+    'eBay orders report (CSV)': ('eBay 订单报告（CSV）', 'Informe de pedidos de eBay (CSV)'),
 }
 
 
