@@ -143,6 +143,9 @@ class Warehouse(db.Model):
     count_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
     # Planning: the service level per ABC class and the demand window (services.planning).
     plan_settings = db.Column(db.JSON, nullable=False, default=dict, server_default="{}")
+    # Run by a sales channel (fulfilment by Amazon, say): its stock is not scanned but set from the
+    # channel's inventory report (services.channel_stock), and only that channel sells from it.
+    channel_id = db.Column(db.Integer, db.ForeignKey("channels.id", use_alter=True, name="fk_warehouses_channel"))
     bins = db.relationship("Bin", back_populates="warehouse", order_by="Bin.walk_order")
 
 
@@ -493,6 +496,8 @@ class Channel(db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     warehouses = db.relationship(Warehouse, secondary="channel_warehouses", order_by="Warehouse.code")
+    runs = db.relationship(Warehouse, primaryjoin="Warehouse.channel_id == Channel.id", viewonly=True,
+                           order_by="Warehouse.code")
     __table_args__ = (CheckConstraint(f"kind IN ({', '.join(repr(k) for k in CHANNEL_KINDS)})", name="kind"),)
 
 

@@ -17,6 +17,7 @@ from .floor import render
 from .i18n import N_, _, said
 from .models import Channel, FloorException, Job, Order, PurchaseOrder, Warehouse, utcnow
 from .services import access, devices, jobs, outbox, purchasing, resolve
+from .services import channel_stock
 from .services import channels as channel_service
 from .services import orders as order_service
 from .services import tasks as task_service
@@ -346,10 +347,17 @@ def channel_screen(code: str):
                 s = uow.session
                 channel = channel_service.get(s, code)
                 if action == "save":
+                    channel_stock.run(s, channel, form.getlist("runs"))
                     channel_service.save(s, channel.code, form.get("name", ""), form.get("kind", "own"),
                                          form.get("webhook_url", ""), form.getlist("warehouse"),
                                          active=form.get("active") == "1")
                     notice = _("Channel %(code)s is saved.", code=channel.code)
+                elif action == "inventory":
+                    done = channel_stock.import_report(s, channel, form.get("warehouse", ""), csv_text(any_text=True),
+                                                       user_id=current_user.id)
+                    notice = _("Inventory report imported: %(items)s items; %(transit)s units received off transfers, "
+                               "%(sold)s sold by the channel, %(found)s found.", items=done["items"],
+                               transit=done["from_transit"], sold=done["sold"], found=done["found"])
                 elif action == "rule":
                     channel_service.set_rule(s, channel, form.get("sku") or None, form.get("share_pct"),
                                              form.get("buffer"), form.get("cap"))

@@ -68,6 +68,11 @@ def save(session, code, name="", kind="own", webhook_url="", warehouses=(), acti
     url = rules.clean_webhook(webhook_url)
     chosen = _warehouses(session, warehouses)
     channel = session.execute(select(Channel).where(Channel.code == code)).scalar_one_or_none()
+    for wh in chosen:
+        if wh.channel_id is not None and (channel is None or wh.channel_id != channel.id):
+            raise InputError(f"{wh.code} is run by another channel: only that one sells from it")
+    if channel is not None:  # a warehouse it runs it sells from
+        chosen += [wh for wh in channel.runs if wh not in chosen]
     secret = None
     if channel is None:
         secret = new_secret()

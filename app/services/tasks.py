@@ -196,6 +196,9 @@ class TaskKind:
 
 
 def create(session, kind: str, warehouse: Warehouse, user: User, **fields) -> Task:
+    if warehouse.channel_id is not None:  # a warehouse a channel runs: its stock comes from the channel's report
+        raise TaskError(_("%(warehouse)s is run by a sales channel: its stock is set from the channel's inventory "
+                          "report, not scanned here.", warehouse=warehouse.code))
     task = Task(kind=kind, warehouse_id=warehouse.id, created_by=user.id, updated_by=user.id, state={}, **fields)
     session.add(task)
     session.flush()

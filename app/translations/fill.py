@@ -407,6 +407,12 @@ T = {
     'Shopify orders export (CSV)': ('Shopify 订单导出（CSV）', 'Exportación de pedidos de Shopify (CSV)'),
     'Amazon order report (tab-separated)': ('亚马逊订单报告（制表符分隔）', 'Informe de pedidos de Amazon (separado por tabuladores)'),
     'eBay orders report (CSV)': ('eBay 订单报告（CSV）', 'Informe de pedidos de eBay (CSV)'),
+    "%(warehouse)s is run by a sales channel: its stock is set from the channel's inventory report, not scanned here.": ('%(warehouse)s 由销售渠道运营：其库存由渠道的库存报告设定，不在此扫描。', '%(warehouse)s lo gestiona un canal de venta: su stock se fija con el informe de inventario del canal, no se escanea aquí.'),
+    "Amazon's Manage FBA Inventory report (tab-separated), or a CSV with sku, fulfillable, unsellable and inbound. Units off a transfer are received from it, units the channel sold are booked as sold, unsellable units follow it.": ('亚马逊“管理亚马逊库存”报告（制表符分隔），或包含 sku、fulfillable、unsellable、inbound 列的 CSV。据此接收调拨在途的货，记录渠道已售出的件数，不可售数量以报告为准。', 'El informe «Gestionar inventario de Logística de Amazon» (separado por tabuladores), o un CSV con sku, fulfillable, unsellable e inbound. Con él se reciben las unidades de un traslado, se registran las vendidas por el canal y las no vendibles siguen el informe.'),
+    'Import the report': ('导入报告', 'Importar el informe'),
+    'Inventory report imported: %(items)s items; %(transit)s units received off transfers, %(sold)s sold by the channel, %(found)s found.': ('库存报告已导入：%(items)s 个商品；从调拨接收 %(transit)s 件，渠道售出 %(sold)s 件，盘盈 %(found)s 件。', 'Informe de inventario importado: %(items)s artículos; %(transit)s unidades recibidas de traslados, %(sold)s vendidas por el canal, %(found)s encontradas.'),
+    'Its inventory report': ('渠道库存报告', 'Su informe de inventario'),
+    'Warehouses it runs (fulfilled by the channel: stock from its inventory report)': ('渠道运营的仓库（由渠道履约：库存来自其库存报告）', 'Almacenes que gestiona (cumplidos por el canal: stock de su informe de inventario)'),
 }
 
 

@@ -4,7 +4,7 @@ Revision ID: e1a3c5e7f9b2
 Revises: d0f2a4b6c8e1
 Create Date: 2026-12-02 14:30:00
 
-Parcels, and orders shipped without parcels, get the carrier and tracking number of their label.
+A warehouse may be run by a channel (warehouses.channel_id). Parcels, and orders shipped without parcels, get the carrier and tracking number of their label.
 
 The trigger on movements writes an outbox row for each channel that sells from the movement's
 warehouse whenever S changes, in the movement's own transaction (see app.models.OUTBOX_TRIGGER).
@@ -108,6 +108,12 @@ def upgrade():
     op.create_index('uq_outbox_fresh_availability', 'outbox', ['channel_id', 'item_id'], unique=True,
                     sqlite_where=sa.text(FRESH), postgresql_where=sa.text(FRESH))
     op.create_index('ix_outbox_log', 'outbox', ['channel_id', 'created_at'])
+    if op.get_bind().dialect.name == 'sqlite':
+        # In place: a batch copy of warehouses would drop the table every bin and balance refers to.
+        op.execute('ALTER TABLE warehouses ADD COLUMN channel_id INTEGER REFERENCES channels (id)')
+    else:
+        op.add_column('warehouses', sa.Column('channel_id', sa.Integer()))
+        op.create_foreign_key('fk_warehouses_channel', 'warehouses', 'channels', ['channel_id'], ['id'])
     for table in ('parcels', 'orders'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('carrier', sa.String(40)))
@@ -126,6 +132,9 @@ def downgrade():
         with op.batch_alter_table(table) as batch:
             batch.drop_column('tracking')
             batch.drop_column('carrier')
+    with op.batch_alter_table('warehouses') as batch:
+        batch.drop_constraint('fk_warehouses_channel', type_='foreignkey')
+        batch.drop_column('channel_id')
     op.drop_table('outbox')
     op.drop_table('channel_skus')
     op.drop_table('channel_rules')
