@@ -327,7 +327,7 @@ def channels_screen():
                            kinds=channel_rules.KIND_NAMES, errors=errors, form=form), status
 
 
-CHANNEL_ACTIONS = ("save", "rule", "drop-rule", "sku", "secret", "resend", "resync")
+CHANNEL_ACTIONS = ("save", "rule", "drop-rule", "sku", "secret", "resend", "resync", "inventory")
 
 
 @bp.route("/channels/<code>", methods=["GET", "POST"])

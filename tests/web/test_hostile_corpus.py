@@ -140,3 +140,31 @@ def test_a_redirect_target_with_cr_lf_is_refused_not_a_server_error(signed_in):
         assert r.status_code < 500, (target, r.status_code)
         location = r.headers.get("Location", "")
         assert "evil.example" not in location and "\r" not in location and "\n" not in location
+
+
+def test_every_action_of_a_channels_screen_refuses_hostile_fields_without_a_server_error(signed_in):
+    """The whole-map walk above sends one value to every field, `action` included, so it never reaches
+    an action; here each of the channel screen's actions gets the corpus in all its other fields."""
+    from app.office import CHANNEL_ACTIONS
+    from app.services import channels
+
+    app, client, _ = signed_in
+    channels.save(db.session, "x", webhook_url="http://127.0.0.1:9/hook", warehouses=["W1"])
+    db.session.commit()
+    before = _movements()
+    failures = []
+    fields = _field_names()
+    corpus = HOSTILE if db.engine.dialect.name == "sqlite" else DIALECT_SENSITIVE
+    for action in CHANNEL_ACTIONS:
+        for value in corpus:
+            form = {name: value for name in fields}
+            form["action"] = action
+            report = "sku\tafn-fulfillable-quantity\n" + value.replace("\n", " ") + "\t" + value.replace("\n", " ") + "\n"
+            form["file"] = (io.BytesIO(report.encode()), "r.txt")
+            r = client.post("/office/channels/x", data=form, content_type="multipart/form-data")
+            if r.status_code >= 500:
+                failures.append((action, value[:20], r.get_data(as_text=True)[:200]))
+    assert not failures, failures[:5]
+    assert _movements() == before
+    db.session.rollback()
+    assert check_ledger(db.session) == []
