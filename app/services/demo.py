@@ -303,6 +303,8 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
             move(warehouse=wh, kind="transfer_ship", sku=sku, qty=q, from_bin=bin_code, lot=lot, dest_warehouse="EAST")
     tick(1)
 
+    # The sales channels, as records: what each may publish (they poll the API: no webhook in a demo).
+    _channels()
     # Open orders from several channels.
     channels = ["shop", "amazon", "ebay", "shopify"]
     order_skus = [sku for wh, sku in stocked[40:160]]
@@ -333,6 +335,25 @@ def load_demo(seed: int = 7, progress: Callable[[int], None] | None = None,
     _count_history(rng, today)
     tick(1)
     return {"loaded": True, "items": len(specs), "users": [u for u, _ in DEMO_USERS], "passwords": made}
+
+
+DEMO_CHANNELS = (
+    ("shop", "Own web shop", "own", ("MAIN", "EAST"), {}),
+    ("amazon", "Amazon DE", "amazon", ("MAIN",), {"share_pct": 60, "buffer": 2}),
+    ("ebay", "eBay", "ebay", ("MAIN",), {"cap": 20}),
+    ("shopify", "Shopify store", "shopify", ("MAIN", "EAST"), {"buffer": 1}),
+)
+
+
+def _channels() -> None:
+    from . import channels
+
+    with UnitOfWork() as uow:
+        for code, name, kind, warehouses, rule in DEMO_CHANNELS:
+            channel, _secret = channels.save(uow.session, code, name, kind, "", warehouses)
+            if rule:
+                channels.set_rule(uow.session, channel, **rule)
+        uow.commit()
 
 
 def _suppliers(specs: list[dict]) -> None:

@@ -51,6 +51,13 @@ def test_the_demo_site_is_realistic_and_its_ledger_is_exact(runner):
     cords = db.session.execute(select(Item).where(Item.serial_tracked.is_(True))).scalars().all()
     assert cords and all(c.name.startswith("Extension cord") for c in cords)
     assert db.session.execute(select(func.count(Serial.id)).where(Serial.status == "in_stock")).scalar_one() > 0
+    # Sales channels to try, each publishing by its rule (Amazon: 60 % of S less 2; eBay capped at 20).
+    from app.models import Channel
+    from app.services import channels
+
+    shown = {c.code: channels.availability(db.session, c) for c in db.session.execute(select(Channel)).scalars()}
+    assert set(shown) == {"shop", "amazon", "ebay", "shopify"}
+    assert max(r["available"] for r in shown["ebay"]) == 20 and all(r["available"] >= 0 for r in shown["amazon"])
     # Suppliers to plan with, and a plan that proposes orders.
     from app.models import ItemSupplier
 
