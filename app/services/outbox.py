@@ -28,7 +28,7 @@ import uuid
 from datetime import timedelta
 
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from ..domain import channels as rules
 from ..models import Channel, ChannelSku, Item, OutboxEvent, utcnow
@@ -178,6 +178,18 @@ def deliver_due(t=None, limit: int = 500) -> int:
     return sent
 
 
+KEEP_DELIVERED = timedelta(days=30)
+
+
+def purge(t=None) -> int:
+    """Forget deliveries older than KEEP_DELIVERED (the log shows a month); what waits is never touched."""
+    cutoff = (t or now()) - KEEP_DELIVERED
+    with UnitOfWork() as uow:
+        gone = uow.session.execute(delete(OutboxEvent).where(OutboxEvent.delivered_at < cutoff)).rowcount
+        uow.commit()
+    return gone
+
+
 def resend(session, event_id: int) -> OutboxEvent:
     """Send a delivered row again (the same body and key: a receiver that has it drops it)."""
     row = session.get(OutboxEvent, event_id)
@@ -233,10 +245,14 @@ def start_worker(app) -> None:
     event = _worker["event"] = threading.Event()
 
     def loop():
+        purged = None
         while True:
             try:
                 with app.app_context():
                     deliver_due()
+                    if purged is None or now() - purged > timedelta(hours=1):
+                        purge()
+                        purged = now()
             except Exception:  # a database away for a moment: try again in a while
                 app.logger.exception("outbox worker")
             event.wait(IDLE_SECONDS)

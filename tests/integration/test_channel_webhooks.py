@@ -176,6 +176,15 @@ def test_a_change_rolled_back_is_never_told(any_app, clock):
         _drain(clock)
         assert len(receiver.accepted()) == before
         _check(receiver)
+        # A month on, the delivered rows are forgotten; one still waiting is kept.
+        receiver.stop()
+        receive(qty=1)
+        clock.advance(days=31)
+        assert outbox.purge() > 0
+        with UnitOfWork(write=False) as uow:
+            left = uow.session.execute(select(OutboxEvent)).scalars().all()
+            assert left and all(r.delivered_at is None for r in left)
+        receiver.start()
     finally:
         receiver.stop()
 
