@@ -598,12 +598,13 @@ _FEED = ("INSERT INTO outbox (channel_id, topic, item_id, created_at, next_attem
          "ON CONFLICT DO NOTHING;")
 OUTBOX_TRIGGER = {
     "sqlite": [
-        "CREATE TRIGGER movements_feed_channels AFTER INSERT ON movements WHEN NEW.d_s <> 0 "
+        "CREATE TRIGGER IF NOT EXISTS movements_feed_channels AFTER INSERT ON movements WHEN NEW.d_s <> 0 "
         f"BEGIN {_FEED} END",
     ],
     "postgresql": [
         "CREATE OR REPLACE FUNCTION movements_feed_channels() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN {_FEED} RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS movements_feed_channels ON movements",
         "CREATE TRIGGER movements_feed_channels AFTER INSERT ON movements FOR EACH ROW WHEN (NEW.d_s <> 0) "
         "EXECUTE FUNCTION movements_feed_channels()",
     ],
@@ -612,7 +613,8 @@ OUTBOX_TRIGGER = {
 
 @event.listens_for(db.metadata, "after_create")
 def _create_outbox_trigger(_target, connection, **_kw) -> None:
-    """create_all() (tests, a new site) gets the trigger the migration makes."""
+    """create_all() (tests, a new site) gets the trigger the migration makes; run again on a database
+    that has it (create_all runs this even when every table was there), it changes nothing."""
     for statement in OUTBOX_TRIGGER.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
 

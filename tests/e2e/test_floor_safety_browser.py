@@ -216,3 +216,21 @@ def test_a_blind_count_never_names_an_item_the_counter_did_not_scan(app, live_se
     expect(page.locator("#task-panel .flash.warn")).to_contain_text("another operator will recount")
     for text in (page.locator("#task-panel").inner_text(), page.locator("#feedback").inner_text()):
         assert hidden_name not in text and hidden_sku not in text
+
+
+def test_an_admin_sets_a_channels_rule_on_a_handheld_and_sees_what_it_publishes(app, live_server, page):
+    sign_in(page, live_server, user="admin")
+    page.goto(live_server + "/office/channels")
+    assert page.evaluate(ALIGNMENT) == [], "/office/channels"
+    page.click("a:has-text('ebay')")
+    expect(page.locator("h1")).to_contain_text("ebay")
+    published = page.locator("[data-availability] [data-available]")
+    assert max(int(x) for x in published.evaluate_all("els => els.map(e => e.dataset.available)")) == 20  # its cap
+    page.click("summary:has-text('Set a rule')")
+    page.fill("input[name=cap]", "3")
+    page.click("button[value=rule]")
+    expect(page.locator(".flash.ok")).to_contain_text("The rule is saved")
+    assert max(int(x) for x in published.evaluate_all("els => els.map(e => e.dataset.available)")) == 3
+    assert page.evaluate(ALIGNMENT) == [], "/office/channels/ebay"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, width
