@@ -13,7 +13,8 @@ export HTTPS
 
 RUN_PACKAGES := libzbar0 openssl
 # A CJK font, so that Chromium draws the Chinese screens in the browser tests and their screenshots.
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium fonts-dejavu-core fonts-wqy-microhei
+# nginx balances the two-host test's handhelds across its app hosts (tests/integration/test_two_hosts.py).
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium fonts-dejavu-core fonts-wqy-microhei nginx
 
 .PHONY: run test setup setup-test system-packages-run system-packages-test htmx clean
 

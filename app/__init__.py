@@ -94,6 +94,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(defaults(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    if (not app.testing and not os.environ.get("SECRET_KEY")
+            and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")):
+        # One machine keeps its key in the instance folder; hosts sharing a database must share one.
+        app.logger.warning("SECRET_KEY is not set: this host signs sessions with its own key (instance/secret_key). "
+                           "With several app hosts on one database, set the same SECRET_KEY on every host.")
 
     # Ids in URLs are database integers: a bigger number is simply not found (404), not a 500.
     app.url_map.converters["int"] = IdConverter

@@ -880,6 +880,18 @@ class ParcelLine(db.Model):
     )
 
 
+class Photo(db.Model):
+    """A picture taken on the floor (a damage tag's), shrunk to JPEG and kept in the database, so any app
+    host serves what another took: nothing of a site lives on one host's disk."""
+
+    __tablename__ = "photos"
+    name = db.Column(db.String(80), primary_key=True)
+    content_type = db.Column(db.String(40), nullable=False, default="image/jpeg")
+    data = db.Column(db.LargeBinary, nullable=False)
+    created_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
 class TaskLine(db.Model):
     """A line of a task: a PO line being received, an order line to pick from a bin, an item returned."""
 
@@ -893,7 +905,7 @@ class TaskLine(db.Model):
     order_line_id = db.Column(db.Integer, db.ForeignKey("order_lines.id"), index=True)
     po_line_id = db.Column(db.Integer, db.ForeignKey("purchase_order_lines.id"))
     transfer_line_id = db.Column(db.Integer, db.ForeignKey("transfer_lines.id"))
-    photo = db.Column(db.String(80))  # a damage photo's file name under the instance's photos folder
+    photo = db.Column(db.String(80))  # a damage photo's name (models.Photo; before, a file under instance/photos)
     expected = db.Column(db.Integer, nullable=False, default=0)
     done = db.Column(db.Integer, nullable=False, default=0)
     damaged = db.Column(db.Integer, nullable=False, default=0)

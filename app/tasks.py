@@ -510,12 +510,6 @@ def _transfer_chosen(s) -> Transfer:
     return resolve.owned(s, Transfer, number[3:], warehouse, f"transfer {scan_.raw}")
 
 
-def _photos():
-    from pathlib import Path
-
-    return Path(current_app.instance_path) / "photos"
-
-
 @bp.post("/<int:task_id>/photo")
 @login_required
 def photo(task_id: int):
@@ -526,7 +520,7 @@ def photo(task_id: int):
     try:
         if len(data) > damage_photo_limit():
             raise task_service.TaskError.of(N_("That photo is larger than 12 MB."))
-        damage.attach_photo(task.id, current_user.id, data, _photos())
+        damage.attach_photo(task.id, current_user.id, data)
     except d.DomainError as e:
         db.session.rollback()
         return _panel(db.session.get(Task, task_id), task_service.Outcome("error", e.message), 422)
@@ -543,4 +537,13 @@ def damage_photo_limit() -> int:
 def photo_file(name: str):
     if not name.startswith("damage-") or not name.endswith(".jpg") or "/" in name or ".." in name:
         abort(404)
-    return send_from_directory(_photos(), name, mimetype="image/jpeg", max_age=86400)
+    found = damage.photo(db.session, name)
+    if found is None:  # taken before photos were kept in the database: still a file on this host
+        from pathlib import Path
+
+        return send_from_directory(Path(current_app.instance_path) / "photos", name, mimetype="image/jpeg",
+                                   max_age=86400)
+    response = make_response(found.data)
+    response.mimetype = found.content_type
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -17,8 +17,15 @@ done
 
 echo "Installing system packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
+  # Packages with a daemon (nginx, postgresql) would start it on install: the tests start their own,
+  # so, as Debian's policy-rc.d allows, no service is started while these are installed.
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   sudo apt-get update -qq
   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -9,11 +9,10 @@ short, and an exception tells the supervisor.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from ..domain import tasks as rules
 from ..i18n import N_, _
-from ..models import Order, Task, TaskLine
+from ..models import Order, Photo, Task, TaskLine
 from . import resolve, tasks
 from .stock import bin_of_type
 from .uow import UnitOfWork
@@ -75,14 +74,12 @@ def _tag(ctx, hit, state):
 PHOTO_MAX_SIDE = 1280
 
 
-def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
-    """Keep a photo of the task's last tagged damage: checked to be an image, shrunk, stored as JPEG.
+def attach_photo(task_id: int, user_id: int, data: bytes) -> str:
+    """Keep a photo of the task's last tagged damage: checked to be an image, shrunk, stored as JPEG in
+    the database (models.Photo), in the transaction that names it on the line.
 
-    The picture is decoded, shrunk and written before any transaction opens: a
-    36-megapixel photo takes a good part of a second to decode, and another
-    handheld's scan must not wait that long for the database. The file is
-    written before the row names it, so a row never points at a missing file;
-    a file whose row failed is removed again.
+    The picture is decoded and shrunk before any transaction opens: a 36-megapixel photo takes a good
+    part of a second to decode, and another handheld's scan must not wait that long for the database.
     """
     import cv2
 
@@ -103,22 +100,20 @@ def attach_photo(task_id: int, user_id: int, data: bytes, folder: Path) -> str:
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
         raise tasks.TaskError(_("That photo could not be stored."))
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"damage-{line_id}-{secrets.token_hex(4)}.jpg"
-    path = folder / name
-    path.write_bytes(jpeg.tobytes())
-    try:
-        with UnitOfWork() as uow:
-            s = uow.session
-            s.get(Task, task_id, with_for_update=True)
-            if _photo_line(s, task_id, user_id) != line_id:
-                raise tasks.TaskError(_("The damage tag changed while the photo was sent; add it again."))
-            s.get(TaskLine, line_id).photo = name
-            uow.commit()
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    with UnitOfWork() as uow:
+        s = uow.session
+        s.get(Task, task_id, with_for_update=True)
+        if _photo_line(s, task_id, user_id) != line_id:
+            raise tasks.TaskError(_("The damage tag changed while the photo was sent; add it again."))
+        s.add(Photo(name=name, content_type="image/jpeg", data=jpeg.tobytes(), created_by=user_id))
+        s.get(TaskLine, line_id).photo = name
+        uow.commit()
     return name
+
+
+def photo(session, name: str) -> Photo | None:
+    return session.get(Photo, name)
 
 
 def _photo_line(s, task_id: int, user_id: int) -> int:

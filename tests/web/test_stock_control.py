@@ -509,6 +509,14 @@ def test_a_damage_photo_is_shrunk_kept_and_shown_and_a_non_image_is_refused(peop
     shrunk = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR)
     assert shrunk.shape[:2] == (853, 1280)
     assert ann.do("get", "/tasks/photos/..%2Fsecret.jpg").status_code == 404
+    assert ann.do("get", "/tasks/photos/damage-1-00000000.jpg").status_code == 404
+    # Kept in the database, not on this host's disk: another app host serves it too.
+    from pathlib import Path
+
+    from app.models import Photo
+
+    assert db.session.get(Photo, line.photo).data == image.data
+    assert not (Path(ann.app.instance_path) / "photos").exists()
 
 
 def test_the_release_locks_command_ends_locks_whose_date_has_come(app, runner, people):
