@@ -1,7 +1,7 @@
 """Many handhelds scanning at once, against a real server: scans/s, latency, server CPU per scan.
 
     python bench/scans.py [--handhelds 32] [--seconds 20] [--db sqlite|postgres] [--shape mix|receive|pick|count]
-                          [--workers 4]
+                          [--workers 4] [--hosts N]
                           [--threads N] [--warmup 3] [--pace SECONDS] [--keep]
 
 By default it does what `make run` does on a fresh machine: a new database
@@ -25,6 +25,10 @@ most the server can take. --pace 2 has each one scan every 2 seconds on
 average (spread at random between half and one and a half times that), as an
 operator on the floor does, to show the latency a site of that many handhelds
 sees.
+
+With --hosts N (PostgreSQL; as root, where network namespaces can be made) the site is served by N
+app hosts of their own behind nginx (tests/hosts.py), each with --workers workers, and the handhelds
+scan through nginx: the shape of a site of several hosts on one database, on this one machine.
 
 Prints one JSON summary. Server CPU is the user+system time of gunicorn and
 its workers (and PostgreSQL's processes with --db postgres) over the measured
@@ -96,7 +100,9 @@ def prepare_site(database_url: str, instance: Path, handhelds: int) -> list[dict
         with UnitOfWork() as uow:
             s = uow.session
             main = s.execute(select(Warehouse).where(Warehouse.code == "MAIN")).scalar_one()
-            items = s.execute(select(Item).order_by(Item.id)).scalars().all()
+            # Items a plain scan receives: not those that want a serial, lot or expiry with each unit.
+            items = s.execute(select(Item).where(Item.serial_tracked.is_(False), Item.lot_tracked.is_(False),
+                                                 Item.expiry_tracked.is_(False)).order_by(Item.id)).scalars().all()
             if len(items) < handhelds + 1:
                 raise SystemExit(f"the demo has {len(items)} items; at most {len(items) - 1} handhelds")
             from werkzeug.security import generate_password_hash
@@ -424,6 +430,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: as make run)")
     ap.add_argument("--pace", type=float, default=0.0,
                     help="seconds between one handheld's scans, on average (default 0: as fast as answers come)")
+    ap.add_argument("--hosts", type=int, default=0,
+                    help="N app hosts behind nginx (PostgreSQL only; default: one gunicorn on a port, as make run)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server log)")
     args = ap.parse_args(argv)
     if not 1 <= args.handhelds <= 250:
@@ -433,6 +441,8 @@ def main(argv=None) -> int:
     if not 0 <= args.pace <= 60:
         ap.error("--pace is 0 to 60 seconds")
     workers = args.workers or int(os.environ.get("WORKERS", "4"))
+    if args.hosts and args.db != "postgres":
+        ap.error("--hosts needs --db postgres: hosts share one database server")
 
     tmp = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     instance = tmp / "instance"
@@ -449,17 +459,38 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         plans = prepare_site(database_url, instance, args.handhelds)
         print(f"site ready in {time.monotonic() - t0:.1f} s; {args.handhelds} handhelds", file=sys.stderr)
-        port = free_port()
-        server = start_gunicorn(database_url, instance, workers, args.threads, port)
-        cpu_pids = {server.pid}
+        hosts, nginx = [], None
+        if args.hosts:
+            from tests.hosts import Host, Nginx, socket_url, why_not
+
+            why = why_not()
+            if why:
+                raise SystemExit(f"--hosts: {why}")
+            secret = os.urandom(32).hex()
+            hosts = [Host(chr(97 + n), socket_url(pg, "bench"), secret, tmp, workers=workers,
+                          env={"API_REQUESTS_PER_MINUTE": "1000000"}) for n in range(args.hosts)]
+            for h in hosts:
+                h.wait()
+            nginx = Nginx(hosts, tmp)
+            nginx.wait()
+            port, cpu_pids = nginx.port, {h.pid for h in hosts} | {nginx.pid}
+        else:
+            port = free_port()
+            server = start_gunicorn(database_url, instance, workers, args.threads, port)
+            cpu_pids = {server.pid}
         if pg is not None:
             cpu_pids |= {int(open(os.path.join(pg.data, "postmaster.pid")).readline())}
         try:
             latencies, errors, scans, cpu, elapsed, client_cpu = asyncio.run(
                 run_load("127.0.0.1", port, plans, args.seconds, args.warmup, cpu_pids, args.pace, SHAPES[args.shape]))
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            if nginx is not None:
+                nginx.close()
+            for h in hosts:
+                h.close()
+            if not hosts:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(30)
         check = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "check-ledger"], cwd=ROOT,
                                env={**os.environ, "DATABASE_URL": database_url, "WH_INSTANCE_PATH": str(instance)},
                                capture_output=True, text=True)
@@ -467,6 +498,7 @@ def main(argv=None) -> int:
             "db": args.db,
             "shape": args.shape,
             "handhelds": args.handhelds,
+            "hosts": args.hosts or 1,
             "workers": workers,
             "threads": args.threads or 1,
             "pace_s": args.pace,

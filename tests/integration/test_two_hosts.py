@@ -1,24 +1,16 @@
 """Two app hosts on one PostgreSQL, behind nginx: nothing a site needs lives on one host.
 
-Each host is a network namespace of its own (`ip netns`: nothing in it but its own loopback) with
-its own instance folder, running the app under gunicorn as `make run` does. Its one door out is the
-unix socket gunicorn listens on, which nginx (Debian's package, started here) balances handhelds
-across; the database is reached by PostgreSQL's socket. So no request, cookie, photo or lock can
-pass from one host to the other except through the database. The network never leaves 127.0.0.1.
+The hosts are network namespaces of their own with their own instance folders, reached only through
+their gunicorn's unix socket, which nginx balances handhelds across (tests/hosts.py). So no request,
+cookie, photo or lock can pass from one host to the other except through the database.
 
 Skipped, with the reason, where namespaces cannot be made (not root, no iproute2) or nginx is missing.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,114 +25,20 @@ from app.extensions import db
 from app.models import Movement, Order
 from app.services.ledger import check_ledger
 from tests.builders import ean_for, make_site, make_token, make_user, receive
+from tests.hosts import Host, Nginx, socket_url, why_not
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
 
 
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    if not shutil.which("ip"):
-        return "no `ip` command (iproute2)"
-    if not shutil.which("nginx"):
-        return "no nginx (make test installs Debian's nginx package)"
-    probe = f"whprobe{os.getpid()}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if made.returncode:
-        return f"network namespaces are not allowed here: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
-class Host:
-    """One app host: a network namespace, an instance folder, gunicorn on a unix socket."""
-
-    def __init__(self, name: str, db_url: str, secret: str, tmp: Path):
-        self.name = name
-        self.ns = f"wh{os.getpid()}{name}"
-        subprocess.run(["ip", "netns", "add", self.ns], check=True)
-        subprocess.run(["ip", "netns", "exec", self.ns, "ip", "link", "set", "lo", "up"], check=True)
-        self.instance = tmp / f"host-{name}"
-        self.instance.mkdir()
-        self.sock = tmp / f"{name}.sock"
-        self.log = tmp / f"{name}.log"
-        env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": secret, "WH_INSTANCE_PATH": str(self.instance),
-               "API_REQUESTS_PER_MINUTE": "100000"}  # the load below is eight handhelds on one token
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, str(Path(sys.executable).parent / "gunicorn"), "--workers", "2",
-                 "--bind", f"unix:{self.sock}", "--log-level", "warning", "app:create_app()"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait(self, timeout: float = 60) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"host {self.name} exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.socket(socket.AF_UNIX) as s:
-                    s.connect(str(self.sock))
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"host {self.name} did not come up")
-
-    def kill(self) -> None:
-        """SIGKILL to the host's gunicorn and its workers at once."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
-
-
-NGINX_CONF = """
-daemon off;
-user root;
-worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_max_body_size 20m;
-  client_body_temp_path {tmp}/nginx-body;
-  proxy_temp_path {tmp}/nginx-proxy;
-  fastcgi_temp_path {tmp}/nginx-fastcgi;
-  uwsgi_temp_path {tmp}/nginx-uwsgi;
-  scgi_temp_path {tmp}/nginx-scgi;
-  upstream app {{
-{servers}
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://app;
-      proxy_set_header Host $host;
-      proxy_next_upstream error timeout;
-      proxy_read_timeout 60s;
-      add_header X-Served-By $upstream_addr always;
-    }}
-  }}
-}}
-"""
-
-
 class Site:
-    def __init__(self, hosts: list[Host], url: str, nginx: subprocess.Popen):
-        self.hosts, self.url, self.nginx = hosts, url, nginx
+    def __init__(self, hosts: list[Host], nginx: Nginx):
+        self.hosts, self.nginx, self.url = hosts, nginx, nginx.url
 
 
 @pytest.fixture
 def site(pg_server, tmp_path):
-    why = _why_not()
+    why = why_not()
     if why:
         pytest.skip(f"two-host test skipped: {why}")
     name = f"twohosts{secrets.token_hex(3)}"
@@ -156,47 +54,23 @@ def site(pg_server, tmp_path):
         make_user("ann", "ann-pw")
         token = make_token(boss)
         db.session.remove()
-        socket_url = f"postgresql+psycopg://postgres@/{name}?host={pg_server.dir}&port={pg_server.port}"
         secret = secrets.token_hex(32)  # from the environment, the same on every host
-        hosts = [Host(n, socket_url, secret, tmp_path) for n in ("a", "b")]
+        # The load below is eight handhelds on one token: past the API's rate limit.
+        hosts = [Host(n, socket_url(pg_server, name), secret, tmp_path, env={"API_REQUESTS_PER_MINUTE": "100000"})
+                 for n in ("a", "b")]
         nginx = None
         try:
             for h in hosts:
                 h.wait()
-            port = _free_port()
-            conf = tmp_path / "nginx.conf"
-            conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port, servers="\n".join(
-                f"    server unix:{h.sock} max_fails=1 fail_timeout=10s;" for h in hosts)))
-            nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-            _wait_for(f"http://127.0.0.1:{port}/login", nginx, tmp_path)
-            yield Site(hosts, f"http://127.0.0.1:{port}", nginx), {"Authorization": f"Bearer {token}"}, app
+            nginx = Nginx(hosts, tmp_path)
+            nginx.wait()
+            yield Site(hosts, nginx), {"Authorization": f"Bearer {token}"}, app
         finally:
             if nginx is not None:
-                nginx.terminate()
-                nginx.wait(10)
+                nginx.close()
             for h in hosts:
                 h.close()
             db.engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url, proc, tmp) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(tmp / 'nginx-error.log').read_text()[-2000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError("nginx did not answer")
 
 
 def _csrf(html: str) -> str:
@@ -321,4 +195,45 @@ def test_one_host_killed_under_load_loses_no_answered_scan_and_books_none_twice(
         per_scan = dict(db.session.execute(select(Movement.scan_id, func.count(Movement.id))
                                            .where(Movement.scan_id.in_(sent)).group_by(Movement.scan_id)).all())
         assert set(per_scan) == set(sent) and set(per_scan.values()) == {1}
+        assert check_ledger(db.session) == []
+
+
+def test_sixteen_handhelds_on_two_hosts_racing_for_a_line_of_ten_pick_exactly_ten(site):
+    from app.models import TaskLine, User, Warehouse
+    from app.services import picking
+    from app.services import orders as order_service
+    from app.services.uow import UnitOfWork
+
+    s, auth, app = site
+    with app.app_context():
+        order, _ = order_service.place_order("shop", "race-pick", "W1", [order_service.OrderLineRequest("SKU-1", 10)])
+        ann_id = db.session.execute(select(User.id).where(User.username == "ann")).scalar_one()
+        with UnitOfWork() as uow:
+            task, _ = picking.start(uow.session, uow.session.get(Warehouse, 1), uow.session.get(User, ann_id),
+                                    [order["id"]])
+            tid = task.id
+            uow.commit()
+    first = requests.Session()
+    page = first.get(f"{s.url}/login", timeout=30).text
+    first.post(f"{s.url}/login", data={"username": "ann", "password": "ann-pw", "csrf_token": _csrf(page)},
+               timeout=30)
+    hx = {"HX-Request": "true", "X-CSRFToken": _csrf(first.get(f"{s.url}/tasks/", timeout=30).text)}
+    r = first.post(f"{s.url}/tasks/{tid}/scan", data={"code": "A-01", "scan_id": "bin-two-hosts"}, headers=hx,
+                   timeout=30)
+    assert r.status_code == 200, r.text[-400:]
+
+    def pick(i):
+        handheld = requests.Session()
+        handheld.cookies.update(first.cookies)
+        return handheld.post(f"{s.url}/tasks/{tid}/scan", data={"code": ean_for(1), "scan_id": f"two-hosts-{i:03d}"},
+                             headers=hx, timeout=60)
+
+    answers = _fire(16, pick)
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(200) == 10 and codes.count(422) == 6, codes
+    assert len(_served_by(answers)) == 2
+    with app.app_context():
+        line = db.session.execute(select(TaskLine).where(TaskLine.task_id == tid)).scalar_one()
+        assert line.done == 10
+        assert db.session.execute(select(func.count(Movement.id)).where(Movement.kind == "pick")).scalar_one() == 10
         assert check_ledger(db.session) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +113,29 @@ def test_no_blueprint_writes_stock():
         text = (APP / f"{name}.py").read_text()
         for needle in ("add_to_balance", "lock_balance", "movement_row", "write_movement", "apply_in("):
             assert needle not in text, (name, needle)
+
+
+# Where the app writes to a host's own disk, and why each is fine with several hosts on one database:
+# all are in the instance folder, and none is state the site needs on every host.
+DISK_WRITES = {
+    "app/__init__.py": "the instance folder itself",
+    "app/config.py": "instance/secret_key, the one-machine key (several hosts set SECRET_KEY instead)",
+    "app/services/demo.py": "instance/demo-accounts.txt, the demo site's passwords for whoever ran make run",
+    "app/db_setup.py": "the SQLite write gate's lock file, beside a SQLite database (one machine only)",
+}
+WRITES = re.compile(r"write_bytes\(|write_text\(|open\([^)]*['\"][wax]b?\+?['\"]|os\.open\(|imwrite|\.mkdir\(|"
+                    r"shutil\.(copy|move)|NamedTemporaryFile|mkstemp|\.save\(\s*['\"/]")
+
+
+def test_nothing_on_the_multi_host_path_writes_to_a_hosts_own_disk():
+    """Photos, labels, imports and deliveries live in the database; a new write to a local file must be
+    argued for here."""
+    found = {}
+    for path in APP.rglob("*.py"):
+        rel = str(path.relative_to(ROOT))
+        if rel == "app/translations/fill.py":  # a developer's tool that writes the catalogues
+            continue
+        lines = [n for n, line in enumerate(path.read_text().splitlines(), 1) if WRITES.search(line)]
+        if lines:
+            found[rel] = lines
+    assert set(found) <= set(DISK_WRITES), {k: v for k, v in found.items() if k not in DISK_WRITES}
