@@ -133,6 +133,8 @@ def imdecode(data: bytes, color: bool = False, longest: int = 0) -> np.ndarray:
     as long as its longer side stays at least `longest`.
     """
     kind, w, h = measure(data)
+    if kind in ("PNG", "WEBP"):
+        return _on_white(data, kind, color)
     flag = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
     if longest and kind == "JPEG":
         for factor, reduced in ((8, "REDUCED_{}_8"), (4, "REDUCED_{}_4"), (2, "REDUCED_{}_2")):
@@ -146,6 +148,26 @@ def imdecode(data: bytes, color: bool = False, longest: int = 0) -> np.ndarray:
     if image is None or image.size == 0:
         raise ImageError(f"this {FORMATS[kind]} file is damaged or cut short")
     return image
+
+
+def _on_white(data: bytes, kind: str, color: bool) -> np.ndarray:
+    """A PNG or WebP, its transparency laid on white paper: read without it, transparent pixels are
+    whatever colour they hold (black, most often), and dark bars vanish into a dark background."""
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise ImageError(f"this {FORMATS[kind]} file is damaged or cut short")
+    if image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        bgr = image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        image = bgr.round().astype(np.uint8)
+    if color:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+    return grayscale(image)
 
 
 def load(data: bytes) -> np.ndarray:
@@ -186,11 +208,20 @@ def decode(image: np.ndarray) -> list[Result]:
     gray = grayscale(image)
     if gray.dtype != np.uint8:
         gray = cv2.normalize(gray, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    full = np.ascontiguousarray(gray)
     scale = 1.0
     if max(gray.shape) > MAX_SIDE:
         scale = MAX_SIDE / max(gray.shape)
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     gray = np.ascontiguousarray(gray)
+    found = _decode(gray, scale)
+    if not found and scale < 1:
+        # A code small in a large photo loses its bars to the shrinking: once, at full size.
+        found = _read(full, 1.0)
+    return found
+
+
+def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     steps = _ladder(gray)
     prepare, factor = next(steps)
     found = _read(prepare(), factor * scale)
@@ -284,8 +315,16 @@ def _result(name: str, text: str, points, factor: float, decoder: str) -> Result
     return Result(name, text, position, code, decoder)
 
 
+# Where the two decoders read one spot differently, which is right is known for these: zxing-cpp reads
+# Code 128's Latin-1 characters (zbar folds "ó" to "s"), expands Code 39's full-ASCII pairs ("+A" is
+# "a"; zbar leaves them), honours a QR code's character set (ECI, Shift-JIS; zbar guesses) and alone
+# reads DataMatrix. For the rest (retail codes, ITF) a clash keeps neither: no read beats a wrong one.
+ZXING_KNOWS = {"Code 128", "Code 39", "QR", "DataMatrix"}
+
+
 def _merge(results: list[Result]) -> list[Result]:
-    """One result per code. Where the two decoders read the same spot differently, trust neither."""
+    """One result per code. Where the two decoders read the same spot differently, the one known to be
+    right for that symbology is kept (ZXING_KNOWS); for other symbologies, neither."""
     kept: dict[tuple[str, str], Result] = {}
     for r in results:
         # zbar cannot tell a GS1-128 from a plain Code 128, so it reads the data without the marker.
@@ -295,12 +334,15 @@ def _merge(results: list[Result]) -> list[Result]:
             continue
         kept[key] = r
     out = list(kept.values())
-    clashes = set()
+    dropped = set()
     for i, a in enumerate(out):
         for b in out[i + 1 :]:
             if a.symbology == b.symbology and a.decoder != b.decoder and _overlap(a, b):
-                clashes.update((id(a), id(b)))
-    return [r for r in out if id(r) not in clashes]
+                if a.symbology in ZXING_KNOWS:
+                    dropped.add(id(b) if a.decoder.startswith("zxing-cpp") else id(a))
+                else:
+                    dropped.update((id(a), id(b)))
+    return [r for r in out if id(r) not in dropped]
 
 
 def _overlap(a: Result, b: Result) -> bool:

@@ -158,3 +158,47 @@ def test_real_photos_of_each_symbology_are_read_and_never_contradicted(folder):
         assert hit or not [r for r in results if r.symbology == symbology], (image.name, [r.text for r in results])
         hits += hit
     assert hits / len(files) >= 0.9
+
+
+def _written(fmt: str, text: str, scale: int = 4, border: int = 40) -> np.ndarray:
+    """A symbol as zxing-cpp's writer draws it, with a quiet zone of paper around it."""
+    import zxingcpp
+
+    image = np.array(zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.__members__[fmt]), scale=scale))
+    return cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+
+
+@pytest.mark.parametrize("fmt, text, name", [
+    ("Code128", "óóóABC", "Code 128"),  # zbar folds Latin-1 letters: it reads "sssABC"
+    ("Code39", "+A+B1", "Code 39"),  # full ASCII: "+A" is "a"; zbar leaves the pairs
+])
+def test_where_the_decoders_disagree_the_one_known_to_be_right_for_the_symbology_is_kept(fmt, text, name):
+    import zxingcpp
+
+    image = _written(fmt, text)
+    expected = zxingcpp.read_barcodes(image)[0].text
+    got = [(r.symbology, r.text) for r in decode(image)]
+    assert got == [(name, expected)], got
+
+
+def test_a_transparent_png_is_read_on_white_paper():
+    """Black bars on a transparent background whose colour is black too: read without its alpha, the
+    picture is all black."""
+    bars = _written("EAN13", "4006381333931", scale=3)
+    rgba = np.zeros((*bars.shape, 4), np.uint8)
+    rgba[:, :, 3] = 255 - bars  # the bars opaque, the paper transparent
+    ok, png = cv2.imencode(".png", rgba)
+    assert ok and cv2.imdecode(png, cv2.IMREAD_GRAYSCALE).max() == 0  # what a reader without alpha sees
+    assert [r.gtin for r in decode_bytes(png.tobytes())] == ["04006381333931"]
+
+
+def test_a_small_code_in_a_large_photo_is_read_at_full_size():
+    """A 6,000 px wide frame is shrunk to 1,280 px first, and a code two modules a pixel wide goes with it."""
+    frame = np.full((4500, 6000), 235, np.uint8)
+    code = _written("EAN13", "4006381333931", scale=2, border=20)
+    frame[3000:3000 + code.shape[0], 4000:4000 + code.shape[1]] = code
+    found = decode(frame)
+    assert [r.gtin for r in found] == ["04006381333931"]
+    xs = [p[0] for p in found[0].position]
+    assert 4000 <= min(xs) and max(xs) <= 4000 + code.shape[1]  # in the photo's own pixels
