@@ -225,16 +225,20 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     steps = _ladder(gray)
     prepare, factor = next(steps)
     found = _read(prepare(), factor * scale)
+    weak = [r for r in found if r.symbology in RETAIL and r.decoder == "zbar"]
+    if weak:
+        found = _confirmed(found, weak, steps, scale)
     if found:
         return found
     # The harder preparations can turn a blurred code into a different valid one;
-    # a weak code (no mandatory check, or only mod-10) needs two separate reads.
+    # a weak code (no mandatory check, or only mod-10) needs two separate reads:
+    # at two steps, or by both decoders at one (two readers, one answer).
     votes: dict[tuple[str, str], list[Result]] = {}
     for prepare, factor in steps:
         for r in _read(prepare(), factor * scale):
             seen = votes.setdefault((r.symbology, r.text), [])
             seen.append(r)
-            if r.symbology in STRONG or len(seen) >= 2:
+            if r.symbology in STRONG or "+" in r.decoder or len(seen) >= 2:
                 return [seen[0]]
     # Defocused retail codes: no edges left to find, but the blurred profile still
     # fits one code far better than any other (see blurred.py).
@@ -244,6 +248,24 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
         if r is not None:
             return [r]
     return []
+
+
+def _confirmed(found: list[Result], weak: list[Result], steps, scale: float) -> list[Result]:
+    """A retail code that zbar alone read on the plain image (zbar misreads sharp photos with doubled-
+    looking bars as a different valid EAN-13; zxing-cpp rarely misreads) is kept once another
+    preparation reads it again, and dropped if one reads a different code in its place or none does."""
+    pending = {id(r): r for r in weak}
+    for prepare, factor in steps:
+        if not pending:
+            break
+        later = _read(prepare(), factor * scale)
+        for key, r in list(pending.items()):
+            if any(o.symbology == r.symbology and o.text == r.text for o in later):
+                del pending[key]
+            elif any(o.symbology in RETAIL and o.text != r.text and _overlap(o, r) for o in later):
+                found = [x for x in found if x is not r]
+                del pending[key]
+    return [r for r in found if id(r) not in pending]
 
 
 def _ladder(gray: np.ndarray):

@@ -202,3 +202,34 @@ def test_a_small_code_in_a_large_photo_is_read_at_full_size():
     assert [r.gtin for r in found] == ["04006381333931"]
     xs = [p[0] for p in found[0].position]
     assert 4000 <= min(xs) and max(xs) <= 4000 + code.shape[1]  # in the photo's own pixels
+
+
+def _scripted(monkeypatch, reads):
+    """decode() on a blank frame whose preparations read, in turn, what `reads` lists."""
+    from scanners import decoder
+
+    calls = iter(reads)
+    monkeypatch.setattr(decoder, "_read", lambda img, factor: next(calls, []))
+    return decoder.decode(np.full((120, 200), 255, np.uint8))
+
+
+def _ean(text, decoder_name, where=((10, 10), (90, 10), (90, 60), (10, 60))):
+    from scanners import decoder
+
+    return decoder.Result("EAN-13", text, where, "0" + text, decoder_name)
+
+
+def test_a_retail_code_both_decoders_read_at_one_harder_step_is_kept(monkeypatch):
+    """Two readers agreeing at one step are two votes, as one reader at two steps is."""
+    got = _scripted(monkeypatch, [[], [_ean("4006381333931", "zxing-cpp+zbar")]])
+    assert [r.text for r in got] == ["4006381333931"]
+
+
+@pytest.mark.parametrize("later, kept", [
+    ([[], [_ean("4006381333931", "zxing-cpp")]], True),  # read again at another step: kept
+    ([[], [_ean("4006381333948", "zxing-cpp")]], False),  # another valid code in its place: neither
+    ([], False),  # never read again: not kept on zbar's word alone
+])
+def test_a_retail_code_zbar_alone_read_on_the_plain_image_is_confirmed_before_it_is_kept(monkeypatch, later, kept):
+    got = _scripted(monkeypatch, [[_ean("4006381333931", "zbar")], *later])
+    assert [r.text for r in got] == (["4006381333931"] if kept else [])
