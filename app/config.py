@@ -65,6 +65,8 @@ def defaults(instance_path: str) -> dict:
         # A webhook delivery a worker claimed and did not finish (it was killed) is taken over after this.
         "OUTBOX_CLAIM_STALE_SECONDS": float(os.environ.get("OUTBOX_CLAIM_STALE_SECONDS", "60")),
         "OUTBOX_TIMEOUT_SECONDS": float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10")),
+        # OUTBOX_WORKER=0: this process delivers no webhooks (another does, or a benchmark measures without).
+        **({"OUTBOX_WORKER": os.environ["OUTBOX_WORKER"] != "0"} if "OUTBOX_WORKER" in os.environ else {}),
         # Wrong passwords allowed within the window, per user name and per address, before sign-in waits.
         "SIGN_IN_WINDOW_SECONDS": 15 * 60,
         "SIGN_IN_MAX_FAILURES_PER_USER": 5,

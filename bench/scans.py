@@ -154,6 +154,50 @@ def prepare_site(database_url: str, instance: Path, handhelds: int) -> list[dict
     return plans
 
 
+def _webhook_sink(database_url: str, instance: Path, channels: int):
+    """A receiver on 127.0.0.1 that answers 200 to every delivery, and that many channels on MAIN using it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            server.count += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    server.daemon_threads = True
+    server.count = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["WH_INSTANCE_PATH"] = str(instance)
+    os.environ["DATABASE_URL"] = database_url
+    from app import create_app
+    from app.extensions import db
+    from app.services import channels as channel_service
+    from app.services.uow import UnitOfWork
+
+    app = create_app()
+    with app.app_context():
+        with UnitOfWork() as uow:
+            for n in range(channels):
+                channel_service.save(uow.session, f"bench-{n}", kind="other",
+                                     webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook", warehouses=["MAIN"])
+            # Channels already in step with the site: only the run's own changes are sent.
+            from sqlalchemy import update
+
+            from app.models import OutboxEvent, utcnow
+
+            uow.session.execute(update(OutboxEvent).values(delivered_at=utcnow()))
+            uow.commit()
+        db.engine.dispose()
+    return server
+
+
 # -------------------------------------------------------------------------------------------
 # Servers
 # -------------------------------------------------------------------------------------------
@@ -432,6 +476,9 @@ def main(argv=None) -> int:
                     help="seconds between one handheld's scans, on average (default 0: as fast as answers come)")
     ap.add_argument("--hosts", type=int, default=0,
                     help="N app hosts behind nginx (PostgreSQL only; default: one gunicorn on a port, as make run)")
+    ap.add_argument("--channels", type=int, default=0,
+                    help="N sales channels selling from MAIN with a webhook (a receiver in this process answering "
+                         "200): every scan that changes S writes to the outbox and the workers deliver")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server log)")
     args = ap.parse_args(argv)
     if not 1 <= args.handhelds <= 250:
@@ -458,6 +505,7 @@ def main(argv=None) -> int:
             database_url = f"sqlite:///{instance / 'warehouse.db'}"
         t0 = time.monotonic()
         plans = prepare_site(database_url, instance, args.handhelds)
+        receiver = _webhook_sink(database_url, instance, args.channels) if args.channels else None
         print(f"site ready in {time.monotonic() - t0:.1f} s; {args.handhelds} handhelds", file=sys.stderr)
         hosts, nginx = [], None
         if args.hosts:
@@ -510,6 +558,8 @@ def main(argv=None) -> int:
             "p99_ms": round(pct(latencies, 99) * 1000, 1),
             "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
             "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
+            "channels": args.channels,
+            "webhooks_received": receiver.count if receiver is not None else 0,
             "errors": sum(errors.values()),
             "error_kinds": errors,
             "server_cpu_s": round(cpu, 2),
