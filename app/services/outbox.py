@@ -72,16 +72,23 @@ def _heads(t) -> list[tuple[int, int]]:
 
 
 def _claim(event_id: int, t) -> dict | None:
-    """Take the head row for sending; its request (url, headers, body), or None if another has it."""
-    with UnitOfWork() as uow:
+    """Take the head row for sending; its request (url, headers, body), or None if another has it.
+
+    What the body needs is read first, outside SQLite's write lock (the row, its channel, the rules
+    and names); under the lock only the claim, S and the writes: a delivery holds up the floor's
+    scans for as short a time as it can."""
+    with UnitOfWork(read_first=True) as uow:
         s = uow.session
         row = s.get(OutboxEvent, event_id)
         if row is None or row.delivered_at is not None:
             return None
+        channel = s.get(Channel, row.channel_id)
+        names = _names(s, row) if row.topic == "availability" else None
+        uow.lock()
         # An availability row's quantity is read under the balances' locks, taken before the row is
         # touched: a movement of the item (which holds its balance's lock while its trigger writes to
         # the outbox) has committed, or waits for this, and never waits on a row this holds.
-        sellable = _locked_sellable(s, row) if row.topic == "availability" and row.sent_payload is None else None
+        sellable = _locked_sellable(s, row) if names is not None else None
         won = s.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id == event_id, OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= t,
@@ -90,13 +97,26 @@ def _claim(event_id: int, t) -> dict | None:
         ).rowcount
         if not won:
             return None
-        channel = s.get(Channel, row.channel_id)
-        if row.sent_payload is None:
-            row.sent_payload = _body(s, row, channel, t, sellable)
-        request = {"url": channel.webhook_url, "secret": channel.secret, "body": row.sent_payload.encode(),
-                   "key": key(row.id, channel.code), "topic": row.topic, "active": channel.active}
+        # Under the lock: a body another worker fixed before it was killed is sent as it was.
+        body = sql.value(s, "SELECT sent_payload FROM outbox WHERE id = ?", (event_id,))
+        attempts = sql.value(s, "SELECT attempts FROM outbox WHERE id = ?", (event_id,))
+        if body is None:
+            body = _body(s, row, channel, t, sellable, names)
+            sql.run(s, "UPDATE outbox SET sent_payload = ? WHERE id = ?", (body, event_id))
+        request = {"id": event_id, "url": channel.webhook_url, "secret": channel.secret, "body": body.encode(),
+                   "key": key(row.id, channel.code), "topic": row.topic, "active": channel.active,
+                   "attempts": attempts}
         uow.commit()
         return request
+
+
+def _names(s, row: OutboxEvent) -> tuple:
+    """What an availability body says besides the quantity: the channel's rules and the item's SKUs."""
+    default, per_item = rules_of(s, row.channel_id)
+    item_sku = s.execute(select(Item.sku).where(Item.id == row.item_id)).scalar_one()
+    mapped = s.execute(select(ChannelSku.sku).where(ChannelSku.channel_id == row.channel_id,
+                                                    ChannelSku.item_id == row.item_id)).scalar_one_or_none()
+    return per_item.get(row.item_id, default), item_sku, mapped or item_sku
 
 
 def _locked_sellable(s, row: OutboxEvent) -> int:
@@ -107,7 +127,7 @@ def _locked_sellable(s, row: OutboxEvent) -> int:
            "WHERE cw.channel_id = ? AND b.item_id = ?" + lock, (row.channel_id, row.item_id)).all())
 
 
-def _body(s, row: OutboxEvent, channel: Channel, t, sellable: int | None) -> str:
+def _body(s, row: OutboxEvent, channel: Channel, t, sellable: int | None, names: tuple | None) -> str:
     body = {"event": row.topic, "id": key(row.id, channel.code), "sequence": row.id, "channel": channel.code,
             "at": t.isoformat(timespec="seconds") + "Z"}
     if row.topic == "order":
@@ -118,12 +138,8 @@ def _body(s, row: OutboxEvent, channel: Channel, t, sellable: int | None) -> str
         OutboxEvent.channel_id == row.channel_id, OutboxEvent.item_id == row.item_id, OutboxEvent.id != row.id,
         OutboxEvent.topic == "availability", OutboxEvent.attempts == 0, OutboxEvent.claimed_at.is_(None),
         OutboxEvent.delivered_at.is_(None)).values(delivered_at=t, coalesced_into=row.id))
-    default, per_item = rules_of(s, row.channel_id)
-    item = s.get(Item, row.item_id)
-    mapped = s.execute(select(ChannelSku.sku).where(ChannelSku.channel_id == row.channel_id,
-                                                    ChannelSku.item_id == row.item_id)).scalar_one_or_none()
-    body.update(sku=mapped or item.sku, item_sku=item.sku,
-                available=rules.published(per_item.get(row.item_id, default), sellable))
+    rule, item_sku, sku = names
+    body.update(sku=sku, item_sku=item_sku, available=rules.published(rule, sellable))
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -142,19 +158,18 @@ def _send(request: dict) -> tuple[int | None, str | None]:
     return r.status_code, f"HTTP {r.status_code}: {r.text[:200]}"
 
 
-def _record(event_id: int, status: int | None, error: str | None, t) -> None:
+def _record(request: dict, status: int | None, error: str | None, t) -> None:
+    """The answer, in one guarded statement: a row another worker took over meanwhile (this one was
+    too slow) is left for that one to record."""
     with UnitOfWork() as uow:
-        row = uow.session.get(OutboxEvent, event_id)
-        if row is None or row.delivered_at is not None or row.claimed_by != _me:
-            uow.commit()  # taken over meanwhile (this worker was too slow): the other one records it
-            return
-        row.last_status, row.last_error = status, error
+        mine = (OutboxEvent.id == request["id"], OutboxEvent.delivered_at.is_(None), OutboxEvent.claimed_by == _me)
         if error is None:
-            row.delivered_at = t
+            values = {"last_status": status, "last_error": None, "delivered_at": t}
         else:
-            row.attempts += 1
-            row.claimed_at = row.claimed_by = None
-            row.next_attempt_at = t + timedelta(seconds=rules.backoff(row.attempts, _rnd))
+            tries = (request["attempts"] or 0) + 1
+            values = {"last_status": status, "last_error": error[:300], "attempts": tries, "claimed_at": None,
+                      "claimed_by": None, "next_attempt_at": t + timedelta(seconds=rules.backoff(tries, _rnd))}
+        uow.session.execute(update(OutboxEvent).where(*mine).values(**values))
         uow.commit()
 
 
@@ -171,7 +186,7 @@ def deliver_due(t=None, limit: int = 500) -> int:
             if request is None:
                 continue
             status, error = _send(request) if request["active"] else (None, "The channel is switched off")
-            _record(event_id, status, error, t or now())
+            _record(request, status, error, t or now())
             if error is None:
                 sent += 1
                 progress = True
