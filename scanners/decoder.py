@@ -301,6 +301,8 @@ def _read(img: np.ndarray, factor: float) -> list[Result]:
         if name is None or not b.valid:
             continue
         text = b.text
+        if name == "QR" and b.content_type == zxingcpp.ContentType.Binary:
+            text = _qr_bytes(b.bytes, text)
         if b.symbology_identifier in GS1_IDS:
             # Keep the GS1 marker a keyboard-wedge scanner would send, so parse() sees the same text.
             text = b.symbology_identifier + text
@@ -317,6 +319,20 @@ def _read(img: np.ndarray, factor: float) -> list[Result]:
             text = s.data.decode("latin-1")
         results.append(_result(name, text, [(pt.x, pt.y) for pt in s.polygon], factor, "zbar"))
     return _merge([r for r in results if r is not None])
+
+
+def _qr_bytes(data: bytes, text: str) -> str:
+    """A QR code's byte segment with no character set named (no ECI): zxing-cpp gives it as Latin-1,
+    but such codes are text in UTF-8 or, from Japanese systems, Shift-JIS (QR's own kanji charset) far
+    more often. Decoded strictly as those, in that order; else as zxing-cpp read it."""
+    for charset in ("utf-8", "shift_jis"):
+        try:
+            decoded = data.decode(charset)
+        except UnicodeDecodeError:
+            continue
+        if decoded.isprintable():
+            return decoded
+    return text
 
 
 def _result(name: str, text: str, points, factor: float, decoder: str) -> Result | None:
@@ -339,8 +355,8 @@ def _result(name: str, text: str, points, factor: float, decoder: str) -> Result
 
 # Where the two decoders read one spot differently, which is right is known for these: zxing-cpp reads
 # Code 128's Latin-1 characters (zbar folds "ó" to "s"), expands Code 39's full-ASCII pairs ("+A" is
-# "a"; zbar leaves them), honours a QR code's character set (ECI, Shift-JIS; zbar guesses) and alone
-# reads DataMatrix. For the rest (retail codes, ITF) a clash keeps neither: no read beats a wrong one.
+# "a"; zbar leaves them), honours a QR code's ECI character set (its unmarked bytes are read as
+# UTF-8 or Shift-JIS, see _qr_bytes) and alone reads DataMatrix. For the rest (retail codes, ITF) a clash keeps neither: no read beats a wrong one.
 ZXING_KNOWS = {"Code 128", "Code 39", "QR", "DataMatrix"}
 
 

@@ -233,3 +233,17 @@ def test_a_retail_code_both_decoders_read_at_one_harder_step_is_kept(monkeypatch
 def test_a_retail_code_zbar_alone_read_on_the_plain_image_is_confirmed_before_it_is_kept(monkeypatch, later, kept):
     got = _scripted(monkeypatch, [[_ean("4006381333931", "zbar")], *later])
     assert [r.text for r in got] == (["4006381333931"] if kept else [])
+
+
+def test_a_qr_code_in_shift_jis_without_a_character_set_named_reads_as_its_text():
+    """Japanese systems write QR text in Shift-JIS with no ECI: read as Latin-1 it is garbage."""
+    import zxingcpp
+
+    symbol = zxingcpp.create_barcode("品番テスト".encode("shift_jis"), zxingcpp.BarcodeFormat.QRCode)
+    image = np.array(zxingcpp.write_barcode_to_image(symbol, scale=4))
+    image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    assert [(r.symbology, r.text) for r in decode(image)] == [("QR", "品番テスト")]
+    utf8 = zxingcpp.create_barcode("Grüße, 品番".encode(), zxingcpp.BarcodeFormat.QRCode)
+    image = cv2.copyMakeBorder(np.array(zxingcpp.write_barcode_to_image(utf8, scale=4)), 40, 40, 40, 40,
+                               cv2.BORDER_CONSTANT, value=255)
+    assert [r.text for r in decode(image)] == ["Grüße, 品番"]
