@@ -53,15 +53,6 @@ def purchase_orders():
     errors, status = [], 200
     if request.method == "POST":
         try:
-            if request.form.get("channel_import"):
-                channel = channel_service.get(db.session, request.form.get("channel"))
-                fmt = request.form.get("format", "")
-                if fmt not in order_files.FORMATS:
-                    raise d.InputError.of(N_("Choose the file's format"))
-                payload = json.dumps({"format": fmt, "channel": channel.code, "text": csv_text(any_text=True),
-                                      "warehouse": warehouse.code if warehouse else ""})
-                job_id = jobs.submit("channel_orders", payload, current_user.id, warehouse.id if warehouse else None)
-                return redirect(url_for("office.job", job_id=job_id), 303)
             if request.form.get("import"):
                 job_id = jobs.submit("purchase_orders_csv", csv_text(), current_user.id,
                                      warehouse.id if warehouse else None)

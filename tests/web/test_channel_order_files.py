@@ -107,3 +107,15 @@ def test_the_import_form_refuses_an_unknown_channel_or_format(boss):
         r = boss.post("/office/orders", data={"channel_import": "1", **data, "file": (io.BytesIO(b"x"), "f.csv")},
                       content_type="multipart/form-data")
         assert r.status_code == 422 and 'class="flash error"' in r.text
+
+
+def test_the_purchase_order_screen_does_not_take_a_channels_order_file(boss):
+    """Its import button is the orders screen's only: posted to purchase orders, nothing is placed."""
+    import io
+
+    data = (FILES / "shopify_orders_export.csv").read_bytes()
+    boss.post("/office/purchase-orders", data={"channel_import": "1", "channel": "shop", "format": "shopify",
+                                               "file": (io.BytesIO(data), "f.csv")}, content_type="multipart/form-data")
+    jobs.work_once()
+    db.session.rollback()
+    assert db.session.execute(select(func.count(Order.id))).scalar_one() == 0
