@@ -11,8 +11,6 @@ so running one again finishes it and does nothing twice.
 from __future__ import annotations
 
 import json
-import os
-import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -20,6 +18,7 @@ from sqlalchemy import select, update
 from ..domain.stock import InputError
 from ..models import Job, utcnow
 from .uow import UnitOfWork
+from .workers import Worker
 
 STALE = timedelta(seconds=120)
 IDLE_SECONDS = 1.0
@@ -146,31 +145,16 @@ def view(session, job_id: int) -> dict:
 
 # The worker ------------------------------------------------------------------------------------
 
-_worker = {"pid": None, "thread": None, "event": threading.Event()}
+
+def _work() -> None:
+    while work_once():
+        pass
 
 
-def wake() -> None:
-    _worker["event"].set()
+_worker = Worker("job-worker", IDLE_SECONDS * 5, _work)
+wake = _worker.wake
 
 
 def start_worker(app) -> None:
-    """One daemon thread per server process (started on its first request, after any fork)."""
-    if _worker["pid"] == os.getpid() and _worker["thread"] is not None and _worker["thread"].is_alive():
-        return
-    _worker["pid"] = os.getpid()
-    event = _worker["event"] = threading.Event()
-
-    def loop():
-        while True:
-            try:
-                with app.app_context():
-                    while work_once():
-                        pass
-            except Exception:  # a database that is away for a moment: try again later
-                app.logger.exception("job worker")
-            event.wait(IDLE_SECONDS * 5)
-            event.clear()
-
-    thread = threading.Thread(target=loop, name="job-worker", daemon=True)
-    _worker["thread"] = thread
-    thread.start()
+    """This process's job worker (started on its first request or at gunicorn's worker boot)."""
+    _worker.start(app)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 import uuid
 from datetime import timedelta
 
@@ -35,6 +34,7 @@ from ..models import Channel, ChannelSku, Item, OutboxEvent, utcnow
 from . import sql
 from .channels import rules_of
 from .uow import UnitOfWork
+from .workers import Worker
 
 CLAIM_STALE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10.0
@@ -241,39 +241,26 @@ def log(session, channel: Channel, limit: int = 200) -> list[dict]:
 
 # The worker ------------------------------------------------------------------------------------
 
-_worker = {"pid": None, "thread": None, "event": threading.Event()}
+_purged = {"at": None}
 
 
-def wake() -> None:
-    _worker["event"].set()
+def _work() -> None:
+    deliver_due()
+    if _purged["at"] is None or now() - _purged["at"] > timedelta(hours=1):
+        purge()
+        _purged["at"] = now()
+
+
+_worker = Worker("outbox-worker", IDLE_SECONDS, _work)
+wake = _worker.wake
 
 
 def start_worker(app) -> None:
-    """One daemon thread per server process."""
-    if _worker["pid"] == os.getpid() and _worker["thread"] is not None and _worker["thread"].is_alive():
-        return
-    global _me, CLAIM_STALE, TIMEOUT_SECONDS
-    _me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # a forked process is a worker of its own
-    CLAIM_STALE = timedelta(seconds=app.config.get("OUTBOX_CLAIM_STALE_SECONDS", 60))
-    TIMEOUT_SECONDS = app.config.get("OUTBOX_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
-    _worker["pid"] = os.getpid()
-    event = _worker["event"] = threading.Event()
+    """This process's delivery worker, with the site's settings."""
+    def configure():
+        global _me, CLAIM_STALE, TIMEOUT_SECONDS
+        _me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # a forked process is a worker of its own
+        CLAIM_STALE = timedelta(seconds=app.config.get("OUTBOX_CLAIM_STALE_SECONDS", 60))
+        TIMEOUT_SECONDS = app.config.get("OUTBOX_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
 
-    def loop():
-        purged = None
-        while True:
-            try:
-                with app.app_context():
-                    deliver_due()
-                    if purged is None or now() - purged > timedelta(hours=1):
-                        purge()
-                        purged = now()
-            except Exception:  # a database away for a moment: try again in a while
-                app.logger.exception("outbox worker")
-            event.wait(IDLE_SECONDS)
-            event.clear()
-
-    thread = threading.Thread(target=loop, name="outbox-worker", daemon=True)
-    _worker["thread"] = thread
-    thread.start()
-
+    _worker.start(app, on_start=configure)
