@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .stock import InputError
+from .stock import InputError, parse_whole
 
 KINDS = ("own", "amazon", "ebay", "shopify", "aliexpress", "other")
 KIND_NAMES = {"own": "Own shop", "amazon": "Amazon", "ebay": "eBay", "shopify": "Shopify",
@@ -51,17 +51,10 @@ def published(rule: Rule, sellable: int) -> int:
 
 
 def _whole(value, name: str, lo: int, hi: int, blank=None):
+    """A form's whole number (stock.parse_whole, the one reading of one), a blank taking `blank`."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return blank
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be a whole number")
-    try:
-        n = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise InputError(f"{name} must be a whole number, not {str(value)[:20]!r}") from None
-    if not lo <= n <= hi:
-        raise InputError(f"{name} must be between {lo} and {hi:,}")
-    return n
+    return parse_whole(value, name, lo, hi)
 
 
 def rule_of(share_pct=None, buffer=None, cap=None) -> Rule:

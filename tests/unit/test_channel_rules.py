@@ -31,7 +31,7 @@ def test_a_channel_never_publishes_less_than_nothing_or_more_than_s(share, buffe
 def test_rules_from_forms_take_blanks_as_defaults_and_refuse_nonsense():
     assert c.rule_of("", "", "") == c.Rule(100, 0, None)
     assert c.rule_of("40", "3", "12") == c.Rule(40, 3, 12)
-    for bad in ({"share_pct": "101"}, {"share_pct": "-1"}, {"buffer": "1e3"}, {"cap": "x"}, {"buffer": True},
+    for bad in ({"share_pct": "101"}, {"share_pct": "-1"}, {"buffer": "1e3"}, {"cap": "x"}, {"buffer": True}, {"cap": "٣"},
                 {"buffer": "9" * 40}):
         with pytest.raises(InputError):
             c.rule_of(**bad)
