@@ -21,11 +21,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..domain import inventory_files
-from ..domain import stock as d
 from ..domain.stock import InputError
 from ..models import Bin, Channel, Item, Order, OrderLine, Transfer, TransferLine, Warehouse, utcnow
 from .channels import item_for_channel_sku
-from .stock import MovementCommand, apply_in, bin_held, book, get_warehouse, lock_balance
+from .orders import reserve_line
+from .stock import MovementCommand, apply_in, bin_held, get_warehouse, lock_balance
 
 CHANNEL_BIN = "CHANNEL"
 
@@ -141,10 +141,8 @@ def import_report(session, channel: Channel, warehouse_code: str, text: str, use
             sales.lines.append(OrderLine(order_id=sales.id, line_no=len(sales.lines) + 1, item_id=item.id, qty=sold,
                                          reserved=sold))
             session.flush()
-            balance = lock_balance(session, wh.id, item.id)
-            book(session, d.decide(balance, d.Request(d.Kind.RESERVE, sold, sku=item.sku)), balance,
-                 warehouse_id=wh.id, item_id=item.id, doc_type="order", doc_id=sales.id, user_id=user_id,
-                 device="report", reason=f"sold and shipped by {channel.code}")
+            reserve_line(session, wh.id, item, sold, {item: lock_balance(session, wh.id, item.id)}, sales.id, user_id,
+                         "report", reason=f"sold and shipped by {channel.code}")
             move("ship", item, sold, from_bin=bin_.code, doc_type="order", doc_id=sales.id,
                  reason=f"sold and shipped by {channel.code}")
             done["sold"] += sold

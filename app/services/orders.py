@@ -164,17 +164,18 @@ def place_in(s, channel, external_id, warehouse, wanted, user_id=None, device=No
         s.add(OrderLine(order_id=order.id, line_no=n, item_id=item.id, qty=qty, reserved=reserve,
                         backordered=qty - reserve))
         if reserve:
-            _reserve(s, wh.id, item, reserve, balances, order.id, user_id, device)
+            reserve_line(s, wh.id, item, reserve, balances, order.id, user_id, device)
     s.flush()
     s.refresh(order)
     channels.order_changed(s, order)
     return order_dict(order), True
 
 
-def _reserve(s, warehouse_id, item, qty, balances, order_id, user_id, device) -> None:
+def reserve_line(s, warehouse_id, item, qty, balances, order_id, user_id, device, reason=None) -> None:
+    """S -> O for an order's line, under the balance lock the caller holds (balances[item] is updated)."""
     decision = d.decide(balances[item], d.Request(d.Kind.RESERVE, qty, sku=item.sku))
     balances[item] = book(s, decision, balances[item], warehouse_id=warehouse_id, item_id=item.id,
-                          doc_type="order", doc_id=order_id, user_id=user_id, device=device)
+                          doc_type="order", doc_id=order_id, user_id=user_id, device=device, reason=reason)
 
 
 def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOfWork | None = None) -> int:
@@ -197,7 +198,7 @@ def reserve_backorders(warehouse_id: int, user_id=None, device=None, uow: UnitOf
             take = min(ln.backordered, balances[ln.item].s)
             if take <= 0:
                 continue
-            _reserve(s, warehouse_id, ln.item, take, balances, ln.order_id, user_id, device)
+            reserve_line(s, warehouse_id, ln.item, take, balances, ln.order_id, user_id, device)
             ln.backordered -= take
             ln.reserved += take
             reserved += take
