@@ -42,7 +42,7 @@ def _table(text: str, delimiter: str, must: tuple[str, ...]) -> tuple[int, list[
     rows = csv_rows(text, delimiter)
     for i, row in enumerate(rows[:10]):
         names = [(c or "").strip().lstrip("\ufeff").lower() for c in row]
-        if all(any(m == n for n in names) for m in must[:1]):
+        if must[0] in names:
             return i + 1, names, rows[i + 1:]
     raise InputError(f"This is not that channel's file: no header row names {must[0]!r}")
 

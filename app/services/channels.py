@@ -278,15 +278,11 @@ def overview(session) -> list[dict]:
 
 
 def detail(session, channel: Channel) -> dict:
-    default, per_item = rules_of(session, channel.id)
-    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_(list(per_item)))).scalars()} if per_item else {}
-    default_row = session.execute(select(ChannelRule).where(ChannelRule.channel_id == channel.id,
-                                                            ChannelRule.item_id.is_(None))).scalar_one_or_none()
-    item_rules = session.execute(select(ChannelRule).where(ChannelRule.channel_id == channel.id,
-                                                           ChannelRule.item_id.is_not(None))).scalars().all()
+    default, _ = rules_of(session, channel.id)
+    item_rules = session.execute(select(ChannelRule).join(Item, Item.id == ChannelRule.item_id)
+                                 .where(ChannelRule.channel_id == channel.id).order_by(Item.sku)).scalars().all()
     skus = session.execute(select(ChannelSku).where(ChannelSku.channel_id == channel.id)
                            .order_by(ChannelSku.sku)).scalars().all()
-    return {"channel": channel, "default": default, "default_row": default_row,
-            "item_rules": sorted(item_rules, key=lambda r: items[r.item_id].sku if r.item_id in items else ""),
-            "skus": skus, "availability": availability(session, channel),
+    return {"channel": channel, "default": default, "item_rules": item_rules, "skus": skus,
+            "availability": availability(session, channel),
             "warehouses": session.execute(select(Warehouse).order_by(Warehouse.code)).scalars().all()}

@@ -98,8 +98,7 @@ def _claim(event_id: int, t) -> dict | None:
         if not won:
             return None
         # Under the lock: a body another worker fixed before it was killed is sent as it was.
-        body = sql.value(s, "SELECT sent_payload FROM outbox WHERE id = ?", (event_id,))
-        attempts = sql.value(s, "SELECT attempts FROM outbox WHERE id = ?", (event_id,))
+        body, attempts = sql.one(s, "SELECT sent_payload, attempts FROM outbox WHERE id = ?", (event_id,))
         if body is None:
             body = _body(s, row, channel, t, sellable, names)
             sql.run(s, "UPDATE outbox SET sent_payload = ? WHERE id = ?", (body, event_id))

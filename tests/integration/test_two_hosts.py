@@ -14,7 +14,6 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,7 +26,6 @@ from app.services.ledger import check_ledger
 from tests.builders import ean_for, make_site, make_token, make_user, receive
 from tests.hosts import Host, Nginx, socket_url, why_not
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
 
 
