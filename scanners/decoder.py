@@ -222,24 +222,28 @@ def decode(image: np.ndarray) -> list[Result]:
 
 
 def _decode(gray: np.ndarray, scale: float) -> list[Result]:
-    steps = _ladder(gray)
-    prepare, factor = next(steps)
-    found = _read(prepare(), factor * scale)
+    steps = _Steps(gray, scale)
+    found = steps.reads(0)
     weak = [r for r in found if r.symbology in RETAIL and r.decoder == "zbar"]
     if weak:
-        found = _confirmed(found, weak, steps, scale)
+        found = _confirmed(found, weak, steps)
     if found:
-        return found
-    # The harder preparations can turn a blurred code into a different valid one;
-    # a weak code (no mandatory check, or only mod-10) needs two separate reads:
-    # at two steps, or by both decoders at one (two readers, one answer).
+        return _by_confidence(found)
+    # The harder preparations can turn a blurred code into a different valid one; a weak code (no
+    # mandatory check, or only mod-10) needs two separate reads (at two steps, or by both decoders at
+    # one) and, where other codes were read on the same spot, two more than the best of them.
     votes: dict[tuple[str, str], list[Result]] = {}
-    for prepare, factor in steps:
-        for r in _read(prepare(), factor * scale):
+    for r in steps.reads(0):
+        votes.setdefault((r.symbology, r.text), []).append(r)  # overruled plain reads still compete
+    for step in range(1, len(steps)):
+        for r in steps.reads(step):
+            if r.symbology in STRONG:
+                return [r]
             seen = votes.setdefault((r.symbology, r.text), [])
-            seen.append(r)
-            if r.symbology in STRONG or "+" in r.decoder or len(seen) >= 2:
-                return [seen[0]]
+            seen.extend([r, r] if "+" in r.decoder else [r])
+        best = _leader(votes)
+        if best is not None:
+            return [best]
     # Defocused retail codes: no edges left to find, but the blurred profile still
     # fits one code far better than any other (see blurred.py).
     for code, corners in blurred.read(gray):
@@ -250,21 +254,59 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     return []
 
 
-def _confirmed(found: list[Result], weak: list[Result], steps, scale: float) -> list[Result]:
+class _Steps:
+    """The ladder's preparations, each read once, when first asked for, whoever asks."""
+
+    def __init__(self, gray: np.ndarray, scale: float):
+        self._steps = list(_ladder(gray))
+        self._reads: dict[int, list[Result]] = {}
+        self._scale = scale
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def reads(self, step: int) -> list[Result]:
+        if step not in self._reads:
+            prepare, factor = self._steps[step]
+            self._reads[step] = _read(prepare(), factor * self._scale)
+        return self._reads[step]
+
+
+def _leader(votes: dict[tuple[str, str], list[Result]]) -> Result | None:
+    """The code with two votes or more and at least two more than any other code read on its spot."""
+    for (name, _text), seen in sorted(votes.items(), key=lambda kv: -len(kv[1])):
+        if len(seen) < 2:
+            return None
+        rivals = [len(o) for key, o in votes.items() if key != (name, _text) and _spot_shared(seen, o)]
+        if len(seen) - max(rivals, default=0) >= 2:
+            return seen[0]
+    return None
+
+
+def _spot_shared(a: list[Result], b: list[Result]) -> bool:
+    return any(_overlap(x, y) for x in a for y in b)
+
+
+def _by_confidence(found: list[Result]) -> list[Result]:
+    """Read by both decoders first, then by zxing-cpp (it rarely misreads), then by zbar alone."""
+    return sorted(found, key=lambda r: (0 if "+" in r.decoder else 1 if r.decoder == "zxing-cpp" else 2))
+
+
+def _confirmed(found: list[Result], weak: list[Result], steps: _Steps) -> list[Result]:
     """A retail code that zbar alone read on the plain image (zbar misreads sharp photos with doubled-
     looking bars as a different valid EAN-13; zxing-cpp rarely misreads) is kept once another
     preparation reads it again, and dropped if one reads a different code in its place or none does."""
     pending = {id(r): r for r in weak}
-    for prepare, factor in steps:
-        if not pending:
-            break
-        later = _read(prepare(), factor * scale)
+    for step in range(1, len(steps)):
+        later = steps.reads(step)
         for key, r in list(pending.items()):
             if any(o.symbology == r.symbology and o.text == r.text for o in later):
                 del pending[key]
             elif any(o.symbology in RETAIL and o.text != r.text and _overlap(o, r) for o in later):
                 found = [x for x in found if x is not r]
                 del pending[key]
+        if not pending:
+            break
     return [r for r in found if id(r) not in pending]
 
 

@@ -205,11 +205,17 @@ def test_a_small_code_in_a_large_photo_is_read_at_full_size():
 
 
 def _scripted(monkeypatch, reads):
-    """decode() on a blank frame whose preparations read, in turn, what `reads` lists."""
+    """decode() on a blank frame whose preparations read, in turn, what `reads` lists (one list per
+    preparation step, the plain image first; the ladder has as many steps as the list)."""
     from scanners import decoder
 
-    calls = iter(reads)
-    monkeypatch.setattr(decoder, "_read", lambda img, factor: next(calls, []))
+    def ladder(gray):
+        for step in range(len(reads)):
+            yield (lambda step=step: np.full((1, 1), step, np.uint8)), 1.0
+
+    monkeypatch.setattr(decoder, "_ladder", ladder)
+    monkeypatch.setattr(decoder, "_read", lambda img, factor: list(reads[int(img[0, 0])]))
+    monkeypatch.setattr(decoder.blurred, "read", lambda gray: [])
     return decoder.decode(np.full((120, 200), 255, np.uint8))
 
 
@@ -247,3 +253,32 @@ def test_a_qr_code_in_shift_jis_without_a_character_set_named_reads_as_its_text(
     image = cv2.copyMakeBorder(np.array(zxingcpp.write_barcode_to_image(utf8, scale=4)), 40, 40, 40, 40,
                                cv2.BORDER_CONSTANT, value=255)
     assert [r.text for r in decode(image)] == ["Grüße, 品番"]
+
+
+def _upc_e(text, decoder_name, where=((40, 20), (40, 40), (60, 40), (60, 20))):
+    from scanners import decoder
+
+    return decoder.Result("UPC-E", text, where, None, decoder_name)
+
+
+def test_a_code_that_overrules_zbars_plain_read_is_not_lost_and_the_overruled_one_never_wins(monkeypatch):
+    """zbar reads a UPC-A as a valid UPC-E on the plain image; the next step reads the UPC-A with both
+    decoders. The UPC-A is the answer: the step that overruled the UPC-E is not thrown away, and zbar
+    reading its UPC-E again at later steps does not make it win over the code read in its place."""
+    upc_a = _ean("0012546619592", "zxing-cpp+zbar")
+    got = _scripted(monkeypatch, [
+        [_upc_e("02212166", "zbar")],
+        [],
+        [upc_a],
+        [upc_a],
+        [_upc_e("02212166", "zbar")],
+        [_upc_e("02212166", "zbar")],
+    ])
+    assert [r.text for r in got] == ["0012546619592"]
+
+
+def test_two_valid_codes_competing_for_one_spot_give_neither_until_one_clearly_leads(monkeypatch):
+    """Each of two codes is read once, at different steps, on the same spot: no answer beats a guess."""
+    got = _scripted(monkeypatch, [[], [_ean("4006381333931", "zxing-cpp")], [_ean("4006381333948", "zbar")],
+                                  [_ean("4006381333948", "zxing-cpp")]])
+    assert got == []
