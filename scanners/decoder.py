@@ -224,7 +224,7 @@ def decode(image: np.ndarray) -> list[Result]:
 def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     steps = _Steps(gray, scale)
     found = steps.reads(0)
-    weak = [r for r in found if r.symbology in RETAIL and r.decoder == "zbar"]
+    weak = [r for r in found if _needs_confirming(r)]
     if weak:
         found = _confirmed(found, weak, steps)
     if found:
@@ -252,6 +252,13 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
         if r is not None:
             return [r]
     return []
+
+
+def _needs_confirming(r: Result) -> bool:
+    """A retail code read by zbar alone, or a UPC-E by one decoder alone: zbar misreads sharp photos
+    with doubled-looking bars as another valid EAN-13, and a UPC-E's six digits carry their check only
+    in the bars' parity, which one misjudged bar turns into another valid UPC-E for either decoder."""
+    return r.symbology in RETAIL and (r.decoder == "zbar" or (r.symbology == "UPC-E" and "+" not in r.decoder))
 
 
 class _Steps:
@@ -386,6 +393,9 @@ def _result(name: str, text: str, points, factor: float, decoder: str) -> Result
             name, text = "UPC-A", text[1:]
         elif name == "UPC-A" and len(text) == 13 and text[0] == "0":
             text = text[1:]
+        elif name == "UPC-E" and len(text) == 13 and text[0] == "0":
+            # zxing-cpp gives a UPC-E expanded, as an EAN-13; the printed eight digits are the code.
+            text = gtin.upca_to_upce(text[1:]) or text
         code = gtin.normalise(text, name)
         if code is None:
             return None  # fails its check digit: a misread

@@ -60,6 +60,20 @@ def upce_to_upca(upce: str) -> str:
     return ns + body + check
 
 
+def upca_to_upce(upca: str) -> str | None:
+    """The 8-digit UPC-E a 12-digit UPC-A is printed as when its zeros can be suppressed; else None."""
+    if len(upca) != 12 or not upca.isdigit() or upca[0] not in "01":
+        return None
+    ns, m, check = upca[0], upca[1:11], upca[11]
+    forms = [m[0:2] + m[7:10] + m[2]] if m[2] in "012" and m[3:7] == "0000" else []
+    forms += [m[0:3] + m[8:10] + "3", m[0:4] + m[9] + "4", m[0:5] + m[9]]
+    for six in forms:
+        upce = ns + six + check
+        if upce_to_upca(upce) == upca:
+            return upce
+    return None
+
+
 def normalise(code: str, symbology: str | None = None) -> str | None:
     """One key per trade item: the GTIN-14 of an EAN-8, UPC-E, UPC-A, EAN-13 or GTIN-14.
 

@@ -282,3 +282,33 @@ def test_two_valid_codes_competing_for_one_spot_give_neither_until_one_clearly_l
     got = _scripted(monkeypatch, [[], [_ean("4006381333931", "zxing-cpp")], [_ean("4006381333948", "zbar")],
                                   [_ean("4006381333948", "zxing-cpp")]])
     assert got == []
+
+
+def test_zxing_cpps_reading_of_a_upc_e_is_kept_as_the_eight_digits_printed_under_it():
+    """zxing-cpp gives a UPC-E as its expanded UPC-A with a leading 0 (13 digits); that failed the
+    UPC-E check and every UPC-E zxing-cpp read was dropped, leaving them to zbar alone."""
+    image = _written("UPCE", "04124498", scale=3)
+    found = decode(image)
+    assert [(r.symbology, r.text, r.gtin) for r in found] == [("UPC-E", "04124498", "00041244000098")]
+    assert "zxing-cpp" in found[0].decoder
+
+
+@pytest.mark.parametrize("upce", ["04124498", "01234565", "00123457", "01200009", "12345670", "04210005"])
+def test_a_upc_e_expands_and_compresses_back_to_itself(upce):
+    from scanners import gtin
+
+    assert gtin.upca_to_upce(gtin.upce_to_upca(upce)) == upce
+
+
+def test_a_upc_a_with_no_zero_run_has_no_upc_e_form():
+    from scanners import gtin
+
+    assert gtin.upca_to_upce("012546619592") is None
+
+
+def test_a_upc_e_one_decoder_read_on_the_plain_image_gives_way_to_the_code_read_in_its_place(monkeypatch):
+    """A UPC-E's check lives in its bars' parity: zxing-cpp alone reads a sharp one as another valid
+    UPC-E on the plain image. The code both read at the next steps is the answer."""
+    got = _scripted(monkeypatch, [[_upc_e("04904144", "zxing-cpp")], [_upc_e("04963406", "zxing-cpp")],
+                                  [_upc_e("04963406", "zxing-cpp+zbar")], [_upc_e("04904144", "zxing-cpp")]])
+    assert [r.text for r in got] == ["04963406"]
