@@ -5,7 +5,7 @@ module about 1 px wide, the blur spans several modules and the edges are gone,
 yet the grey profile across the bars still holds the code: it is the symbol's
 bit pattern blurred. This reader fits that model to the profile:
 
-1. Find the barcode (many parallel edges of both polarities close together),
+1. Find the barcode (locate.py: many parallel edges of both polarities close together),
    turn it upright and average three bands of rows into grey profiles.
 2. For each profile, find where the 95-module symbol starts and ends: bright
    runs (quiet zones) give candidates, and a search scored by the best digit
@@ -32,6 +32,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from . import locate
 
 MAX_SIDE = 400  # the search works on a small copy: its cost grows with the profile length
 S = 4  # samples per module in the model
@@ -97,7 +99,7 @@ def read(gray: np.ndarray) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
     found = _locate(gray)
     if found is None:
         return []
-    bands, rotation, span = found
+    bands, region, span = found
     votes: dict[str, list[float]] = {}
     for n, (p, (ya, yb)) in enumerate(bands):
         if n == 2 and not any(m >= MARGIN_TWO for margins in votes.values() for m in margins):
@@ -109,8 +111,7 @@ def read(gray: np.ndarray) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
         margins = votes.setdefault(code, [])
         margins.append(margin)
         if margin >= MARGIN_ONE or sum(m >= MARGIN_TWO for m in margins) >= 2:
-            pts = np.array([[xl, ya], [xr, ya], [xr, yb], [xl, yb]], dtype=np.float64)
-            img = (pts - rotation[:, 2]) @ np.linalg.inv(rotation[:, :2]).T / scale
+            img = region.to_image([[xl, ya], [xr, ya], [xr, yb], [xl, yb]]) / scale
             return [(code, tuple((round(x), round(y)) for x, y in img))]
     return []
 
@@ -119,54 +120,20 @@ def read(gray: np.ndarray) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
 
 
 def _locate(gray: np.ndarray):
-    """Three grey profiles across the bars, with their row ranges, and the rotation used."""
-    g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    s = max(gray.shape) / 240 * 5
-
-    def smooth(a):
-        return cv2.GaussianBlur(a, (0, 0), s)
-
-    jxx, jyy, jxy = smooth(gx * gx), smooth(gy * gy), smooth(gx * gy)
-    magnitude = smooth(np.sqrt(gx * gx + gy * gy))
-    mean_x, mean_y = smooth(gx), smooth(gy)
-    # Bars: strong edges, all at one angle (coherence), of both polarities so that
-    # they cancel on average (unlike a label's or a box's single edge).
-    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (jxx + jyy + 1e-6)
-    alternation = np.clip(1 - np.sqrt(mean_x**2 + mean_y**2) / (magnitude + 1e-6), 0, 1)
-    score = cv2.GaussianBlur(magnitude * coherence**2 * alternation**2, (0, 0), s * 1.6)
-    if score.max() <= 0:
+    """Three grey profiles across the bars, with their row ranges, and the region found."""
+    region = locate.find(gray)
+    if region is None:
         return None
-    mask = (score > 0.25 * score.max()).astype(np.uint8)
-    n, labels, _, _ = cv2.connectedComponentsWithStats(mask)
-    if n < 2:
-        return None
-    sums = np.bincount(labels.ravel(), weights=score.ravel(), minlength=n)
-    sums[0] = 0
-    region = labels == int(np.argmax(sums))
-    # The average gradient angle over the region (doubled, so opposite edges agree).
-    theta = 0.5 * np.arctan2((2 * jxy)[region].sum(), (jxx - jyy)[region].sum())
-    ys, xs = np.nonzero(region)
-    h, w = gray.shape
-    rotation = cv2.getRotationMatrix2D((float(xs.mean()), float(ys.mean())), float(np.degrees(theta)), 1.0)
-    upright = cv2.warpAffine(
-        gray.astype(np.float32),
-        rotation,
-        (w, h),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    moved = np.stack([xs, ys, np.ones_like(xs)], 1) @ rotation.T
-    y0, y1 = np.percentile(moved[:, 1], [5, 95])
-    x0, x1 = np.percentile(moved[:, 0], [2, 98])
+    upright = region.upright(gray)
+    h = gray.shape[0]
+    y0, y1 = region.y0, region.y1
     bands = []
     for b in range(3):
         ya = int(max(0, y0 + (y1 - y0) * (0.2 + 0.2 * b)))
         yb = int(min(h, max(ya + 1, y0 + (y1 - y0) * (0.4 + 0.2 * b))))
         if yb > ya:
             bands.append((upright[ya:yb].mean(0).astype(np.float64), (ya, yb)))
-    return bands, rotation, (float(x0), float(x1))
+    return bands, region, (region.x0, region.x1)
 
 
 def _ends(p: np.ndarray, span: tuple[float, float]) -> list[tuple[float, float]]:
