@@ -35,6 +35,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import locate
 
+MAX_ENDS = 8  # start-end pairs searched per profile, nearest the bars' region first
 MAX_SIDE = 400  # the search works on a small copy: its cost grows with the profile length
 S = 4  # samples per module in the model
 Q = 6  # quiet modules modelled on each side
@@ -90,13 +91,16 @@ MARGIN_ONE = 0.25  # in a single band
 MAX_FIT = 0.03  # residual per sample, in units of the print contrast squared
 
 
-def read(gray: np.ndarray) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
-    """The EAN-13 (or UPC-A, as 13 digits with a leading 0) read from a blurred image, with its corners."""
+def read(gray: np.ndarray, region: locate.Region | None = None) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
+    """The EAN-13 (or UPC-A, as 13 digits with a leading 0) read from a blurred image, with its corners.
+
+    `region` is the bars' region when the caller has found it already (locate.find on this image)."""
     scale = 1.0
     if max(gray.shape) > MAX_SIDE:
         scale = MAX_SIDE / max(gray.shape)
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = _locate(gray)
+        region = region.scaled(scale) if region is not None else None
+    found = _locate(gray, region)
     if found is None:
         return []
     bands, region, span = found
@@ -119,9 +123,9 @@ def read(gray: np.ndarray) -> list[tuple[str, tuple[tuple[int, int], ...]]]:
 # --- finding the barcode ---------------------------------------------------------------
 
 
-def _locate(gray: np.ndarray):
+def _locate(gray: np.ndarray, region: locate.Region | None = None):
     """Three grey profiles across the bars, with their row ranges, and the region found."""
-    region = locate.find(gray)
+    region = region or locate.find(gray)
     if region is None:
         return None
     upright = region.upright(gray)
@@ -158,8 +162,9 @@ def _ends(p: np.ndarray, span: tuple[float, float]) -> list[tuple[float, float]]
             width = (xr - xl) / max(span[1] - span[0], 1.0)
             inside = (min(xr, span[1]) - max(xl, span[0])) / (xr - xl)
             if 0.5 <= width <= 1.8 and inside >= 0.5:
-                out.append((xl, xr))
-    return out
+                out.append((abs(np.log(width)) + (1 - inside), xl, xr))
+    # The search's cost grows with the candidates: those nearest the region found as bars are enough.
+    return [(xl, xr) for _, xl, xr in sorted(out)[:MAX_ENDS]]
 
 
 # --- the model -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import zxingcpp
 from PIL import Image
 from pyzbar import pyzbar
 
-from . import blurred, gtin
+from . import blurred, gtin, locate
 
 MAX_SIDE = 1280  # a phone photo is 4000 px wide; barcodes stay readable at this size
 MAX_BYTES = 20 * 1024 * 1024  # an upload bigger than this is not a camera frame
@@ -246,7 +246,7 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
             return [best]
     # Defocused retail codes: no edges left to find, but the blurred profile still
     # fits one code far better than any other (see blurred.py).
-    for code, corners in blurred.read(gray):
+    for code, corners in blurred.read(gray, steps.where.region):
         name, text = ("UPC-A", code[1:]) if code[0] == "0" else ("EAN-13", code)
         r = _result(name, text, corners, scale, "model")
         if r is not None:
@@ -265,7 +265,8 @@ class _Steps:
     """The ladder's preparations, each read once, when first asked for, whoever asks."""
 
     def __init__(self, gray: np.ndarray, scale: float):
-        self._steps = list(_ladder(gray))
+        self.where = _Where(gray)
+        self._steps = list(_ladder(gray, self.where))
         self._reads: dict[int, list[Result]] = {}
         self._scale = scale
 
@@ -275,7 +276,15 @@ class _Steps:
     def reads(self, step: int) -> list[Result]:
         if step not in self._reads:
             prepare, factor = self._steps[step]
-            self._reads[step] = _read(prepare(), factor * self._scale)
+            image = prepare()
+            if callable(factor):
+                found = _read(image, 1.0)
+                for r in found:
+                    r.position = tuple((round(x / self._scale), round(y / self._scale))
+                                       for x, y in factor(r.position)) if r.position else ()
+            else:
+                found = _read(image, factor * self._scale)
+            self._reads[step] = found
         return self._reads[step]
 
 
@@ -317,21 +326,91 @@ def _confirmed(found: list[Result], weak: list[Result], steps: _Steps) -> list[R
     return [r for r in found if id(r) not in pending]
 
 
-def _ladder(gray: np.ndarray):
-    """Preparations in order of cost; each yields (make image, its scale to `gray`)."""
+def _ladder(gray: np.ndarray, where: _Where):
+    """Preparations in order of cost; each yields (make image, how its pixels map to `gray`'s): a scale
+    factor, or a function from its points to `gray`'s for the steps that warp the code's region."""
     h, w = gray.shape
-    small = max(h, w) < 640
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
     yield (lambda: gray), 1.0
-    if small:
-        # Small blurred photos: modules become wide enough for the edge finders.
+    if max(h, w) < 640:
+        # Small blurred photos: modules become wide enough for the edge finders. Binarising or
+        # equalising at 1x adds nothing to these (the readers binarise themselves); sharpening does.
         yield (lambda: _up(gray, 2)), 2.0
         yield (lambda: clahe.apply(_up(gray, 2))), 2.0
-        yield (lambda: clahe.apply(_up(gray, 3))), 3.0
-    yield (lambda: clahe.apply(gray)), 1.0
-    yield (lambda: _sharpen(gray)), 1.0
-    yield (lambda: cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]), 1.0
-    yield (lambda: cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5)), 1.0
+        yield where.step(0, 2.5, clahe)
+        yield (lambda: _sharpen(gray)), 1.0
+    else:
+        yield (lambda: clahe.apply(gray)), 1.0
+        yield (lambda: _sharpen(gray)), 1.0
+        yield (lambda: cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]), 1.0
+        yield (lambda: cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5)), 1.0
+        # The code's own region, turned upright at twice the size: thin bars a large photo blurs together.
+        yield where.step(0, 2, clahe)
+    # A label round a bottle or can: modules narrow toward its edges as the surface turns away.
+    yield where.step(CYLINDER_ARC, 2)
+
+
+CYLINDER_ARC = 45  # degrees either side of the middle the code is assumed to cover when unwrapped
+_NOTHING = np.full((8, 8), 255, np.uint8)
+
+
+class _Where:
+    """The bars' region in the image (locate.find), found once, when a step first needs it, and the
+    map from a region step's pixels back to the image's."""
+
+    def __init__(self, gray: np.ndarray):
+        self._gray = gray
+        self._region: list = []
+        self.maps: dict[int, object] = {}
+
+    @property
+    def region(self) -> locate.Region | None:
+        if not self._region:
+            self._region.append(locate.find(self._gray))
+        return self._region[0]
+
+    def step(self, arc: float, k: float, clahe=None):
+        """A ladder step on the region, _unwrapped(arc, k) and equalised by `clahe` if given:
+        (make image, its map to the image); a blank image where no region is found."""
+        holder: dict = {}
+
+        def prepare():
+            if self.region is None:
+                return _NOTHING
+            image, holder["map"] = _unwrapped(self._gray, self.region, arc, k)
+            return clahe.apply(image) if clahe is not None else image
+
+        return prepare, (lambda points: holder["map"](points))
+
+
+def _unwrapped(gray: np.ndarray, region: locate.Region, arc: float, k: float):
+    """The code's region upright and sampled k times per pixel; with `arc` (degrees), as if the label
+    were flattened off a cylinder whose axis runs along the bars through the code's middle, the code
+    covering `arc` either side of it. Returns the image and the map from its points back to `gray`'s."""
+    half = (region.x1 - region.x0) / 2 * 1.1  # the region's extent trims the outermost bars
+    middle = (region.x0 + region.x1) / 2
+    radius = half / np.sin(np.radians(arc)) if arc else None
+    length = (radius * np.radians(arc) if radius else half) + 0.15 * half  # and quiet zones
+    tall = region.y1 - region.y0
+
+    def across(u):  # flat position along the code -> x in the upright image
+        u = np.asarray(u, dtype=np.float64)
+        return middle + (radius * np.sin(np.clip(u / radius, -np.pi / 2, np.pi / 2)) if radius else u)
+
+    u = np.arange(-length, length, 1 / k)
+    v = np.arange(region.y0 - 0.15 * tall, region.y1 + 0.15 * tall, 1 / k)
+    x, y = np.meshgrid(across(u), v)
+    back = cv2.invertAffineTransform(region.rotation)
+    mx = (back[0, 0] * x + back[0, 1] * y + back[0, 2]).astype(np.float32)
+    my = (back[1, 0] * x + back[1, 1] * y + back[1, 2]).astype(np.float32)
+    image = cv2.remap(gray, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+    def to_image(points):
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        upright = np.stack([across(pts[:, 0] / k - length), pts[:, 1] / k + v[0]], 1)
+        return region.to_image(upright)
+
+    return image, to_image
 
 
 def _up(gray: np.ndarray, factor: int) -> np.ndarray:

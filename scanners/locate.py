@@ -23,6 +23,12 @@ class Region:
     y0: float
     y1: float
 
+    def scaled(self, s: float) -> "Region":
+        """The same region in an image scaled by s."""
+        rotation = self.rotation.copy()
+        rotation[:, 2] *= s
+        return Region(rotation, self.x0 * s, self.x1 * s, self.y0 * s, self.y1 * s)
+
     def upright(self, gray: np.ndarray, dtype=np.float32) -> np.ndarray:
         h, w = gray.shape
         return cv2.warpAffine(gray.astype(dtype), self.rotation, (w, h), flags=cv2.INTER_LINEAR,
@@ -34,8 +40,19 @@ class Region:
         return (pts - self.rotation[:, 2]) @ np.linalg.inv(self.rotation[:, :2]).T
 
 
+MAX_SIDE = 400  # found on a small copy: the region is tens of pixels wide at least
+
+
 def find(gray: np.ndarray) -> Region | None:
-    """The region of the strongest set of bars, or None where there is none."""
+    """The region of the strongest set of bars, in the image's own pixels, or None where there is none."""
+    if max(gray.shape) <= MAX_SIDE:
+        return _find(gray)
+    s = MAX_SIDE / max(gray.shape)
+    region = _find(cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
+    return region.scaled(1 / s) if region is not None else None
+
+
+def _find(gray: np.ndarray) -> Region | None:
     g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
