@@ -218,7 +218,26 @@ def decode(image: np.ndarray) -> list[Result]:
     if not found and scale < 1:
         # A code small in a large photo loses its bars to the shrinking: once, at full size.
         found = _read(full, 1.0)
+    if any(r.symbology == "ITF" for r in found):
+        region = locate.find(full)
+        found = [r for r in found if r.symbology != "ITF" or _spans(r, region)]
     return found
+
+
+def _spans(r: Result, region: locate.Region | None, share: float = 0.8) -> bool:
+    """Whether a read spans the bars found where it lies on them. ITF has no check digit: a scan line
+    that enters or leaves a longer ITF among its bars (across tilted bars, through their ends) reads a
+    shorter valid ITF out of it; its ends then fall well inside the bars' region."""
+    if region is None or len(r.position) < 2:
+        return True
+    pts = np.asarray(r.position, dtype=np.float64)
+    upright = pts @ region.rotation[:, :2].T + region.rotation[:, 2]
+    x0, x1 = upright[:, 0].min(), upright[:, 0].max()
+    y0, y1 = upright[:, 1].min(), upright[:, 1].max()
+    tall = region.y1 - region.y0
+    if x1 < region.x0 or x0 > region.x1 or y1 < region.y0 - tall or y0 > region.y1 + tall:
+        return True  # another code than the one found as bars
+    return x1 - x0 >= share * (region.x1 - region.x0)
 
 
 def _decode(gray: np.ndarray, scale: float) -> list[Result]:
@@ -437,16 +456,22 @@ def _read(img: np.ndarray, factor: float) -> list[Result]:
         p = b.position
         corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
         results.append(_result(name, text, [(c.x, c.y) for c in corners], factor, "zxing-cpp"))
+    zxing_read = {r.text for r in results if r is not None}
     for s in pyzbar.decode(img, symbols=_ZBAR_SYMBOLS):
         name = _ZBAR_NAMES.get(s.type)
         if name is None:
             continue
+        if name == "ITF" and s.quality < ITF_LINES and s.data.decode("latin-1") not in zxing_read:
+            continue  # an ITF (no check digit) on one or two scan lines only: a ghost in noise or part of one
         try:
             text = s.data.decode("utf-8")
         except UnicodeDecodeError:
             text = s.data.decode("latin-1")
         results.append(_result(name, text, [(pt.x, pt.y) for pt in s.polygon], factor, "zbar"))
     return _merge([r for r in results if r is not None])
+
+
+ITF_LINES = 3  # zbar's quality of a linear read is the number of scan lines that agreed on it
 
 
 def _qr_bytes(data: bytes, text: str) -> str:
@@ -511,14 +536,39 @@ def _merge(results: list[Result]) -> list[Result]:
                     dropped.add(id(b) if a.decoder.startswith("zxing-cpp") else id(a))
                 else:
                     dropped.update((id(a), id(b)))
-    return [r for r in out if id(r) not in dropped]
+    return _itf_parts_dropped([r for r in out if id(r) not in dropped])
 
 
-def _overlap(a: Result, b: Result) -> bool:
+def _itf_parts_dropped(results: list[Result]) -> list[Result]:
+    """ITF has no check digit, and a scan line that starts or ends among its bars reads a shorter valid
+    ITF out of a longer one. Where two ITF reads share a spot, the one whose digits hold the other's is
+    kept (the other is part of it); where neither holds the other, they contradict and neither is kept."""
+    itf = [r for r in results if r.symbology == "ITF"]
+    dropped = set()
+    for i, a in enumerate(itf):
+        for b in itf[i + 1 :]:
+            if not _overlap(a, b, reach=0.25):
+                continue
+            if a.text in b.text:
+                dropped.add(id(a))
+            elif b.text in a.text:
+                dropped.add(id(b))
+            else:
+                dropped.update((id(a), id(b)))
+    return [r for r in results if id(r) not in dropped]
+
+
+def _overlap(a: Result, b: Result, reach: float = 0.0) -> bool:
+    """Whether two reads' boxes meet; with `reach`, each box grown by that share of its longer side
+    (a linear code's read is often one scan line, and another read of the same symbol another line)."""
     if not a.position or not b.position:
         return False
     ax = [p[0] for p in a.position]
     ay = [p[1] for p in a.position]
     bx = [p[0] for p in b.position]
     by = [p[1] for p in b.position]
-    return min(ax) <= max(bx) and min(bx) <= max(ax) and min(ay) <= max(by) and min(by) <= max(ay)
+    ra = reach * max(max(ax) - min(ax), max(ay) - min(ay))
+    rb = reach * max(max(bx) - min(bx), max(by) - min(by))
+    gap = ra + rb
+    return (min(ax) <= max(bx) + gap and min(bx) <= max(ax) + gap
+            and min(ay) <= max(by) + gap and min(by) <= max(ay) + gap)

@@ -344,3 +344,45 @@ def test_a_label_round_a_can_is_read_unwrapped(arc, pixels_per_module):
     assert [r.gtin for r in found] == ["04006381333931"]
     xs = [p[0] for p in found[0].position]
     assert 30 <= min(xs) and max(xs) <= photo.shape[1] - 30  # mapped back onto the photo, not the flattened copy
+
+
+def _tilted_itf(angle: float, pixels_per_module: float = 1.5) -> np.ndarray:
+    label = _written("ITF", "15472410638784", scale=4)
+    h, w = label.shape
+    side = int(max(h, w) * 1.5)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    turn[:, 2] += [(side - w) / 2, (side - h) / 2]
+    photo = cv2.warpAffine(label, turn, (side, side), borderValue=110)
+    photo = cv2.resize(photo, None, fx=pixels_per_module / 4, fy=pixels_per_module / 4, interpolation=cv2.INTER_AREA)
+    return np.clip(photo + np.random.default_rng(3).normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("angle", [50, 58, 65])
+def test_an_itf_is_never_read_as_a_shorter_itf_out_of_its_own_bars(angle):
+    """ITF has no check digit: a scan line crossing tilted bars through their ends reads 6 or 10 of its
+    14 digits as a valid ITF. Only the whole code, or nothing, is an answer."""
+    found = [r.text for r in decode(_tilted_itf(angle))]
+    assert found in ([], ["15472410638784"]), found
+
+
+def test_itf_reads_on_one_spot_keep_the_one_that_holds_the_other_and_drop_contradictions():
+    from scanners import decoder
+
+    def itf(text, row):
+        return decoder.Result("ITF", text, ((10, row), (190, row)), None, "zbar")
+
+    assert [r.text for r in decoder._itf_parts_dropped([itf("398802", 40), itf("39880257014904", 60)])] == [
+        "39880257014904"]
+    assert decoder._itf_parts_dropped([itf("880257014904", 40), itf("398802570149", 60)]) == []
+    far = decoder.Result("ITF", "070429", ((400, 400), (500, 400)), None, "zbar")
+    assert [r.text for r in decoder._itf_parts_dropped([itf("398802", 40), far])] == ["398802", "070429"]
+
+
+def test_on_generated_photos_it_finds_more_than_either_decoder_alone_and_no_wrong_code():
+    """bench/decode_synthetic.py on a small set of another seed than the README's."""
+    sys.path.insert(0, str(ROOT))
+    from bench.decode_synthetic import run
+
+    s = run(36, seed=11)
+    assert s["ours"]["wrong"] == 0, s["ours"]
+    assert s["ours"]["found"] >= max(s["zxing-cpp"]["found"], s["zbar"]["found"]), s
