@@ -335,10 +335,11 @@ def _confirmed(found: list[Result], weak: list[Result], steps: _Steps) -> list[R
     for step in range(1, len(steps)):
         later = steps.reads(step)
         for key, r in list(pending.items()):
-            if any(o.symbology == r.symbology and o.text == r.text for o in later):
-                del pending[key]
-            elif any(o.symbology in RETAIL and o.text != r.text and _overlap(o, r) for o in later):
+            if any(o.symbology in RETAIL and o.text != r.text and _overlap(o, r) for o in later):
+                # another code read in its place, even beside it again: the vote below decides
                 found = [x for x in found if x is not r]
+                del pending[key]
+            elif any(o.symbology == r.symbology and o.text == r.text for o in later):
                 del pending[key]
         if not pending:
             break
@@ -536,7 +537,19 @@ def _merge(results: list[Result]) -> list[Result]:
                     dropped.add(id(b) if a.decoder.startswith("zxing-cpp") else id(a))
                 else:
                     dropped.update((id(a), id(b)))
-    return _itf_parts_dropped([r for r in out if id(r) not in dropped])
+    return _parts_dropped([r for r in out if id(r) not in dropped])
+
+
+MODULES = {"UPC-E": 51, "EAN-8": 67, "EAN-13": 95, "UPC-A": 95}  # a retail symbol's width in modules
+
+
+def _parts_dropped(results: list[Result]) -> list[Result]:
+    """A shorter retail code read on the spot of a longer one is part of it (half an EAN-13 has a UPC-E's
+    shape); then the ITF rule below."""
+    retail = [r for r in results if r.symbology in RETAIL]
+    parts = {id(a) for a in retail for b in retail
+             if MODULES[a.symbology] < MODULES[b.symbology] and _overlap(a, b, reach=0.1)}
+    return _itf_parts_dropped([r for r in results if id(r) not in parts])
 
 
 def _itf_parts_dropped(results: list[Result]) -> list[Result]:

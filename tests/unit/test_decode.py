@@ -386,3 +386,22 @@ def test_on_generated_photos_it_finds_more_than_either_decoder_alone_and_no_wron
     s = run(36, seed=11)
     assert s["ours"]["wrong"] == 0, s["ours"]
     assert s["ours"]["found"] >= max(s["zxing-cpp"]["found"], s["zbar"]["found"]), s
+
+
+def test_a_plain_read_is_not_confirmed_by_a_step_that_also_reads_another_code_in_its_place(monkeypatch):
+    """zbar reads a blurred UPC-A as a valid EAN-13 with the same right half, and again at the next
+    step beside the UPC-A: that is a contradiction, not a confirmation; the steps after it decide."""
+    wrong, right = _ean("5018897708270", "zbar"), _ean("0059895708270", "zbar")
+    both = _ean("0059895708270", "zxing-cpp+zbar")
+    got = _scripted(monkeypatch, [[wrong], [right, wrong], [both], [both]])
+    assert [r.text for r in got] == ["0059895708270"]
+
+
+def test_a_upc_e_read_out_of_half_an_ean13_is_dropped_for_the_ean13():
+    from scanners import decoder
+
+    ean = _ean("7602152131705", "zxing-cpp")
+    part = _upc_e("16021527", "zxing-cpp", where=((50, 20), (90, 20), (90, 60), (50, 60)))
+    assert decoder._parts_dropped([part, ean]) == [ean]
+    apart = _upc_e("16021527", "zxing-cpp", where=((300, 300), (340, 300), (340, 330), (300, 330)))
+    assert decoder._parts_dropped([apart, ean]) == [apart, ean]
