@@ -254,7 +254,12 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     votes: dict[tuple[str, str], list[Result]] = {}
     for r in steps.reads(0):
         votes.setdefault((r.symbology, r.text), []).append(r)  # overruled plain reads still compete
-    for step in range(1, len(steps)):
+    # Bars blurred over a module or more: sharpening cannot bring back edges that are gone and a
+    # cylinder's narrowing is lost in the blur, so the ladder's last two steps are left to the model
+    # reader. The scaled and equalised steps stay: a short code (EAN-8, UPC-E) measures blurrier than
+    # it is, and they still read one.
+    defocused = steps.where.region is not None and steps.where.region.blur(gray) >= DEFOCUSED
+    for step in range(1, len(steps) - 2 if defocused else len(steps)):
         for r in steps.reads(step):
             if r.symbology in STRONG:
                 return [r]
@@ -370,6 +375,7 @@ def _ladder(gray: np.ndarray, where: _Where):
     yield where.step(CYLINDER_ARC, 2)
 
 
+DEFOCUSED = 0.9  # locate.Region.blur from which the ladder is cut short (sharp photos: 0.3-0.75)
 CYLINDER_ARC = 45  # degrees either side of the middle the code is assumed to cover when unwrapped
 _NOTHING = np.full((8, 8), 255, np.uint8)
 

@@ -34,6 +34,22 @@ class Region:
         return cv2.warpAffine(gray.astype(dtype), self.rotation, (w, h), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
 
+    def blur(self, gray: np.ndarray) -> float:
+        """How far out of focus the bars are: the Gaussian blur that would make the steepest edges across
+        the middle of the region as shallow as they are, in modules of a 95-module retail code as wide.
+        Sharp photos measure 0.3-0.7, codes the edge finders cannot read any more 0.9 and up."""
+        upright = self.upright(gray)
+        tall = self.y1 - self.y0
+        rows = upright[int(max(0, self.y0 + 0.35 * tall)):int(self.y0 + 0.65 * tall) + 1]
+        p = rows[:, int(max(0, self.x0)):int(self.x1) + 1].mean(0) if rows.size else np.zeros(0)
+        if p.size < 20:
+            return 0.0
+        contrast = np.percentile(p, 95) - np.percentile(p, 5)
+        steepest = np.percentile(np.abs(np.diff(p)), 98)
+        # an edge of contrast c blurred by a Gaussian of sigma s px rises at most c / (s * sqrt(2 pi))
+        sigma = contrast / (steepest * np.sqrt(2 * np.pi) + 1e-6)
+        return float(sigma / (len(p) / 95))
+
     def to_image(self, points) -> np.ndarray:
         """Points in the upright image back to the image's own pixels."""
         pts = np.asarray(points, dtype=np.float64)

@@ -79,7 +79,7 @@ def test_the_search_over_digits_finds_a_rendered_code_and_ranks_every_other_code
 
 
 @needs_samples
-@pytest.mark.parametrize("folder, at_least", [("ean13", 9), ("upca", 6)])
+@pytest.mark.parametrize("folder, at_least", [("ean13", 11), ("upca", 8)])
 def test_real_defocused_photos_are_read_and_never_contradicted(folder, at_least):
     sys.path.insert(0, str(ROOT))
     from bench.decode import FOLDER_SYMBOLOGY, same
@@ -93,5 +93,32 @@ def test_real_defocused_photos_are_read_and_never_contradicted(folder, at_least)
                 by_model += same(symbology, expected, r)
                 wrong += not same(symbology, expected, r)
     assert wrong == 0
-    # Measured: 10 of the 18 ean13-5 photos and 7 of the 19 upca-6 photos; no edge finder reads any.
+    # Measured: 11 of the 18 ean13-5 photos (one of them, ean13-5-14, only from the blurrier start and
+    # by three bands that agree) and 8 of the 19 upca-6 photos; no edge finder reads any.
     assert by_model >= at_least
+
+
+def _bands_reading(monkeypatch, margins):
+    """blurred.read on a frame whose three bands read one code with these margins, in turn."""
+    answers = iter([(m and ("9780446579803", m, 40.0, 200.0)) or None for m in margins])
+    monkeypatch.setattr(blurred, "_read_profile", lambda p, span: next(answers, None))
+    return blurred.read(out_of_focus(L.png(L.item_label("9780446579803", "S"))))
+
+
+@pytest.mark.parametrize("margins, read", [
+    ((0.13, 0.13, 0.13), True),  # three bands agree, each above every wrong code's margin
+    ((0.13, 0.13, None), False),  # two at that margin are not enough
+    ((0.13, 0.11, 0.13), False),  # nor three with one at a wrong code's margin
+    ((0.16, 0.16, None), True),  # two clearer ones are
+])
+def test_three_bands_that_agree_clearly_are_a_read_and_fewer_are_not(monkeypatch, margins, read):
+    assert bool(_bands_reading(monkeypatch, margins)) == read
+
+
+def test_the_blur_measured_on_the_bars_tells_a_sharp_photo_from_one_the_edge_finders_cannot_read():
+    from scanners import locate
+
+    label = L.png(L.item_label("9780345460950", "S"))
+    sharp = out_of_focus(label, module_px=2.0, blur_modules=0.3)
+    soft = out_of_focus(label, module_px=2.0, blur_modules=1.3)
+    assert locate.find(sharp).blur(sharp) < 0.75 < dec.DEFOCUSED <= locate.find(soft).blur(soft)
