@@ -247,7 +247,8 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     if weak:
         found = _confirmed(found, weak, steps)
     if found:
-        return _by_confidence(found)
+        found = _by_confidence(found)
+        return found + _another(steps, found, gray, scale)
     # The harder preparations can turn a blurred code into a different valid one; a weak code (no
     # mandatory check, or only mod-10) needs two separate reads (at two steps, or by both decoders at
     # one) and, where other codes were read on the same spot, two more than the best of them.
@@ -275,6 +276,35 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
         r = _result(name, text, corners, scale, "model")
         if r is not None:
             return [r]
+    return []
+
+
+def _another(steps: "_Steps", found: list[Result], gray: np.ndarray, scale: float) -> list[Result]:
+    """The code on the strongest bars of the photo when the retail codes the plain image gave lie
+    elsewhere (a Japanese book's ISBN beside the price code read first; a second item's code in the
+    frame): read by the vote of the ladder's first two steps, as a code read nowhere else would be.
+    Only after retail reads: the cost is finding the bars (3-10 ms) on each such photo."""
+    if not all(r.symbology in RETAIL for r in found):
+        return []  # a label's codes of other kinds are read together on the plain image
+    region = steps.where.region
+    if region is None:
+        return []
+    corners = region.to_image([[region.x0, region.y0], [region.x1, region.y0], [region.x1, region.y1],
+                               [region.x0, region.y1]]) / scale
+    bars = Result("", "", tuple((round(x), round(y)) for x, y in corners))
+    if any(_overlap(r, bars) for r in found):
+        return []
+    votes: dict[tuple[str, str], list[Result]] = {}
+    for step in range(1, min(3, len(steps))):  # the two cheapest: a photo's strongest bars may be no code
+        for r in steps.reads(step):
+            if not _overlap(r, bars) or any(r.text == f.text for f in found):
+                continue
+            if r.symbology in STRONG:
+                return [r]
+            votes.setdefault((r.symbology, r.text), []).extend([r, r] if "+" in r.decoder else [r])
+        best = _leader(votes)
+        if best is not None:
+            return [best]
     return []
 
 

@@ -405,3 +405,20 @@ def test_a_upc_e_read_out_of_half_an_ean13_is_dropped_for_the_ean13():
     assert decoder._parts_dropped([part, ean]) == [ean]
     apart = _upc_e("16021527", "zxing-cpp", where=((300, 300), (340, 300), (340, 330), (300, 330)))
     assert decoder._parts_dropped([apart, ean]) == [apart, ean]
+
+
+def test_a_second_retail_code_on_the_photos_strongest_bars_is_read_beside_the_first(monkeypatch):
+    """A Japanese book: the plain image reads its price code (192...) first; the ISBN, on the larger
+    bars, reads at the next two steps. Both are given, the first read first."""
+    from scanners import decoder, locate
+
+    price = _ean("1920081045006", "zxing-cpp", where=((10, 80), (90, 80), (90, 110), (10, 110)))
+    isbn = _ean("9784872348880", "zbar", where=((10, 10), (90, 10), (90, 60), (10, 60)))
+    bars = locate.Region(np.float64([[1, 0, 0], [0, 1, 0]]), 8, 92, 8, 62)
+    monkeypatch.setattr(decoder._Where, "region", property(lambda self: bars))
+    got = _scripted(monkeypatch, [[price], [isbn], [_ean("9784872348880", "zxing-cpp+zbar", isbn.position)]])
+    assert [r.text for r in got] == ["1920081045006", "9784872348880"]
+    # the bars found are the code already read: nothing more is looked for
+    got = _scripted(monkeypatch, [[_ean("9784872348880", "zxing-cpp", isbn.position)],
+                                  [price], [price]])
+    assert [r.text for r in got] == ["9784872348880"]
