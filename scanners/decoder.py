@@ -417,7 +417,6 @@ class _Where:
     def __init__(self, gray: np.ndarray):
         self._gray = gray
         self._region: list = []
-        self.maps: dict[int, object] = {}
 
     @property
     def region(self) -> locate.Region | None:
@@ -436,7 +435,7 @@ class _Where:
             image, holder["map"] = _unwrapped(self._gray, self.region, arc, k)
             return clahe.apply(image) if clahe is not None else image
 
-        return prepare, (lambda points: holder["map"](points))
+        return prepare, (lambda points: holder.get("map", np.asarray)(points))
 
 
 def _unwrapped(gray: np.ndarray, region: locate.Region, arc: float, k: float):
