@@ -230,8 +230,7 @@ def _spans(r: Result, region: locate.Region | None, share: float = 0.8) -> bool:
     shorter valid ITF out of it; its ends then fall well inside the bars' region."""
     if region is None or len(r.position) < 2:
         return True
-    pts = np.asarray(r.position, dtype=np.float64)
-    upright = pts @ region.rotation[:, :2].T + region.rotation[:, 2]
+    upright = region.from_image(r.position)
     x0, x1 = upright[:, 0].min(), upright[:, 0].max()
     y0, y1 = upright[:, 1].min(), upright[:, 1].max()
     tall = region.y1 - region.y0
@@ -260,15 +259,9 @@ def _decode(gray: np.ndarray, scale: float) -> list[Result]:
     # reader. The scaled and equalised steps stay: a short code (EAN-8, UPC-E) measures blurrier than
     # it is, and they still read one.
     defocused = steps.where.region is not None and steps.where.region.blur(gray) >= DEFOCUSED
-    for step in range(1, len(steps) - 2 if defocused else len(steps)):
-        for r in steps.reads(step):
-            if r.symbology in STRONG:
-                return [r]
-            seen = votes.setdefault((r.symbology, r.text), [])
-            seen.extend([r, r] if "+" in r.decoder else [r])
-        best = _leader(votes)
-        if best is not None:
-            return [best]
+    best = _vote(steps, len(steps) - 2 if defocused else len(steps), votes)
+    if best is not None:
+        return [best]
     # Defocused retail codes: no edges left to find, but the blurred profile still
     # fits one code far better than any other (see blurred.py).
     for code, corners in blurred.read(gray, steps.where.region):
@@ -294,18 +287,26 @@ def _another(steps: "_Steps", found: list[Result], gray: np.ndarray, scale: floa
     bars = Result("", "", tuple((round(x), round(y)) for x, y in corners))
     if any(_overlap(r, bars) for r in found):
         return []
-    votes: dict[tuple[str, str], list[Result]] = {}
-    for step in range(1, min(3, len(steps))):  # the two cheapest: a photo's strongest bars may be no code
+    # the two cheapest steps: a photo's strongest bars may be no code
+    best = _vote(steps, min(3, len(steps)), {},
+                 lambda r: _overlap(r, bars) and not any(r.text == f.text for f in found))
+    return [best] if best is not None else []
+
+
+def _vote(steps: "_Steps", until: int, votes: dict[tuple[str, str], list[Result]], counts=None) -> Result | None:
+    """The ladder's vote over steps 1 to `until` (exclusive), on top of `votes`, over the reads
+    `counts` accepts (all by default): a strong code at once, else _leader after each step."""
+    for step in range(1, until):
         for r in steps.reads(step):
-            if not _overlap(r, bars) or any(r.text == f.text for f in found):
+            if counts is not None and not counts(r):
                 continue
             if r.symbology in STRONG:
-                return [r]
+                return r
             votes.setdefault((r.symbology, r.text), []).extend([r, r] if "+" in r.decoder else [r])
         best = _leader(votes)
         if best is not None:
-            return [best]
-    return []
+            return best
+    return None
 
 
 def _needs_confirming(r: Result) -> bool:

@@ -50,6 +50,10 @@ class Region:
         sigma = contrast / (steepest * np.sqrt(2 * np.pi) + 1e-6)
         return float(sigma / (len(p) / 95))
 
+    def from_image(self, points) -> np.ndarray:
+        """Points in the image's own pixels to the upright image."""
+        return np.asarray(points, dtype=np.float64) @ self.rotation[:, :2].T + self.rotation[:, 2]
+
     def to_image(self, points) -> np.ndarray:
         """Points in the upright image back to the image's own pixels."""
         pts = np.asarray(points, dtype=np.float64)
