@@ -16,7 +16,8 @@ bit pattern blurred. This reader fits that model to the profile:
    explains the profile, and the cost of the best other code. Start, end,
    blur and illumination are refitted to the digits found and the search is
    repeated until they hold (a quicker search without the two rules does the
-   rounds; the full one gives the answer).
+   rounds; the full one gives the answer). Blur and code trade off, so the
+   best code at a lesser blur is refitted too and kept where it fits better.
 4. A code is kept only when it explains the profile clearly better than any
    other valid code, in two bands or by a wide margin in one. A misread books
    stock to the wrong item; giving up sends the operator to the next scan.
@@ -42,7 +43,7 @@ Q = 6  # quiet modules modelled on each side
 NS = (95 + 2 * Q) * S
 U = (np.arange(NS) + 0.5) / S - Q  # module coordinate of each sample; the symbol is 0..95
 T = U / 95  # where across the symbol a sample lies, for illumination that changes across it
-SYMBOL = (U >= 0) & (U < 95)
+SYMBOL = slice(Q * S, (95 + Q) * S)  # the samples on the symbol (U in 0..95), as a view
 
 _L = [
     "0001101",
@@ -84,6 +85,7 @@ _R_AFTER = [(_AR[None, :] + WEIGHT[i] * _AR[:, None]) % 10 for i in range(12)]
 COARSE_SIGMA = 0.8  # blur (in modules) assumed while looking for the symbol's ends; the fit finds the real one
 COARSE_SIGMAS = (COARSE_SIGMA, 1.3)  # and a blurrier guess, for codes far out of focus
 SIGMAS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.3)
+BLUR_TRADE = 0.4  # how much less blur the second guess at a code assumes (0.4-0.6 read the same photos)
 # Acceptance. On the 288 photos of bench/decode.py, every profile (1,538 of them,
 # most of other symbologies or of nothing) read as a wrong code beat the next
 # valid code by at most 12 % of its residual; right codes mostly by 20-90 %.
@@ -181,6 +183,8 @@ def _blur(rows: np.ndarray, sigma: float) -> np.ndarray:
     x = np.arange(-r, r + 1) / S
     k = np.exp(-0.5 * (x / sigma) ** 2)
     k /= k.sum()
+    if len(up) == 1:  # one symbol, as the fits ask for: a plain convolution is five times quicker
+        return np.convolve(up[0], k, mode="same")[None]
     return sliding_window_view(np.pad(up, ((0, 0), (r, r))), k.size, axis=1) @ k
 
 
@@ -240,7 +244,7 @@ def _bits(patterns) -> np.ndarray:
 # --- finding the symbol in a profile ---------------------------------------------------
 
 
-_TREND_PINV = np.linalg.pinv(np.stack([np.ones(SYMBOL.sum()), T[SYMBOL]], 1))
+_TREND_PINV = np.linalg.pinv(np.stack([np.ones(95 * S), T[SYMBOL]], 1))
 
 
 def _samples(p: np.ndarray, xl: np.ndarray, xr: np.ndarray) -> np.ndarray:
@@ -252,27 +256,37 @@ def _standardised(p: np.ndarray, xl: np.ndarray, xr: np.ndarray) -> np.ndarray:
     """Grey samples for each (start, end), less a linear illumination trend, in units of their spread."""
     grey = _samples(p, xl, xr)
     coef = grey[:, SYMBOL] @ _TREND_PINV.T
-    trend = coef[:, :1] + coef[:, 1:] * T[None, :]
-    spread = (grey[:, SYMBOL] - trend[:, SYMBOL]).std(1, keepdims=True) + 1e-6
-    return (grey - trend) / spread
+    grey -= coef[:, :1] + coef[:, 1:] * T[None, :]
+    grey /= grey[:, SYMBOL].std(1, keepdims=True) + 1e-6
+    return grey
 
 
 def _coarse(z: np.ndarray, sigma: float):
     """Score each standardised profile: every digit place matched to its best pattern on its own."""
-    guards, digits, mean_digit, mu, sd = _parts(sigma)
+    _, _, _, mu, sd = _parts(sigma)
     obs = mu - z * sd  # dark is high in the model, on the model's scale
-    rest = obs - guards[None]
     total = np.zeros(len(z))
-    for i in range(12):
-        a0, a1 = SPAN[i]
-        r = rest[:, a0:a1]
-        if i > 0:
-            r = r - mean_digit[i - 1][a0:a1]
-        if i < 11:
-            r = r - mean_digit[i + 1][a0:a1]
-        c = digits[i][:, a0:a1]
-        total += ((r * r).sum(1)[:, None] - 2 * r @ c.T + (c * c).sum(1)[None]).min(1)
+    for (a0, a1), (base, c, cc) in zip(SPAN, _coarse_terms(sigma)):
+        r = obs[:, a0:a1] - base
+        total += np.einsum("ij,ij->i", r, r) + (cc[None] - 2 * r @ c.T).min(1)
     return total, obs
+
+
+@lru_cache(maxsize=64)
+def _coarse_terms(sigma: float):
+    """Per digit place: the guards and the neighbours' mean patterns over its samples, its own
+    patterns there, and their squares."""
+    guards, digits, mean_digit, _, _ = _parts(sigma)
+    terms = []
+    for i, (a0, a1) in enumerate(SPAN):
+        base = guards[a0:a1].copy()
+        if i > 0:
+            base += mean_digit[i - 1][a0:a1]
+        if i < 11:
+            base += mean_digit[i + 1][a0:a1]
+        c = np.ascontiguousarray(digits[i][:, a0:a1])
+        terms.append((base, c, (c * c).sum(1)))
+    return terms
 
 
 def _fit(
@@ -287,15 +301,18 @@ def _fit(
     """Start, end, blur and illumination that best fit known modules (least squares)."""
     xls, xrs = _grid([xl], [xr], span, step)
     grey = _samples(p, xls, xrs)
+    squares = (grey * grey).sum(1)
     best = None
     for sigma in sigmas:
         m = _blur(bits[None], sigma)[0]
         # white level and contrast, each allowed to drift linearly across the symbol
         a = np.stack([np.ones_like(T), T, -m, -m * T], 1)
-        coef = np.linalg.solve(a.T @ a, (grey @ a).T).T
-        residual = grey - coef @ a.T
+        projected = grey @ a
+        coef = np.linalg.solve(a.T @ a, projected.T).T
+        # the least-squares residual without forming it: |grey|^2 less what the fit explains
+        residual = np.maximum(squares - (coef * projected).sum(1), 0.0)
         contrast = coef[:, 2] + coef[:, 3] * 0.5
-        cost = (residual**2).mean(1) / np.maximum(contrast, 1e-6) ** 2
+        cost = residual / NS / np.maximum(contrast, 1e-6) ** 2
         cost[contrast <= 0] = np.inf
         k = int(np.argmin(cost))
         if best is None or cost[k] < best[0]:
@@ -338,23 +355,46 @@ def _settle(p: np.ndarray, xl: float, xr: float, sigma: float, obs: np.ndarray):
     The rounds use the quick search without check sum or parity; the full search
     runs once at the end, for the code and its margin.
     """
-    patterns = _patterns(obs, sigma)
+    e = _emissions(obs, sigma)
+    patterns = _patterns(e)
     for round_ in range(3):
-        fit, xl, xr, sigma, coef = _refit(p, _bits(patterns), xl, xr, None if round_ == 0 else sigma)
-        obs = (coef[0] + coef[1] * T - _samples(p, np.array([xl]), np.array([xr]))[0]) / (coef[2] + coef[3] * T)
-        again = _patterns(obs, sigma)
+        fitted = _refit(p, _bits(patterns), xl, xr, None if round_ == 0 else sigma)
+        fit, xl, xr, sigma, _ = fitted
+        e = _emissions(_observed(p, fitted), sigma)
+        again = _patterns(e)
         if again == patterns:
             break
         patterns = again
-    cost, code, second = _viterbi(obs, sigma)
+    cost, code, second = _viterbi(e)
     if code != _code(patterns):
         # The best valid code is not what the quick search saw: fit the geometry to it once more.
-        fit, xl, xr, sigma, coef = _refit(p, _bits(_patterns_of(code)), xl, xr, sigma)
-        obs = (coef[0] + coef[1] * T - _samples(p, np.array([xl]), np.array([xr]))[0]) / (coef[2] + coef[3] * T)
-        cost, code, second = _viterbi(obs, sigma)
+        fitted = _refit(p, _bits(_patterns_of(code)), xl, xr, sigma)
+        fit, xl, xr, sigma, _ = fitted
+        e = _emissions(_observed(p, fitted), sigma)
+        cost, code, second = _viterbi(e)
+    # Blur and code trade off: a wrong code blurred more can explain a defocused profile about as well
+    # as the right one blurred less, and the rounds above settle on whichever they started nearest.
+    # The best valid code at a lesser blur is refitted too; it is kept where it fits better and is
+    # still the best valid code under its own fit.
+    alt = round(sigma - BLUR_TRADE, 1)
+    if alt >= min(SIGMAS):
+        other = _viterbi(_emissions(_observed(p, fitted), alt))[1]
+        if other != code:
+            refitted = _refit(p, _bits(_patterns_of(other)), xl, xr, alt)
+            if refitted[0] < fit:
+                again = _viterbi(_emissions(_observed(p, refitted), refitted[3]))
+                if again[1] == other:
+                    fit, xl, xr, sigma, _ = refitted
+                    cost, code, second = again
     if fit > MAX_FIT:
         return None
     return fit, code, (second - cost) / max(cost, 1e-9), xl, xr
+
+
+def _observed(p: np.ndarray, fitted) -> np.ndarray:
+    """The profile on the model's scale (0 white, 1 black) under a fit's start, end and illumination."""
+    _, xl, xr, _, coef = fitted
+    return (coef[0] + coef[1] * T - _samples(p, np.array([xl]), np.array([xr]))[0]) / (coef[2] + coef[3] * T)
 
 
 def _refit(p: np.ndarray, bits: np.ndarray, xl: float, xr: float, sigma: float | None):
@@ -386,36 +426,53 @@ def _code(patterns: list[int]) -> str | None:
 
 
 def _emissions(obs: np.ndarray, sigma: float) -> list[np.ndarray]:
-    """For each digit place i: squared error over its samples for every (previous, this, next) pattern."""
-    guards, digits, _, _, _ = _parts(sigma)
+    """For each digit place i: squared error over its samples for every (previous, this, next) pattern.
+
+    ||r - prev - this - next||^2 expanded: the patterns' own products are the same for every profile
+    (_place_terms); only each pattern's product with the profile is worked here.
+    """
+    guards = _parts(sigma)[0]
     rest = obs - guards
     out = []
-    for i in range(12):
-        a0, a1 = SPAN[i]
+    for i, ((a0, a1), (stacked, k, own)) in enumerate(zip(SPAN, _place_terms(sigma))):
         r = rest[a0:a1]
-        none = np.zeros((1, a1 - a0))
-        prev = digits[i - 1][:, a0:a1] if i > 0 else none
-        this = digits[i][:, a0:a1]
-        nxt = digits[i + 1][:, a0:a1] if i < 11 else none
-
-        def alone(x, r=r):
-            return (x * x).sum(1) - 2 * x @ r
-
-        # ||r - prev - this - next||^2, expanded into pairwise products of patterns
+        dots = stacked @ r
         out.append((
-            (r @ r)
-            + alone(prev)[:, None, None]
-            + alone(this)[None, :, None]
-            + alone(nxt)[None, None, :]
-            + 2 * (prev @ this.T)[:, :, None]
-            + 2 * (prev @ nxt.T)[:, None, :]
-            + 2 * (this @ nxt.T)[None, :, :]
+            (r @ r + own)
+            - 2 * dots[: k[0], None, None]
+            - 2 * dots[k[0] : k[0] + k[1]][None, :, None]
+            - 2 * dots[k[0] + k[1] :][None, None, :]
         ).astype(np.float32))  # the search's sums in single precision: twice as fast, margins unchanged
     return out
 
 
+@lru_cache(maxsize=64)
+def _place_terms(sigma: float):
+    """Per digit place: its previous, own and next patterns over its samples, stacked; how many of each;
+    and ||prev + this + next||^2 for every combination."""
+    digits = _parts(sigma)[1]
+    terms = []
+    for i in range(12):
+        a0, a1 = SPAN[i]
+        none = np.zeros((1, a1 - a0))
+        prev = digits[i - 1][:, a0:a1] if i > 0 else none
+        this = digits[i][:, a0:a1]
+        nxt = digits[i + 1][:, a0:a1] if i < 11 else none
+        own = (
+            (prev * prev).sum(1)[:, None, None]
+            + (this * this).sum(1)[None, :, None]
+            + (nxt * nxt).sum(1)[None, None, :]
+            + 2 * (prev @ this.T)[:, :, None]
+            + 2 * (prev @ nxt.T)[:, None, :]
+            + 2 * (this @ nxt.T)[None, :, :]
+        )
+        terms.append((np.concatenate([prev, this, nxt]), (len(prev), len(this), len(nxt)), own))
+    return terms
+
+
 def _parity_index():
-    """Per digit place, index arrays that pick (first digit, prev, this, next) out of the 20 left patterns."""
+    """Per digit place, the indices that pick (first digit, prev, this, next) out of the 20 left patterns
+    (a flat take is quicker than indexing by three arrays)."""
     places = []
     for i in range(12):
         per_first = []
@@ -427,7 +484,10 @@ def _parity_index():
             else:
                 per_first.append(np.tile(_AR, (10, 1)))
         prev, this, nxt = per_first
-        places.append((prev[:, :, None, None], this[:, None, :, None], nxt[:, None, None, :]))
+        # as flat indices into the place's emissions, [prev, this, next] of 1, 20 (left) or 10 patterns
+        shape = tuple(1 if not 0 <= j < 12 else 20 if j < 6 else 10 for j in (i - 1, i, i + 1))
+        places.append(np.ravel_multi_index(
+            np.broadcast_arrays(prev[:, :, None, None], this[:, None, :, None], nxt[:, None, None, :]), shape))
     return places
 
 
@@ -439,22 +499,21 @@ def _forward(e: list[np.ndarray]) -> list[np.ndarray]:
 
     The first digit is not printed: it sets which left digits use L or G patterns.
     """
-    e0 = e[0][_BY_FIRST[0]][:, 0]  # [first, this, next]
+    e0 = np.take(e[0], _BY_FIRST[0])[:, 0]  # [first, this, next]
     f = np.full((10, 10, 10, 10), np.inf, dtype=np.float32)
     for c in range(10):
         f[:, c, :, (WEIGHT[0] * c) % 10] = e0[:, c, :]
     out = [f]
     for i in range(1, 12):
-        ei = e[i][_BY_FIRST[i]]  # [first, prev, this, next]
+        ei = np.take(e[i], _BY_FIRST[i])  # [first, prev, this, next]
         before = f[:, :, _AR[:, None], _R_BEFORE[i]]  # [first, prev, this, sum]
         f = (before[:, :, :, None, :] + ei[:, :, :, :, None]).min(1)
         out.append(f)
     return out
 
 
-def _patterns(obs: np.ndarray, sigma: float) -> list[int]:
-    """The 12 patterns that best explain the profile, without the parity or check-sum rules."""
-    e = _emissions(obs, sigma)
+def _patterns(e: list[np.ndarray]) -> list[int]:
+    """The 12 patterns that best explain the profile (its _emissions), without the parity or check-sum rules."""
     f = e[0][0]  # [this, next]
     steps = []
     for i in range(1, 12):
@@ -470,16 +529,16 @@ def _patterns(obs: np.ndarray, sigma: float) -> list[int]:
     return out[::-1]
 
 
-def _viterbi(obs: np.ndarray, sigma: float) -> tuple[float, str, float]:
-    """(cost of the best valid code, the code as 13 digits, cost of the best other valid code)."""
-    e = _emissions(obs, sigma)
+def _viterbi(e: list[np.ndarray]) -> tuple[float, str, float]:
+    """(cost of the best valid code, the code as 13 digits, cost of the best other valid code), from a
+    profile's _emissions."""
     f = _forward(e)
     ends = f[-1][_AR, :, 0, (-_AR) % 10]  # [first, last digit]: the check sum must come out at 0
     by_first = ends.min(1)
     first = int(np.argmin(by_first))
     cost = float(by_first[first])
     need = (-first) % 10
-    er = [e[i][_BY_FIRST[i]][first] for i in range(12)]
+    er = [np.take(e[i], _BY_FIRST[i][first]) for i in range(12)]  # [prev, this, next]
     fs = [x[first] for x in f]
     c, r, n = int(np.argmin(fs[-1][:, 0, need])), need, 0
     digits = [c]
@@ -508,7 +567,9 @@ def _warm() -> None:
     # Every blur the search can ask for, built once at import rather than in the
     # middle of someone's scan (about 80 ms in all).
     for sigma in {COARSE_SIGMA, *SIGMAS, *(round(s + d, 1) for s in SIGMAS for d in (-0.1, 0.1))}:
-        _parts(sigma)
+        _place_terms(sigma)
+    for sigma in COARSE_SIGMAS:
+        _coarse_terms(sigma)
 
 
 _warm()
