@@ -130,8 +130,8 @@ def main(argv=None) -> int:
     else:
         print(table(summary))
         a = summary["all"]
-        ok = a["hit"] / a["images"] >= 0.90 and a["wrong"] == 0 and a["median_ms"] <= 15 and a["p95_ms"] <= 100
-        print(f"\ntarget (>=90% found, no misreads, median <=15 ms, p95 <=100 ms): {'met' if ok else 'NOT met'}")
+        ok = a["hit"] / a["images"] >= 0.93 and a["wrong"] == 0 and a["median_ms"] <= 15 and a["p95_ms"] <= 100
+        print(f"\ntarget (>=93% found (issue 24), no misreads, median <=15 ms, p95 <=100 ms): {'met' if ok else 'NOT met'}")
     return 0
 
 
