@@ -365,6 +365,31 @@ def test_an_itf_is_never_read_as_a_shorter_itf_out_of_its_own_bars(angle):
     assert found in ([], ["15472410638784"]), found
 
 
+
+def test_an_itf_read_missing_one_digit_pair_at_an_end_of_the_bars_is_dropped():
+    """Glare or a doubled image can hide an ITF-14's first pair of digits: the 12 read are a valid ITF
+    that spans 87 % of the bars, above the share a shorter read needs. Its quiet zone at that end
+    then holds the lost pair's bars; a whole code's holds paper, or the dark edge of its label."""
+    from scanners import decoder, locate
+
+    photo = _written("ITF", "15472410638784", scale=3)
+    region = locate.find(photo)
+    (whole,) = decode(photo)
+    assert not decoder._bars_beyond(photo, whole, region)
+    (x0, y0), (x1, _), (_, y1) = whole.position[:3]
+    module = (x1 - x0) / (8 * 14 + 8.5)  # ITF-14, wide bars 2.5 modules
+    for cut_left, cut_right, text in [(16, 0, "472410638784"), (0, 16, "154724106387")]:
+        part = decoder.Result("ITF", text, (
+            (x0 + cut_left * module, y0), (x1 - cut_right * module, y0),
+            (x1 - cut_right * module, y1), (x0 + cut_left * module, y1)), None, "zbar")
+        assert decoder._spans(part, region)  # the share alone keeps it
+        assert decoder._bars_beyond(photo, part, region), (cut_left, cut_right)
+    # A label cut close on a dark box: one dark run past the end is the box, not bars.
+    on_box = photo.copy()
+    on_box[:, int(x1 + 8 * module):] = 60  # inside the window looked at (the decoders need 8 modules)
+    assert [r.text for r in decode(on_box)] == ["15472410638784"]
+
+
 def test_itf_reads_on_one_spot_keep_the_one_that_holds_the_other_and_drop_contradictions():
     from scanners import decoder
 
