@@ -17,16 +17,11 @@ needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no sample phot
 
 
 def out_of_focus(label_png: bytes, module_px: float = 1.4, blur_modules: float = 1.3, seed: int = 0) -> np.ndarray:
-    """A 240 x 240 frame with the label shrunk to about a pixel per module, blurred over several modules."""
-    img = cv2.imdecode(np.frombuffer(label_png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    f = module_px / L.MODULE_PX
-    small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)[:240, :240]
-    frame = np.full((240, 240), 235, np.uint8)
-    h, w = small.shape
-    frame[(240 - h) // 2 : (240 - h) // 2 + h, (240 - w) // 2 : (240 - w) // 2 + w] = small
-    soft = cv2.GaussianBlur(frame.astype(np.float32), (0, 0), blur_modules * module_px)
-    noisy = soft + np.random.default_rng(seed).normal(0, 3, soft.shape)
-    return np.clip(noisy, 0, 255).astype(np.uint8)
+    """A 240 x 240 frame with the label shrunk to about a pixel per module, blurred over several modules
+    (the frames of bench/decode_defocused_prints.py)."""
+    from bench.decode_defocused_prints import defocused
+
+    return defocused(label_png, module_px, blur_modules, seed)
 
 
 @pytest.mark.parametrize("blur_modules", [1.0, 1.3, 1.6])
@@ -131,6 +126,18 @@ def _bands_reading(monkeypatch, margins):
 def test_three_bands_that_agree_clearly_are_a_read_and_fewer_are_not(monkeypatch, margins, read):
     assert bool(_bands_reading(monkeypatch, margins)) == read
 
+
+
+@pytest.mark.parametrize("first, read", [
+    (("9780446579810", 0.12), False),  # a band before read another valid code clearly: no answer
+    (("9780446579810", 0.05), True),  # a near tie in that band is no rival
+    (None, True),
+])
+def test_a_code_another_band_contradicts_clearly_is_not_an_answer(monkeypatch, first, read):
+    answers = iter([first and (first[0], first[1], 40.0, 200.0), ("9780446579803", 0.3, 40.0, 200.0)])
+    monkeypatch.setattr(blurred, "_read_profile", lambda p, span: next(answers, None))
+    found = blurred.read(out_of_focus(L.png(L.item_label("9780446579803", "S"))))
+    assert [c for c, _ in found] == (["9780446579803"] if read else [])
 
 def test_the_blur_measured_on_the_bars_tells_a_sharp_photo_from_one_the_edge_finders_cannot_read():
     from scanners import locate
