@@ -19,8 +19,10 @@ bit pattern blurred. This reader fits that model to the profile:
    rounds; the full one gives the answer). Blur and code trade off, so the
    best code at a lesser blur is refitted too and kept where it fits better.
 4. A code is kept only when it explains the profile clearly better than any
-   other valid code, in two bands or by a wide margin in one. A misread books
-   stock to the wrong item; giving up sends the operator to the next scan.
+   other valid code, in two bands or by a wide margin in one, the margin
+   counting half from a blur of 1.8 modules on, and no band read before
+   reads another code clearly. A misread books stock to the wrong item;
+   giving up sends the operator to the next scan.
 
 Plain numpy and OpenCV. It runs only after the edge finders have found
 nothing: 15-90 ms on one core for a 240 x 240 photo (bench/decode.py).
