@@ -21,7 +21,8 @@ from . import gtin
 
 DPI = 300
 MODULE_PX = 3  # 0.254 mm at 300 dpi: inside the GS1 range for retail and logistics codes
-QUIET_MODULES = 11  # each side: the most any of these asks (EAN-13 11 on the left; UPC-A 9; Code 128 and ITF 10)
+QUIET_MODULES = 11  # each side: the most the retail codes and Code 128 ask (EAN-13 11 on the left)
+ITF_QUIET_NARROW = 10  # ITF-14: ten narrow bars each side (python-barcode draws a narrow bar 2 modules wide)
 SYMBOLOGIES = {"code128", "ean13", "ean8", "upca", "itf", "gs1_128"}
 
 
@@ -121,8 +122,9 @@ def png(label: Label, height_mm: float = 12.0) -> bytes:
     """The barcode alone (no text; the sheet prints that larger), as a 300 dpi grayscale PNG."""
     from PIL import Image
 
-    modules = np.frombuffer(_symbol(label).build()[0].encode("ascii"), np.uint8) == ord("1")
-    quiet = np.zeros(QUIET_MODULES, bool)
+    symbol = _symbol(label)
+    modules = np.frombuffer(symbol.build()[0].encode("ascii"), np.uint8) == ord("1")
+    quiet = np.zeros(ITF_QUIET_NARROW * symbol.narrow if label.symbology == "itf" else QUIET_MODULES, bool)
     row = np.repeat(np.concatenate([quiet, modules, quiet]), MODULE_PX)
     height = round(height_mm * DPI / 25.4)
     image = np.tile(np.where(row, 0, 255).astype(np.uint8), (height, 1))
