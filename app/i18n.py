@@ -177,4 +177,6 @@ SCRIPT_TEXTS = (
     N_("No connection: the camera reads codes on the server. Scan with the trigger, or type the code."),
     N_("No connection"), N_("The server could not read that picture (%(status)s). Try again."),
     N_("No barcode in that photo. Try again, closer."), N_("No barcode found"),
+    N_("The photo is blurred: take another to make sure of the code."), N_("Take another photo"),
+    N_("Blurred: hold still for a second look."),
 )

@@ -50,8 +50,11 @@ def decode():
 
 
 def _public(result) -> dict:
+    """A result as the handheld sees it. `sure` is false for a code read from a defocused picture by
+    the model reader, the one step that can still answer wrongly: the handheld books it only when a
+    second frame or photo reads the same code."""
     d = result.as_dict()
-    d.pop("decoder", None)
+    d["sure"] = d.pop("decoder", None) != "model"
     return d
 
 

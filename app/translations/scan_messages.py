@@ -149,6 +149,9 @@ T.update({
     "The server could not read that picture (%(status)s). Try again.": ("服务器无法读取这张图片（%(status)s）。请重试。", "El servidor no pudo leer esa imagen (%(status)s). Inténtelo de nuevo."),
     "No barcode in that photo. Try again, closer.": ("照片里没有条码。请靠近些再试。", "No hay código en esa foto. Inténtelo más cerca."),
     "No barcode found": ("未找到条码", "No se encontró código"),
+    "The photo is blurred: take another to make sure of the code.": ("照片模糊：请再拍一张以确认条码。", "La foto está borrosa: haga otra para asegurar el código."),
+    "Take another photo": ("请再拍一张", "Haga otra foto"),
+    "Blurred: hold still for a second look.": ("画面模糊：请保持不动，再看一次。", "Borroso: quédese quieto para una segunda lectura."),
 })
 T.update({"Warehouses": ("仓库", "Almacenes")})
 

@@ -693,6 +693,20 @@
     this.queue.add(text, "camera");
   };
 
+  // A code read from a blurred picture can be another valid code: it is booked only when the next
+  // frame (or the next photo) reads the same one. True when this read is that second look.
+  Camera.prototype.again = function (text, fromFile) {
+    var now = Date.now();
+    var seen = this.unsure && this.unsure.text === text && now - this.unsure.at < (fromFile ? 60000 : 3000);
+    this.unsure = seen ? null : { text: text, at: now };
+    if (!seen) {
+      this.say(fromFile ? T("The photo is blurred: take another to make sure of the code.")
+                        : T("Blurred: hold still for a second look."));
+      if (fromFile) window.floorFeedback && window.floorFeedback("warn", T("Take another photo"));
+    }
+    return seen;
+  };
+
   Camera.prototype.offline = function (fromFile) {
     var message = this.detector
       ? T("No connection: hold the code steady in the middle, or scan with the trigger.")
@@ -720,7 +734,9 @@
           if (fromFile) { self.say(T("No barcode in that photo. Try again, closer.")); window.floorFeedback("warn", T("No barcode found")); }
           return;
         }
-        self.found(answer.results[0].text);
+        var first = answer.results[0];
+        if (first.sure === false && !self.again(first.text, fromFile)) return;
+        self.found(first.text);
       })
       ["catch"](function () { self.busy = false; self.offline(fromFile); });
   };

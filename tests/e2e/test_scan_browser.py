@@ -1,5 +1,6 @@
 """Keyboard-wedge bursts, focus, the camera and the scanner set-up, in a real Chromium on a handheld."""
 
+import json
 import threading
 import time
 
@@ -217,6 +218,31 @@ def test_a_camera_scan_of_a_label_is_decoded_on_the_server_and_queued_like_a_wed
     expect(page.locator("#scan")).to_be_focused()
     shot(page, "camera-scan")
 
+
+
+def test_a_code_read_from_a_blurred_frame_is_booked_only_when_the_next_frame_reads_it_too(site, live_server,
+                                                                                         camera_page):
+    """The server marks a read from a defocused picture `sure: false` (it can be another valid code):
+    the handheld waits for a second frame that reads the same code. Here the server's answers are
+    scripted: a blurred frame read as A-01, then two read as A-02."""
+    page = camera_page
+    answers = iter(["A-01", "A-02", "A-02"])
+
+    def decode(route):
+        text = next(answers, None)
+        results = [{"symbology": "Code 128", "text": text, "position": [[0, 0]], "sure": False}] if text else []
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"results": results, "ms": 1}))
+
+    page.route("**/scan/decode", decode)
+    sign_in(page, live_server)
+    page.goto(live_server + "/lookup")
+    page.tap("[data-camera]")
+    expect(page.locator("[data-camera-message]")).to_have_text("Blurred: hold still for a second look.",
+                                                                 timeout=10_000)
+    expect(page.locator("#lookup-result")).to_contain_text("Bin A-02", timeout=15_000)
+    expect(page.locator("[data-camera-dialog]")).to_be_hidden()
+    page.wait_for_timeout(1000)
+    assert logged_scans() == ["A-02"]  # A-01, read once from a blurred frame, was never booked
 
 def test_with_no_connection_the_camera_says_so_instead_of_aiming_forever(site, live_server, camera_page):
     page = camera_page

@@ -96,6 +96,21 @@ def test_a_camera_frame_is_decoded_to_its_code(operator):
     assert r.status_code == 200 and r.json["results"][0]["text"] == "A-01" and r.json["ms"] >= 0
 
 
+
+def test_a_code_read_from_a_defocused_picture_is_marked_for_a_second_look(operator):
+    """The model reader answers where the bars' edges are gone, and it is the one step that can still
+    answer wrongly (bench/decode_defocused_prints.py): the handheld books such a read only when a
+    second frame or photo reads the same code. Sharp reads are sure."""
+    import cv2
+
+    from bench.decode_defocused_prints import defocused
+
+    _, png = cv2.imencode(".png", defocused(L.png(L.item_label("9780345460950", "S")), 1.4, 1.3, 0))
+    (r,) = upload(operator, png.tobytes(), "frame.png").json["results"]
+    assert (r["text"], r["sure"]) == ("9780345460950", False)
+    (sharp,) = upload(operator, L.png(L.bin_label("A-01"))).json["results"]
+    assert sharp["sure"] is True and "decoder" not in sharp
+
 @pytest.mark.parametrize("data, status, words", [
     (b"", 422, "empty"),
     (b"\xff\xd8\xff garbage", 422, "cannot be used"),
