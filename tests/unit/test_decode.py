@@ -375,15 +375,15 @@ def test_an_itf_read_missing_one_digit_pair_at_an_end_of_the_bars_is_dropped():
     photo = _written("ITF", "15472410638784", scale=3)
     region = locate.find(photo)
     (whole,) = decode(photo)
-    assert not decoder._bars_beyond(photo, whole, region)
+    assert decoder._whole_itf(photo, whole, region)
     (x0, y0), (x1, _), (_, y1) = whole.position[:3]
     module = (x1 - x0) / (8 * 14 + 8.5)  # ITF-14, wide bars 2.5 modules
     for cut_left, cut_right, text in [(16, 0, "472410638784"), (0, 16, "154724106387")]:
         part = decoder.Result("ITF", text, (
             (x0 + cut_left * module, y0), (x1 - cut_right * module, y0),
             (x1 - cut_right * module, y1), (x0 + cut_left * module, y1)), None, "zbar")
-        assert decoder._spans(part, region)  # the share alone keeps it
-        assert decoder._bars_beyond(photo, part, region), (cut_left, cut_right)
+        assert decoder._whole_itf(np.full_like(photo, 255), part, region)  # the share alone keeps it
+        assert not decoder._whole_itf(photo, part, region), (cut_left, cut_right)
     # A label cut close on a dark box: one dark run past the end is the box, not bars.
     on_box = photo.copy()
     on_box[:, int(x1 + 8 * module):] = 60  # inside the window looked at (the decoders need 8 modules)
