@@ -47,7 +47,6 @@ def test_a_defocused_upc_a_is_reported_as_upc_a_with_its_position_on_the_code():
     assert 30 < min(xs) < max(xs) < 210
 
 
-
 @pytest.mark.parametrize("code, module_px, blur_modules, seed", [
     ("8744452704278", 1.3, 2.14, 711),
     ("2372165238023", 1.3, 1.81, 673),
@@ -77,6 +76,7 @@ def test_bars_blurred_over_two_modules_need_a_wider_margin_than_sharper_ones(cod
     photo. None is the answer then, never the other code."""
     frame = out_of_focus(L.png(L.item_label(code, "S")), module_px=module_px, blur_modules=blur_modules, seed=seed)
     assert [c for c, _ in blurred.read(frame)] in ([], [code])
+
 
 @pytest.mark.parametrize("seed", range(12))
 def test_blurred_bars_that_are_no_ean_are_never_read_as_one(seed):
@@ -141,7 +141,6 @@ def test_three_bands_that_agree_clearly_are_a_read_and_fewer_are_not(monkeypatch
     assert bool(_bands_reading(monkeypatch, margins)) == read
 
 
-
 @pytest.mark.parametrize("first, read", [
     (("9780446579810", 0.12), False),  # a band before read another valid code clearly: no answer
     (("9780446579810", 0.05), True),  # a near tie in that band is no rival
@@ -152,6 +151,7 @@ def test_a_code_another_band_contradicts_clearly_is_not_an_answer(monkeypatch, f
     monkeypatch.setattr(blurred, "_read_profile", lambda p, span: next(answers, None))
     found = blurred.read(out_of_focus(L.png(L.item_label("9780446579803", "S"))))
     assert [c for c, _ in found] == (["9780446579803"] if read else [])
+
 
 def test_the_blur_measured_on_the_bars_tells_a_sharp_photo_from_one_the_edge_finders_cannot_read():
     from scanners import locate
